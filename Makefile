@@ -1,0 +1,32 @@
+# The two commands of the README. Each bootstraps .venv/ on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint check-crds crds bench clean
+
+$(STAMP): pyproject.toml requirements.lock
+	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian, apt-get install python3-venv"; exit 1; }
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	@touch $(STAMP)
+
+## run: apply specs/ to an embedded AWS emulator (no AWS account needed)
+run: $(STAMP)
+	$(BIN)/trimtab apply --local specs/
+
+## test: lint, type-check, CRD staleness, and the test suite against a real moto server
+test: $(STAMP) lint
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check controller tests
+	$(BIN)/mypy
+	$(BIN)/trimtab crds --check
+
+crds: $(STAMP)
+	$(BIN)/trimtab crds --out crds_yaml
+
+clean:
+	rm -rf $(VENV) .trimtab .pytest_cache .mypy_cache .ruff_cache

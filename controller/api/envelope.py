@@ -1,0 +1,63 @@
+"""The Kubernetes-shaped envelope every spec shares: apiVersion, kind, metadata, spec."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from controller.api.fields import ObjectName, SpecModel
+
+DeletionPolicy = Literal["Delete", "Retain"]
+ManagementPolicy = Literal["Full", "ObserveOnly"]
+
+
+class Metadata(SpecModel):
+    name: ObjectName = Field(description="The spec's name; unique per kind. The AWS name defaults to it.")
+    labels: dict[str, str] = Field(default_factory=dict, description="Free-form labels.")
+    annotations: dict[str, str] = Field(
+        default_factory=dict,
+        description="Free-form annotations; trimtab.io/* annotations tune the controller.",
+    )
+
+
+class ManagedSpec(SpecModel):
+    """Fields every kind's spec carries, after Crossplane's managed-resource policies."""
+
+    deletion_policy: DeletionPolicy = Field(
+        default="Delete",
+        description="What happens to the AWS resource when the spec is removed: Delete it, or Retain it.",
+    )
+    management_policy: ManagementPolicy = Field(
+        default="Full",
+        description="Full: create, update and delete. ObserveOnly: report drift, change nothing.",
+    )
+    adopt: bool = Field(
+        default=False,
+        description="Take over an existing AWS resource that trimtab did not create (adds ownership tags).",
+    )
+
+
+class Resource(SpecModel):
+    """One desired AWS resource. Subclasses pin `kind` and the spec type."""
+
+    KIND: ClassVar[str]
+    # Short description used in CRDs and the spec reference.
+    SUMMARY: ClassVar[str]
+    # Printer columns beyond READY/SYNCED/AGE: (header, JSONPath, type).
+    EXTRA_COLUMNS: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+
+    api_version: Literal["trimtab.io/v1alpha1"] = Field(alias="apiVersion", default="trimtab.io/v1alpha1")
+    kind: str
+    metadata: Metadata
+    spec: ManagedSpec
+
+    @property
+    def key(self) -> str:
+        """The work-queue and store key: Kind/name."""
+        return f"{self.KIND}/{self.metadata.name}"
+
+    @abstractmethod
+    def external_name(self) -> str:
+        """The AWS resource's identity, for inventory and for detecting two specs on one resource."""

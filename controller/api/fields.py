@@ -1,0 +1,184 @@
+"""Field types shared by every kind: names, tags, policy documents and references."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    PlainSerializer,
+    PlainValidator,
+    WithJsonSchema,
+)
+from pydantic.alias_generators import to_camel
+
+API_VERSION = "trimtab.io/v1alpha1"
+
+# Kubernetes object names (RFC 1123 subdomain), so the same specs can live in a cluster as CRs.
+OBJECT_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+_OBJECT_NAME_RE = re.compile(OBJECT_NAME_PATTERN)
+OBJECT_NAME_MAX = 253
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: camelCase in YAML, unknown fields are errors, values are immutable."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        validate_default=True,
+    )
+
+
+def _check_object_name(value: str) -> str:
+    if len(value) > OBJECT_NAME_MAX:
+        raise ValueError(f"must be at most {OBJECT_NAME_MAX} characters")
+    if not _OBJECT_NAME_RE.match(value):
+        raise ValueError(
+            "must be lowercase letters, digits, '-' or '.', starting and ending with a letter or digit"
+        )
+    return value
+
+
+ObjectName = Annotated[str, AfterValidator(_check_object_name), WithJsonSchema(
+    {"type": "string", "pattern": OBJECT_NAME_PATTERN, "maxLength": OBJECT_NAME_MAX}
+)]
+
+
+# ---- tags -------------------------------------------------------------------------------------------
+
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
+TAGS_MAX = 40  # AWS allows 50 per resource; trimtab's ownership tags need some of them.
+
+
+def _check_tags(tags: dict[str, str]) -> dict[str, str]:
+    if len(tags) > TAGS_MAX:
+        raise ValueError(f"must have at most {TAGS_MAX} tags (got {len(tags)})")
+    for key, value in tags.items():
+        if not 1 <= len(key) <= TAG_KEY_MAX:
+            raise ValueError(f"tag key {key!r} must be 1 to {TAG_KEY_MAX} characters")
+        if len(value) > TAG_VALUE_MAX:
+            raise ValueError(f"tag {key!r}: value must be at most {TAG_VALUE_MAX} characters")
+        if key.lower().startswith("aws:"):
+            raise ValueError(f"tag key {key!r}: the 'aws:' prefix is reserved by AWS")
+        if key.startswith("trimtab.io/"):
+            raise ValueError(f"tag key {key!r}: the 'trimtab.io/' prefix is reserved for ownership tags")
+    return tags
+
+
+Tags = Annotated[dict[str, str], AfterValidator(_check_tags)]
+
+
+# ---- IAM policy documents written as YAML ------------------------------------------------------------
+
+
+def _check_policy(document: dict[str, Any]) -> dict[str, Any]:
+    statements = document.get("Statement")
+    if statements is None:
+        raise ValueError("a policy document needs a 'Statement' list")
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list) or not statements:
+        raise ValueError("'Statement' must be a non-empty list of statements")
+    for index, statement in enumerate(statements):
+        if not isinstance(statement, dict):
+            raise ValueError(f"Statement[{index}] must be a mapping")
+        if statement.get("Effect") not in ("Allow", "Deny"):
+            raise ValueError(f"Statement[{index}].Effect must be Allow or Deny")
+        if "Action" not in statement and "NotAction" not in statement:
+            raise ValueError(f"Statement[{index}] needs Action or NotAction")
+    unknown = set(document) - {"Version", "Id", "Statement"}
+    if unknown:
+        raise ValueError(f"unknown policy keys: {', '.join(sorted(unknown))}")
+    return document
+
+
+PolicyDocument = Annotated[
+    dict[str, Any],
+    AfterValidator(_check_policy),
+    WithJsonSchema({"type": "object", "x-kubernetes-preserve-unknown-fields": True,
+                    "description": "An IAM policy document (Version, Statement) written as YAML."}),
+]
+
+
+# ---- references between specs -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, order=True)
+class Ref:
+    """A reference from one spec to another by kind and metadata.name, resolved by the engine."""
+
+    kind: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+
+def _ref_validator(kind: str) -> Any:
+    def validate(value: object) -> Ref:
+        if isinstance(value, Ref):
+            return value
+        if not isinstance(value, str):
+            raise ValueError(f"must be the metadata.name of a {kind} spec (a string)")
+        _check_object_name(value)
+        return Ref(kind, value)
+
+    return validate
+
+
+def _ref_schema(kind: str) -> dict[str, Any]:
+    return {"type": "string", "pattern": OBJECT_NAME_PATTERN, "description": f"metadata.name of a {kind} spec"}
+
+
+def _ref_name(ref: Ref) -> str:
+    return ref.name
+
+
+QueueRef = Annotated[Ref, PlainValidator(_ref_validator("Queue")),
+                     PlainSerializer(_ref_name, return_type=str), WithJsonSchema(_ref_schema("Queue"))]
+BucketRef = Annotated[Ref, PlainValidator(_ref_validator("Bucket")),
+                      PlainSerializer(_ref_name, return_type=str), WithJsonSchema(_ref_schema("Bucket"))]
+ScalableTargetRef = Annotated[Ref, PlainValidator(_ref_validator("ScalableTarget")),
+                              PlainSerializer(_ref_name, return_type=str),
+                              WithJsonSchema(_ref_schema("ScalableTarget"))]
+ScalingPolicyRef = Annotated[Ref, PlainValidator(_ref_validator("ScalingPolicy")),
+                             PlainSerializer(_ref_name, return_type=str),
+                             WithJsonSchema(_ref_schema("ScalingPolicy"))]
+
+
+def find_references(value: object, path: str = "spec") -> list[tuple[str, Ref]]:
+    """Every Ref inside a validated spec, with the field path it was written at."""
+    found: list[tuple[str, Ref]] = []
+    if isinstance(value, Ref):
+        found.append((path, value))
+    elif isinstance(value, BaseModel):
+        for field_name, info in type(value).model_fields.items():
+            child = getattr(value, field_name)
+            found.extend(find_references(child, f"{path}.{info.alias or field_name}"))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found.extend(find_references(item, f"{path}[{index}]"))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found.extend(find_references(item, f"{path}.{key}"))
+    return found
+
+
+class FieldError(ValueError):
+    """A validation error that names the field it is about, relative to the model that raised it.
+
+    pydantic reports a model validator's errors at the model itself; the loader appends `field`
+    so that the message points at the line the user must change.
+    """
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field

@@ -1,0 +1,203 @@
+"""Checks across specs, and the dependency graph that orders reconciliation.
+
+Per-document validation cannot see duplicates, two specs claiming one AWS resource, references
+to specs that do not exist or are of the wrong kind, reference cycles, or rules that span two
+specs (a FIFO queue's dead-letter queue must be FIFO too). This module can.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from controller.api.envelope import Resource
+from controller.api.errors import SpecError
+from controller.api.fields import Ref, find_references
+from controller.api.queue import Queue
+from controller.api.scalable_target import ScalableTarget
+from controller.api.scaling_policy import ScalingPolicy
+from controller.api.yamldoc import Document, parse_path
+
+
+@dataclass(frozen=True)
+class SpecRecord:
+    """A validated spec and the document it came from."""
+
+    resource: Resource
+    document: Document
+
+    @property
+    def key(self) -> str:
+        return self.resource.key
+
+    def error(self, field_path: str, message: str) -> SpecError:
+        return self.document.error_at(parse_path(field_path), self.key, message)
+
+
+@dataclass
+class SpecGraph:
+    """The specs that passed every check, their dependencies, and the errors of those that did not."""
+
+    records: dict[str, SpecRecord] = field(default_factory=dict)
+    dependencies: dict[str, set[str]] = field(default_factory=dict)
+    errors: list[SpecError] = field(default_factory=list)
+    # Keys of specs that exist in the source but are invalid: dependents wait for them.
+    invalid_keys: set[str] = field(default_factory=set)
+
+    def dependents(self, key: str) -> set[str]:
+        return {other for other, needs in self.dependencies.items() if key in needs}
+
+    def layers(self) -> list[list[str]]:
+        """Keys in dependency order: each layer depends only on earlier layers."""
+        remaining = {key: set(needs) & set(self.records) for key, needs in self.dependencies.items()}
+        ordered: list[list[str]] = []
+        while remaining:
+            ready = sorted(key for key, needs in remaining.items() if not needs)
+            if not ready:  # cycles were removed by build_graph; this is a guard, not a path
+                raise RuntimeError(f"dependency cycle among {sorted(remaining)}")
+            ordered.append(ready)
+            for key in ready:
+                del remaining[key]
+            for needs in remaining.values():
+                needs.difference_update(ready)
+        return ordered
+
+
+def build_graph(records: Iterable[SpecRecord], invalid_keys: Iterable[str] = ()) -> SpecGraph:
+    graph = SpecGraph(invalid_keys=set(invalid_keys))
+    candidates = _drop_duplicates(list(records), graph)
+    _drop_shared_resources(candidates, graph)
+    by_key = {record.key: record for record in candidates}
+    names_by_kind: dict[str, set[str]] = {}
+    for record in candidates:
+        names_by_kind.setdefault(record.resource.KIND, set()).add(record.resource.metadata.name)
+    for key in graph.invalid_keys:
+        kind, _, name = key.partition("/")
+        names_by_kind.setdefault(kind, set()).add(name)
+
+    rejected: set[str] = set()
+    for record in candidates:
+        needs: set[str] = set()
+        for path, ref in find_references(record.resource.spec):
+            problem = _reference_problem(ref, names_by_kind)
+            if problem:
+                graph.errors.append(record.error(path, problem))
+                rejected.add(record.key)
+            needs.add(str(ref))
+        graph.dependencies[record.key] = needs
+    for key in _cycle_members(graph.dependencies):
+        record = by_key[key]
+        path, ref = next((p, r) for p, r in find_references(record.resource.spec)
+                         if _reaches(graph.dependencies, str(r), key))
+        graph.errors.append(record.error(path, f"reference cycle through {ref}"))
+        rejected.add(key)
+    for record in candidates:
+        for rule in _PAIR_RULES:
+            violation = rule(record, by_key)
+            if violation:
+                graph.errors.append(record.error(*violation))
+                rejected.add(record.key)
+
+    for key in rejected:
+        graph.dependencies.pop(key, None)
+        graph.invalid_keys.add(key)
+    graph.records = {key: record for key, record in by_key.items() if key not in rejected}
+    graph.errors.sort()
+    return graph
+
+
+def _drop_duplicates(records: list[SpecRecord], graph: SpecGraph) -> list[SpecRecord]:
+    first_seen: dict[str, SpecRecord] = {}
+    duplicated: set[str] = set()
+    for record in records:
+        earlier = first_seen.get(record.key)
+        if earlier is None:
+            first_seen[record.key] = record
+            continue
+        duplicated.add(record.key)
+        where = f"{earlier.document.file}:{earlier.document.start.line}"
+        graph.errors.append(record.error("metadata.name", f"duplicate {record.key}; first defined at {where}"))
+    # Neither copy is applied: trimtab cannot know which one the author meant.
+    graph.invalid_keys.update(duplicated)
+    return [record for record in first_seen.values() if record.key not in duplicated]
+
+
+def _drop_shared_resources(records: list[SpecRecord], graph: SpecGraph) -> None:
+    owners: dict[tuple[str, str], SpecRecord] = {}
+    for record in list(records):
+        identity = (record.resource.KIND, record.resource.external_name())
+        earlier = owners.get(identity)
+        if earlier is None:
+            owners[identity] = record
+            continue
+        graph.errors.append(record.error(
+            "metadata.name",
+            f"maps to the same AWS resource as {earlier.key} ({earlier.document.file}:"
+            f"{earlier.document.start.line}): {identity[1]}",
+        ))
+        records.remove(record)
+        graph.invalid_keys.add(record.key)
+
+
+def _reference_problem(ref: Ref, names_by_kind: dict[str, set[str]]) -> str | None:
+    if ref.name in names_by_kind.get(ref.kind, set()):
+        return None
+    elsewhere = sorted(kind for kind, names in names_by_kind.items() if ref.name in names)
+    if elsewhere:
+        return f"refers to {ref}, but {ref.name!r} is a {' and a '.join(elsewhere)}, not a {ref.kind}"
+    return f"refers to {ref}, which is not defined in the source"
+
+
+def _reaches(dependencies: dict[str, set[str]], start: str, goal: str) -> bool:
+    seen: set[str] = set()
+    stack = [start]
+    while stack:
+        key = stack.pop()
+        if key == goal:
+            return True
+        if key in seen:
+            continue
+        seen.add(key)
+        stack.extend(dependencies.get(key, ()))
+    return False
+
+
+def _cycle_members(dependencies: dict[str, set[str]]) -> list[str]:
+    return sorted(key for key, needs in dependencies.items() if any(_reaches(dependencies, n, key) for n in needs))
+
+
+# ---- rules that need two specs ------------------------------------------------------------------------
+
+PairRule = Callable[[SpecRecord, dict[str, SpecRecord]], tuple[str, str] | None]
+
+
+def _dlq_matches_queue_type(record: SpecRecord, by_key: dict[str, SpecRecord]) -> tuple[str, str] | None:
+    resource = record.resource
+    if not isinstance(resource, Queue) or resource.spec.dead_letter_queue is None:
+        return None
+    target = by_key.get(str(resource.spec.dead_letter_queue.queue_ref))
+    if target is None or not isinstance(target.resource, Queue) or target.resource.spec.fifo == resource.spec.fifo:
+        return None
+    kind = "FIFO" if resource.spec.fifo else "standard"
+    return "spec.deadLetterQueue.queueRef", f"a {kind} queue's dead-letter queue must also be {kind}"
+
+
+def _backlog_needs_ecs_target(record: SpecRecord, by_key: dict[str, SpecRecord]) -> tuple[str, str] | None:
+    resource = record.resource
+    if not isinstance(resource, ScalingPolicy):
+        return None
+    tracking = resource.spec.target_tracking
+    if tracking is None or tracking.queue_backlog_per_task is None:
+        return None
+    target = by_key.get(str(resource.spec.target_ref))
+    if target is None or not isinstance(target.resource, ScalableTarget):
+        return None
+    if target.resource.spec.ecs_cluster_and_service is None:
+        return (
+            "spec.targetTracking.queueBacklogPerTask",
+            "queueBacklogPerTask divides by an ECS service's running tasks; its target must be an ECS service",
+        )
+    return None
+
+
+_PAIR_RULES: tuple[PairRule, ...] = (_dlq_matches_queue_type, _backlog_needs_ecs_target)

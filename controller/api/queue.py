@@ -1,0 +1,121 @@
+"""Queue: an SQS queue, standard or FIFO."""
+
+from __future__ import annotations
+
+import re
+from typing import ClassVar, Literal, Self
+
+from pydantic import Field, model_validator
+
+from controller.api.envelope import ManagedSpec, Resource
+from controller.api.fields import FieldError, PolicyDocument, QueueRef, SpecModel, Tags
+
+_QUEUE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+FIFO_SUFFIX = ".fifo"
+# An alias, a key id (UUID or multi-Region mrk-), or a key/alias ARN.
+_KMS_KEY_RE = re.compile(r"^(alias/[A-Za-z0-9/_-]+|[0-9a-f-]{36}|mrk-[0-9a-f]{32}|arn:aws[a-z-]*:kms:[^\s]+)$")
+
+
+def check_kms_key(value: str) -> str:
+    if not _KMS_KEY_RE.match(value):
+        raise ValueError(f"must be a KMS key id, key ARN, alias/NAME or alias ARN (got {value!r})")
+    return value
+
+
+class DeadLetterQueue(SpecModel):
+    queue_ref: QueueRef = Field(description="metadata.name of the Queue spec that receives failed messages.")
+    max_receive_count: int = Field(ge=1, le=1000, description="Receives before a message moves to the DLQ.")
+
+
+class QueueEncryption(SpecModel):
+    type: Literal["SSE-SQS", "SSE-KMS"] = Field(description="SSE-SQS (SQS-owned keys) or SSE-KMS.")
+    kms_key_id: str | None = Field(default=None, description="KMS key id, ARN or alias; SSE-KMS only.")
+    kms_data_key_reuse_period_seconds: int = Field(
+        default=300, ge=60, le=86400, description="How long SQS reuses a data key; SSE-KMS only."
+    )
+
+    @model_validator(mode="after")
+    def _one_scheme(self) -> Self:
+        if self.type == "SSE-SQS" and self.kms_key_id is not None:
+            raise FieldError(
+                "kmsKeyId", "SSE-SQS and SSE-KMS are exclusive: kmsKeyId is only allowed with type SSE-KMS"
+            )
+        if self.type == "SSE-KMS":
+            if self.kms_key_id is None:
+                raise FieldError("kmsKeyId", "type SSE-KMS needs kmsKeyId (a key id, ARN or alias/NAME)")
+            try:
+                check_kms_key(self.kms_key_id)
+            except ValueError as error:
+                raise FieldError("kmsKeyId", str(error)) from None
+        return self
+
+
+class QueueSpec(ManagedSpec):
+    queue_name: str | None = Field(
+        default=None, description="The SQS queue name; defaults to metadata.name. FIFO names end in .fifo."
+    )
+    fifo: bool = Field(default=False, description="A FIFO queue. Fixed at creation.")
+    content_based_deduplication: bool = Field(
+        default=False, description="FIFO only: deduplicate by a SHA-256 of the body."
+    )
+    visibility_timeout_seconds: int = Field(default=30, ge=0, le=43200, description="0 to 43200 (12 h).")
+    message_retention_seconds: int = Field(
+        default=345600, ge=60, le=1209600, description="60 (1 min) to 1209600 (14 days); AWS default 4 days."
+    )
+    delay_seconds: int = Field(default=0, ge=0, le=900, description="0 to 900 (15 min).")
+    maximum_message_size: int = Field(
+        default=1048576, ge=1024, le=1048576, description="1024 to 1048576 bytes (1 MiB)."
+    )
+    receive_message_wait_time_seconds: int = Field(
+        default=0, ge=0, le=20, description="Long polling: 0 to 20 seconds."
+    )
+    dead_letter_queue: DeadLetterQueue | None = Field(
+        default=None, description="Redrive to another Queue spec; unmanaged when omitted."
+    )
+    encryption: QueueEncryption | None = Field(
+        default=None, description="Server-side encryption; unmanaged when omitted."
+    )
+    policy: PolicyDocument | None = Field(
+        default=None, description="The queue's access policy as YAML; unmanaged when omitted."
+    )
+    tags: Tags = Field(default_factory=dict, description="Tags; the whole set is managed.")
+
+    @model_validator(mode="after")
+    def _fifo_rules(self) -> Self:
+        if self.content_based_deduplication and not self.fifo:
+            raise FieldError("contentBasedDeduplication", "contentBasedDeduplication needs fifo: true")
+        return self
+
+
+class Queue(Resource):
+    KIND: ClassVar[str] = "Queue"
+    SUMMARY: ClassVar[str] = "An SQS queue, standard or FIFO, with redrive, encryption, policy and tags."
+    EXTRA_COLUMNS: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("FIFO", ".spec.fifo", "boolean"),
+        ("URL", ".status.outputs.url", "string"),
+    )
+
+    kind: Literal["Queue"]
+    spec: QueueSpec
+
+    def external_name(self) -> str:
+        return self.spec.queue_name or self.metadata.name
+
+    @model_validator(mode="after")
+    def _name_rules(self) -> Self:
+        name = self.external_name()
+        field = "spec.queueName" if self.spec.queue_name else "metadata.name"
+        base = name.removesuffix(FIFO_SUFFIX) if self.spec.fifo else name
+        if self.spec.fifo and not name.endswith(FIFO_SUFFIX):
+            raise FieldError(field, f"a FIFO queue's name must end in '.fifo' (got {name!r})")
+        if not self.spec.fifo and name.endswith(FIFO_SUFFIX):
+            raise FieldError(
+                field, f"only a FIFO queue's name may end in '.fifo' (got {name!r}); set spec.fifo: true"
+            )
+        if not _QUEUE_NAME_RE.match(base) or len(name) > 80:
+            raise FieldError(
+                field,
+                f"queue name {name!r} must be 1 to 80 characters of letters, digits, '-' and '_'"
+                + (" plus the '.fifo' suffix" if self.spec.fifo else "")
+            )
+        return self

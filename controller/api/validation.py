@@ -1,0 +1,130 @@
+"""Turn parsed documents into validated models, translating pydantic's errors into SpecErrors."""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from controller.api.catalog import MODELS
+from controller.api.envelope import Resource
+from controller.api.errors import SpecError
+from controller.api.fields import API_VERSION, FieldError
+from controller.api.yamldoc import Document, PathKey, parse_path
+
+
+def parse_document(document: Document) -> tuple[Resource | None, list[SpecError]]:
+    data = document.data
+    if not isinstance(data, dict):
+        return None, [_error(document, (), "-", f"a spec must be a mapping (got {type(data).__name__})")]
+    subject = _subject(data)
+    api_version = data.get("apiVersion")
+    if api_version != API_VERSION:
+        message = "apiVersion is required" if api_version is None else f"unknown apiVersion {api_version!r}"
+        return None, [_error(document, ("apiVersion",), subject, f"{message}; expected {API_VERSION}")]
+    kind = data.get("kind")
+    model = MODELS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        hint = _did_you_mean(str(kind), MODELS)
+        return None, [_error(document, ("kind",), subject,
+                             f"unknown kind {kind!r}; known kinds: {', '.join(MODELS)}{hint}")]
+    try:
+        return model.model_validate(data), []
+    except ValidationError as error:
+        return None, [_translate(document, subject, model, detail) for detail in error.errors()]
+
+
+def _subject(data: dict[str, Any]) -> str:
+    kind = data.get("kind")
+    metadata = data.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, dict) else None
+    return f"{kind if isinstance(kind, str) else '?'}/{name if isinstance(name, str) else '?'}"
+
+
+def _error(document: Document, path: PathKey, subject: str, message: str) -> SpecError:
+    return document.error_at(path, subject, message)
+
+
+def _translate(document: Document, subject: str, model: type[BaseModel], detail: Any) -> SpecError:
+    loc = _written_path(document, tuple(detail["loc"]))
+    context = detail.get("ctx") or {}
+    cause = context.get("error")
+    if isinstance(cause, FieldError):
+        loc = (*loc, *parse_path(cause.field))
+        return _error(document, loc, subject, str(cause))
+    return _error(document, loc, subject, _message(detail, model, loc))
+
+
+def _written_path(document: Document, loc: tuple[Any, ...]) -> PathKey:
+    """Drop pydantic's union-branch labels ("str", "DimensionRef", ...) that the user never wrote."""
+    path: list[str | int] = []
+    for part in loc:
+        candidate = (*path, part)
+        if isinstance(part, int) or candidate in document.positions or not _is_union_label(part):
+            path.append(part)
+    return tuple(path)
+
+
+def _is_union_label(part: str) -> bool:
+    return part[:1].isupper() or part in {"str", "int", "float", "bool", "dict", "list"} or "[" in part
+
+
+def _message(detail: Any, model: type[BaseModel], loc: PathKey) -> str:
+    kind = detail["type"]
+    context = detail.get("ctx") or {}
+    value = detail.get("input")
+    got = f" (got {value!r})" if not isinstance(value, (dict, list)) else ""
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known field" + _field_hint(model, loc)
+    if kind in ("less_than_equal", "less_than"):
+        bound = context.get("le", context.get("lt"))
+        return f"must be at most {bound}{got}" if kind == "less_than_equal" else f"must be less than {bound}{got}"
+    if kind in ("greater_than_equal", "greater_than"):
+        bound = context.get("ge", context.get("gt"))
+        return f"must be at least {bound}{got}" if kind == "greater_than_equal" else f"must be more than {bound}{got}"
+    if kind == "literal_error":
+        return f"must be one of {context.get('expected')}{got}"
+    if kind == "string_pattern_mismatch":
+        return f"must match {context.get('pattern')}{got}"
+    if kind in ("string_too_short", "too_short"):
+        return f"must have at least {context.get('min_length')} {'characters' if 'string' in kind else 'items'}"
+    if kind in ("string_too_long", "too_long"):
+        return f"must have at most {context.get('max_length')} {'characters' if 'string' in kind else 'items'}"
+    if kind == "value_error":
+        return str(context.get("error", detail["msg"]))
+    return f"{detail['msg'][0].lower()}{detail['msg'][1:]}{got}"
+
+
+def _field_hint(model: type[BaseModel], loc: PathKey) -> str:
+    """Suggest the closest known field for a misspelt one."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        fields = {(info.alias or name): info for name, info in current.model_fields.items()}
+        info = fields.get(part)
+        if info is None:
+            return ""
+        current = _model_in(info.annotation)
+        if current is None:
+            return ""
+    known = [info.alias or name for name, info in current.model_fields.items()]
+    return _did_you_mean(str(loc[-1]) if loc else "", known)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in getattr(annotation, "__args__", ()):
+        found = _model_in(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def _did_you_mean(word: str, candidates: Any) -> str:
+    close = difflib.get_close_matches(word, list(candidates), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,0 +1,160 @@
+"""The one place that builds AWS clients: region, endpoint, retries, timeouts and per-call accounting.
+
+Every kind and every command gets its clients from `AwsClients`, so behaviour toward AWS (retry
+mode, timeouts, which endpoint, what is counted) is decided here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections import Counter
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Any
+
+import aioboto3
+from aiobotocore.config import AioConfig
+from botocore.exceptions import BotoCoreError, ClientError
+
+DEFAULT_REGION = "us-east-1"
+# Codes AWS uses for throttling across the services we call.
+THROTTLE_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "RequestLimitExceeded", "SlowDown", "RequestThrottled",
+    "ProvisionedThroughputExceededException", "LimitExceededException",
+})
+_READ_PREFIXES = ("Get", "List", "Describe", "Head")
+
+
+def default_region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    region: str = field(default_factory=default_region)
+    # None: botocore's own resolution, which honours AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE>.
+    endpoint_url: str | None = None
+    max_attempts: int = 3  # botocore standard mode: 3 attempts, jittered exponential backoff
+    connect_timeout: float = 5.0
+    # Without a read timeout a stalled endpoint hangs a worker for good.
+    read_timeout: float = 30.0
+    max_pool_connections: int = 32
+    # Static credentials, for the embedded emulator only; otherwise the standard credential chain.
+    static_credentials: tuple[str, str] | None = None
+
+    @property
+    def custom_endpoint(self) -> str | None:
+        return self.endpoint_url or os.environ.get("AWS_ENDPOINT_URL")
+
+
+def is_mutating(operation: str) -> bool:
+    return not operation.startswith(_READ_PREFIXES)
+
+
+@dataclass
+class CallStats:
+    """AWS calls made, by (service, operation, outcome); outcome is ok, throttled or the error code."""
+
+    counts: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+
+    def record(self, service: str, operation: str, outcome: str) -> None:
+        self.counts[(service, operation, outcome)] += 1
+
+    def total(self, *, mutating: bool | None = None) -> int:
+        return sum(
+            count for (_, operation, _), count in self.counts.items()
+            if mutating is None or is_mutating(operation) == mutating
+        )
+
+
+class AwsClients:
+    """Lazily opened, cached aiobotocore clients keyed by (service, region); close with `async with`."""
+
+    def __init__(self, settings: AwsSettings, session: aioboto3.Session | None = None) -> None:
+        self.settings = settings
+        self.stats = CallStats()
+        self._session = session or aioboto3.Session()
+        self._stack = AsyncExitStack()
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> AwsClients:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._stack.aclose()
+        self._clients.clear()
+
+    @property
+    def region(self) -> str:
+        return self.settings.region
+
+    async def client(self, service: str, region: str | None = None) -> Any:
+        key = (service, region or self.settings.region)
+        found = self._clients.get(key)
+        if found is not None:
+            return found
+        async with self._lock:
+            if key not in self._clients:
+                self._clients[key] = await self._open(service, key[1])
+        return self._clients[key]
+
+    async def _open(self, service: str, region: str) -> Any:
+        settings = self.settings
+        config = AioConfig(
+            retries={"mode": "standard", "max_attempts": settings.max_attempts},
+            connect_timeout=settings.connect_timeout,
+            read_timeout=settings.read_timeout,
+            max_pool_connections=settings.max_pool_connections,
+            # Path-style addressing: emulators and custom endpoints cannot serve bucket subdomains.
+            s3={"addressing_style": "path"} if settings.custom_endpoint else None,
+        )
+        kwargs: dict[str, Any] = {"region_name": region, "config": config}
+        if settings.endpoint_url:
+            kwargs["endpoint_url"] = settings.endpoint_url
+        if settings.static_credentials:
+            kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = settings.static_credentials
+        client = await self._stack.enter_async_context(self._session.client(service, **kwargs))
+        self._count_calls(client, service)
+        return client
+
+    def _count_calls(self, client: Any, service: str) -> None:
+        # Event names end in the operation: "after-call.sqs.GetQueueUrl".
+        def after_call(event_name: str = "", **_: Any) -> None:
+            self.stats.record(service, event_name.rsplit(".", 1)[-1], "ok")
+
+        def after_error(event_name: str = "", exception: Any = None, **_: Any) -> None:
+            self.stats.record(service, event_name.rsplit(".", 1)[-1], classify_exception(exception))
+
+        client.meta.events.register("after-call", after_call)
+        # aiobotocore emits this for every failed call, with the exception in hand.
+        client.meta.events.register("after-call-error", after_error)
+
+
+def error_code(error: BaseException) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "Unknown"))
+    return type(error).__name__
+
+
+def error_message(error: BaseException) -> str:
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Message", "")) or str(error)
+    return str(error)
+
+
+def classify_exception(error: object) -> str:
+    if not isinstance(error, BaseException):
+        return "error"
+    code = error_code(error)
+    return "throttled" if code in THROTTLE_CODES else code
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Throttling, server errors and transport failures are worth retrying; the rest needs a change."""
+    if isinstance(error, ClientError):
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return error_code(error) in THROTTLE_CODES or status >= 500 or status == 0
+    return isinstance(error, (BotoCoreError, asyncio.TimeoutError, OSError))

@@ -1,0 +1,45 @@
+"""`trimtab`: validate, plan and apply specs, generate CRDs, run the embedded emulator."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from controller import __version__
+from controller.cli import commands
+
+DESCRIPTION = """\
+trimtab keeps AWS resources (SQS queues, S3 buckets, CloudWatch alarms, Application Auto Scaling
+targets and policies) matching Kubernetes-shaped YAML specs.
+
+Start here, no AWS account needed:
+  trimtab validate specs/          check every spec; errors name file:line:column and field
+  trimtab plan --local specs/      what would change, against an embedded AWS emulator
+  trimtab apply --local specs/     make the changes there
+"""
+
+EPILOG = """\
+exit codes: 0 success / in sync, 1 errors (invalid specs, conflicts, AWS errors), 2 plan has changes.
+AWS: the standard credential chain, AWS_REGION, and AWS_ENDPOINT_URL are honoured.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="trimtab", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"trimtab {__version__}")
+    subcommands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for register in commands.REGISTRATIONS:
+        register(subcommands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        print("trimtab: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,82 @@
+"""What plan and apply share: AWS settings from flags, the optional embedded emulator, the store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from controller.api.graph import SpecGraph
+from controller.api.scalable_target import ScalableTarget
+from controller.aws import AwsClients, AwsSettings, default_region
+from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator, seed_ecs_services
+from controller.engine.reconciler import Reconciler
+from controller.kinds.ownership import DEFAULT_CONTROLLER_ID
+from controller.kinds.registry import build_clients
+from controller.store.sqlite import SqliteStore
+
+DEFAULT_STATE_DIR = Path(".trimtab")
+
+
+def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--local", action="store_true",
+        help="run against an embedded AWS emulator (moto) started for this command; no AWS account needed",
+    )
+    parser.add_argument("--region", default=None, help="AWS region (default: AWS_REGION, else us-east-1)")
+    parser.add_argument(
+        "--state-dir", type=Path, default=None,
+        help=f"where the inventory of managed resources lives (default: {DEFAULT_STATE_DIR}/; "
+             "a throwaway directory with --local, whose emulator forgets everything at exit)",
+    )
+    parser.add_argument(
+        "--controller-id", default=DEFAULT_CONTROLLER_ID,
+        help="the owner written into ownership tags; controllers with different ids never touch "
+             "each other's resources (default: %(default)s)",
+    )
+    parser.add_argument("--concurrency", type=int, default=16, help="items reconciled at once (default: 16)")
+
+
+@dataclass
+class Session:
+    aws: AwsClients
+    reconciler: Reconciler
+
+
+def _ecs_services(graph: SpecGraph) -> list[tuple[str, str]]:
+    return [
+        pair for record in graph.records.values()
+        if isinstance(record.resource, ScalableTarget)
+        and (pair := record.resource.spec.ecs_cluster_and_service) is not None
+    ]
+
+
+@asynccontextmanager
+async def open_session(args: Any, graph: SpecGraph) -> AsyncIterator[Session]:
+    async with AsyncExitStack() as stack:
+        region = args.region or default_region()
+        state_dir = args.state_dir
+        if args.local:
+            emulator = stack.enter_context(LocalEmulator())
+            print(f"trimtab: started the embedded AWS emulator (moto) at {emulator.url}; "
+                  "everything it holds is gone when this command exits", file=sys.stderr)
+            settings = AwsSettings(region=region, endpoint_url=emulator.url, static_credentials=EMULATOR_CREDENTIALS)
+            if state_dir is None:
+                state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trimtab-local-")))
+        else:
+            settings = AwsSettings(region=region)
+        store = SqliteStore(state_dir or DEFAULT_STATE_DIR)
+        stack.callback(store.close)
+        aws = await stack.enter_async_context(AwsClients(settings))
+        if args.local:
+            seeded = await seed_ecs_services(aws, _ecs_services(graph))
+            if seeded:
+                print(f"trimtab: created ECS services in the emulator for scalable targets: {', '.join(seeded)}",
+                      file=sys.stderr)
+        reconciler = Reconciler(build_clients(aws), store, args.controller_id)
+        yield Session(aws, reconciler)

@@ -1,0 +1,107 @@
+"""The embedded AWS emulator behind `--local`: a moto server subprocess on a free 127.0.0.1 port."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from types import TracebackType
+
+from botocore.exceptions import ClientError
+
+from controller.aws import AwsClients
+
+EMULATOR_CREDENTIALS = ("testing", "testing")
+_START_TIMEOUT_SECONDS = 30.0
+_START_ATTEMPTS = 3
+
+
+class EmulatorError(RuntimeError):
+    pass
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class LocalEmulator:
+    """Start with `with LocalEmulator() as emulator:`; `emulator.url` is the endpoint."""
+
+    def __init__(self) -> None:
+        self.url = ""
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> LocalEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object | type[BaseException] | TracebackType | None) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        # Another process may take the free port between our probe and moto's bind: retry.
+        for _ in range(_START_ATTEMPTS):
+            port = free_port()
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            self.url = f"http://127.0.0.1:{port}"
+            if self._wait_ready():
+                return
+            self.stop()
+        raise EmulatorError("the embedded AWS emulator (moto) did not start; is moto[server] installed?")
+
+    def _wait_ready(self) -> bool:
+        deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self._process is None or self._process.poll() is not None:
+                return False
+            try:
+                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):
+                    return True
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.05)
+        return False
+
+    def reset(self) -> None:
+        """Forget every resource: POST /moto-api/reset."""
+        request = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+
+
+async def seed_ecs_services(aws: AwsClients, services: Iterable[tuple[str, str]]) -> list[str]:
+    """Create the ECS clusters and services that scalable targets point at.
+
+    moto gap: RegisterScalableTarget for ECS fails unless the cluster and service exist in the
+    emulator (real AWS needs them too, but there they are deployed by other means).
+    """
+    ecs = await aws.client("ecs")
+    created = []
+    for cluster, service in sorted(set(services)):
+        await ecs.create_cluster(clusterName=cluster)
+        try:
+            await ecs.create_service(cluster=cluster, serviceName=service, desiredCount=1)
+        except ClientError as error:
+            if "already exists" not in str(error).lower():
+                raise
+        created.append(f"{cluster}/{service}")
+    return created

@@ -1,0 +1,1 @@
+"""One module per kind: its resource client (observe/create/update/delete), registered in registry.py."""

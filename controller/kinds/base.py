@@ -1,0 +1,112 @@
+"""The contract between the generic reconciler and each kind's resource client.
+
+After crossplane-runtime's ExternalClient: a kind renders the state its spec manages, observes the
+same fields in AWS, and creates, updates or deletes. The engine decides which to call.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Generic, TypeVar
+
+from controller.api.envelope import Resource
+from controller.api.fields import Ref
+from controller.aws import AwsClients
+from controller.kinds.diff import FieldChange, diff_states
+from controller.store.base import Identity
+
+R = TypeVar("R", bound=Resource)
+Outputs = dict[str, str]
+
+
+class RefResolver(ABC):
+    """Resolves a reference to one of the referenced spec's outputs (name, arn, url, ...)."""
+
+    @abstractmethod
+    def output(self, ref: Ref, key: str) -> str: ...
+
+
+class TerminalError(Exception):
+    """An error that retrying cannot fix; the spec or the world must change first."""
+
+
+@dataclass(frozen=True)
+class Desired(Generic[R]):
+    resource: R
+    identity: Identity
+    state: dict[str, Any]  # the managed fields, in the same shape observe reports them
+    tags: dict[str, str] | None  # the full desired tag set, ownership tags included; None: untaggable
+
+
+@dataclass
+class Observation:
+    exists: bool
+    state: dict[str, Any] = field(default_factory=dict)
+    # None when the kind cannot read tags (Application Auto Scaling in the emulator).
+    tags: dict[str, str] | None = None
+    outputs: Outputs = field(default_factory=dict)
+    diff: list[FieldChange] = field(default_factory=list)
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.exists and not self.diff
+
+
+def compare(desired: Desired[Any], observation: Observation) -> Observation:
+    """Fill in the observation's diff: every managed field, tags included, that differs."""
+    if observation.exists:
+        observation.diff = diff_states(desired.state, observation.state)
+        if desired.tags is not None and observation.tags is not None:
+            observation.diff += diff_states({"tags": desired.tags}, {"tags": observation.tags})
+    return observation
+
+
+class ResourceClient(ABC, Generic[R]):
+    """One kind's view of AWS. Every operation is idempotent and safe to retry after a crash."""
+
+    kind: ClassVar[str]
+    # Whether ownership can be read back from tags; if not, the store's inventory decides.
+    tags_ownership: ClassVar[bool] = True
+    # Whether the create call itself sets the ownership tags. If not (S3), the engine writes a
+    # "create pending" record first, so a crash between create and tag cannot orphan the resource.
+    tags_at_creation: ClassVar[bool] = True
+
+    def __init__(self, aws: AwsClients) -> None:
+        self.aws = aws
+
+    @abstractmethod
+    def identity(self, resource: R, refs: RefResolver) -> Identity:
+        """The AWS identity of the resource the spec describes (a policy's includes its target's)."""
+
+    @abstractmethod
+    def render(self, resource: R, refs: RefResolver) -> dict[str, Any]:
+        """The fields the spec manages, normalised to the shape `observe` reports."""
+
+    @abstractmethod
+    async def observe(self, desired: Desired[R]) -> Observation:
+        """Read only what the spec manages. Must not change anything."""
+
+    @abstractmethod
+    async def create(self, desired: Desired[R]) -> Outputs: ...
+
+    @abstractmethod
+    async def update(self, desired: Desired[R], observation: Observation) -> Outputs: ...
+
+    @abstractmethod
+    async def delete(self, identity: Identity) -> None:
+        """Delete by identity alone: pruning has no spec any more. Absent already is success."""
+
+    def desired(self, resource: R, refs: RefResolver, ownership_tags: Mapping[str, str]) -> Desired[R]:
+        tags = dict(getattr(resource.spec, "tags", {}))
+        tags.update(ownership_tags)
+        return Desired(resource, self.identity(resource, refs), self.render(resource, refs), tags)
+
+
+def tag_changes(current: Mapping[str, str] | None, desired: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
+    """(keys to remove, tags to set) to turn `current` into `desired`; AWS's own aws: tags are left alone."""
+    current = current or {}
+    stale = sorted(key for key in current if key not in desired and not key.startswith("aws:"))
+    changed = {key: value for key, value in desired.items() if current.get(key) != value}
+    return stale, changed

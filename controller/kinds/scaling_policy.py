@@ -1,0 +1,215 @@
+"""Application Auto Scaling policies: target tracking and step scaling.
+
+moto gaps: no tagging (ownership rests on the inventory, as for targets), and
+DescribeScalingPolicies ignores its PolicyNames filter, so we filter by name ourselves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from controller.api.scaling_policy import ScalingPolicy, TargetTracking
+from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, compare
+from controller.kinds.metric_rendering import dimensions, metric_queries, normalise_queries
+from controller.store.base import Identity
+
+TARGET_TRACKING = "TargetTrackingScaling"
+STEP_SCALING = "StepScaling"
+_CONFIG_KEY = {
+    TARGET_TRACKING: "TargetTrackingScalingPolicyConfiguration",
+    STEP_SCALING: "StepScalingPolicyConfiguration",
+}
+
+
+class ScalingPolicyClient(ResourceClient[ScalingPolicy]):
+    kind = "ScalingPolicy"
+    tags_ownership = False
+
+    def identity(self, resource: ScalingPolicy, refs: RefResolver) -> Identity:
+        target = resource.spec.target_ref
+        return {
+            "name": resource.policy_name,
+            "namespace": refs.output(target, "serviceNamespace"),
+            "resourceId": refs.output(target, "resourceId"),
+            "dimension": refs.output(target, "scalableDimension"),
+        }
+
+    def render(self, resource: ScalingPolicy, refs: RefResolver) -> dict[str, Any]:
+        spec = resource.spec
+        if spec.target_tracking is not None:
+            tracking = _target_tracking(resource, spec.target_tracking, refs)
+            return {"policyType": TARGET_TRACKING, "configuration": tracking}
+        assert spec.step_scaling is not None  # exactly one is set, by the model
+        step = spec.step_scaling
+        configuration: dict[str, Any] = {
+            "AdjustmentType": step.adjustment_type,
+            "MetricAggregationType": step.metric_aggregation_type,
+            "StepAdjustments": [_step(s) for s in step.steps],
+        }
+        if step.cooldown is not None:
+            configuration["Cooldown"] = step.cooldown
+        if step.min_adjustment_magnitude is not None:
+            configuration["MinAdjustmentMagnitude"] = step.min_adjustment_magnitude
+        return {"policyType": STEP_SCALING, "configuration": configuration}
+
+    async def observe(self, desired: Desired[ScalingPolicy]) -> Observation:
+        identity = desired.identity
+        client = await self.aws.client("application-autoscaling")
+        found = None
+        paginator = client.get_paginator("describe_scaling_policies")
+        async for page in paginator.paginate(
+            ServiceNamespace=identity["namespace"],
+            ResourceId=identity["resourceId"],
+            ScalableDimension=identity["dimension"],
+            PolicyNames=[identity["name"]],
+        ):
+            found = next((p for p in page["ScalingPolicies"] if p["PolicyName"] == identity["name"]), found)
+        if found is None:
+            return Observation(exists=False)
+        policy_type = found["PolicyType"]
+        observed = dict(found.get(_CONFIG_KEY.get(policy_type, ""), {}))
+        # Settings the spec leaves out (cooldowns, ...) are unmanaged: compare only what it sets.
+        wanted = desired.state["configuration"]
+        configuration = {key: value for key, value in observed.items() if key in wanted}
+        if policy_type == STEP_SCALING:
+            configuration["StepAdjustments"] = _sorted_steps(configuration.get("StepAdjustments", []))
+        custom = configuration.get("CustomizedMetricSpecification")
+        if isinstance(custom, dict) and "Metrics" in custom:
+            configuration["CustomizedMetricSpecification"] = {"Metrics": normalise_queries(custom["Metrics"])}
+        elif isinstance(custom, dict):
+            custom = dict(custom)
+            custom["Dimensions"] = sorted(custom.get("Dimensions", []), key=lambda d: d["Name"])
+            configuration["CustomizedMetricSpecification"] = custom
+        if "DisableScaleIn" in wanted:
+            configuration.setdefault("DisableScaleIn", False)
+        state = {"policyType": policy_type, "configuration": configuration}
+        outputs = {"arn": found["PolicyARN"], "name": found["PolicyName"]}
+        return compare(desired, Observation(exists=True, state=state, outputs=outputs))
+
+    async def create(self, desired: Desired[ScalingPolicy]) -> Outputs:
+        return await self._put(desired)
+
+    async def update(self, desired: Desired[ScalingPolicy], observation: Observation) -> Outputs:
+        # PutScalingPolicy replaces a policy in place, keeping its ARN.
+        return await self._put(desired)
+
+    async def _put(self, desired: Desired[ScalingPolicy]) -> Outputs:
+        client = await self.aws.client("application-autoscaling")
+        identity, state = desired.identity, desired.state
+        response = await client.put_scaling_policy(
+            PolicyName=identity["name"],
+            ServiceNamespace=identity["namespace"],
+            ResourceId=identity["resourceId"],
+            ScalableDimension=identity["dimension"],
+            PolicyType=state["policyType"],
+            **{_CONFIG_KEY[state["policyType"]]: state["configuration"]},
+        )
+        return {"arn": response["PolicyARN"], "name": identity["name"]}
+
+    async def delete(self, identity: Identity) -> None:
+        client = await self.aws.client("application-autoscaling")
+        try:
+            await client.delete_scaling_policy(
+                PolicyName=identity["name"],
+                ServiceNamespace=identity["namespace"],
+                ResourceId=identity["resourceId"],
+                ScalableDimension=identity["dimension"],
+            )
+        except client.exceptions.ObjectNotFoundException:
+            return
+
+
+def _step(step: Any) -> dict[str, Any]:
+    rendered: dict[str, Any] = {"ScalingAdjustment": step.adjustment}
+    if step.lower_bound is not None:
+        rendered["MetricIntervalLowerBound"] = float(step.lower_bound)
+    if step.upper_bound is not None:
+        rendered["MetricIntervalUpperBound"] = float(step.upper_bound)
+    return rendered
+
+
+def _sorted_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    normalised = [
+        {key: (float(value) if key.startswith("MetricInterval") else value) for key, value in step.items()}
+        for step in steps
+    ]
+    return sorted(normalised, key=lambda s: s.get("MetricIntervalLowerBound", float("-inf")))
+
+
+def _target_tracking(resource: ScalingPolicy, tracking: TargetTracking, refs: RefResolver) -> dict[str, Any]:
+    configuration: dict[str, Any] = {
+        "TargetValue": float(tracking.effective_target),
+        "DisableScaleIn": tracking.disable_scale_in,
+    }
+    if tracking.scale_in_cooldown is not None:
+        configuration["ScaleInCooldown"] = tracking.scale_in_cooldown
+    if tracking.scale_out_cooldown is not None:
+        configuration["ScaleOutCooldown"] = tracking.scale_out_cooldown
+    if tracking.predefined_metric is not None:
+        predefined: dict[str, Any] = {"PredefinedMetricType": tracking.predefined_metric.type}
+        if tracking.predefined_metric.resource_label:
+            predefined["ResourceLabel"] = tracking.predefined_metric.resource_label
+        configuration["PredefinedMetricSpecification"] = predefined
+    elif tracking.customized_metric is not None:
+        custom = tracking.customized_metric
+        if custom.metrics is not None:
+            configuration["CustomizedMetricSpecification"] = {"Metrics": metric_queries(custom.metrics, refs)}
+        else:
+            single: dict[str, Any] = {
+                "Namespace": custom.namespace,
+                "MetricName": custom.metric_name,
+                "Dimensions": dimensions(custom.dimensions, refs),
+                "Statistic": custom.statistic,
+            }
+            if custom.unit is not None:
+                single["Unit"] = custom.unit
+            configuration["CustomizedMetricSpecification"] = single
+    else:
+        assert tracking.queue_backlog_per_task is not None  # exactly one metric source, by the model
+        configuration["CustomizedMetricSpecification"] = {
+            "Metrics": backlog_per_task_queries(resource, tracking.queue_backlog_per_task.queue_ref, refs)
+        }
+    return configuration
+
+
+def backlog_per_task_queries(resource: ScalingPolicy, queue_ref: Any, refs: RefResolver) -> list[dict[str, Any]]:
+    """AWS's recommended metric math for queue workers: visible messages / running tasks.
+
+    See "Scaling policy based on Amazon SQS" in the Application Auto Scaling user guide.
+    """
+    target = resource.spec.target_ref
+    queue_name = refs.output(queue_ref, "name")
+    cluster = refs.output(target, "ecsCluster")
+    service = refs.output(target, "ecsService")
+    return [
+        {
+            "Id": "m1",
+            "Label": "Messages waiting in the queue",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "AWS/SQS",
+                    "MetricName": "ApproximateNumberOfMessagesVisible",
+                    "Dimensions": [{"Name": "QueueName", "Value": queue_name}],
+                },
+                "Stat": "Sum",
+            },
+            "ReturnData": False,
+        },
+        {
+            "Id": "m2",
+            "Label": "Running tasks of the ECS service",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": "ECS/ContainerInsights",
+                    "MetricName": "RunningTaskCount",
+                    "Dimensions": [
+                        {"Name": "ClusterName", "Value": cluster},
+                        {"Name": "ServiceName", "Value": service},
+                    ],
+                },
+                "Stat": "Average",
+            },
+            "ReturnData": False,
+        },
+        {"Id": "e1", "Label": "Backlog per task", "Expression": "m1 / m2", "ReturnData": True},
+    ]

@@ -1,0 +1,1 @@
+"""Where desired state comes from: a directory tree (and, later, a git repository)."""

@@ -1,0 +1,55 @@
+"""The directory source: every .yaml/.yml file below a path, read once per revision."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from controller.api.yamldoc import Limits
+from controller.sources.desired import DesiredState, parse_files
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+class SourceError(Exception):
+    """The source cannot be read at all; never to be mistaken for "no specs"."""
+
+
+def read_tree(root: Path, limits: Limits | None = None) -> dict[str, bytes]:
+    """Spec files by display path (relative to the working directory where possible).
+
+    Oversized files are not read past the limit: the parser reports them by size.
+    """
+    limits = limits or Limits()
+    if not root.exists():
+        raise SourceError(f"{root}: no such file or directory")
+    paths = [root] if root.is_file() else sorted(
+        Path(folder) / name
+        for folder, dirs, names in os.walk(root)
+        for name in names
+        if name.endswith(SPEC_SUFFIXES) and not name.startswith(".")
+        # hidden folders (.git, .trimtab) never hold specs
+        if not any(part.startswith(".") for part in Path(folder).relative_to(root).parts)
+    )
+    files: dict[str, bytes] = {}
+    for path in paths:
+        try:
+            with path.open("rb") as handle:
+                files[_display(path)] = handle.read(limits.max_file_bytes + 1)
+        except OSError as error:
+            raise SourceError(f"{path}: {error.strerror}") from error
+    return files
+
+
+def load_directory(root: Path, limits: Limits | None = None) -> DesiredState:
+    files = read_tree(root, limits)
+    if not files:
+        raise SourceError(f"{root}: no .yaml or .yml files; an empty source is an error, not 'delete everything'")
+    return parse_files(files, limits=limits)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

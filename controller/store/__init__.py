@@ -1,0 +1,1 @@
+"""What trimtab remembers: the inventory of managed resources and write-ahead create records."""
