@@ -142,6 +142,10 @@ def load_documents(content: bytes | str, file: str, limits: Limits | None = None
             content = content.decode("utf-8")
         except UnicodeDecodeError as error:
             return [], [SpecError(file, 1, 1, "-", "", f"not UTF-8 text: {error.reason} at byte {error.start}")]
+    too_deep = _nesting_problem(content, limits.max_depth)
+    if too_deep is not None:
+        line, message = too_deep
+        return [], [SpecError(file, line, 1, "-", "", message)]
     documents: list[Document] = []
     loader = _Loader(content)
     budget = [limits.max_nodes_per_file]
@@ -169,6 +173,34 @@ def load_documents(content: bytes | str, file: str, limits: Limits | None = None
     finally:
         loader.dispose()
     return documents, []
+
+
+def _nesting_problem(text: str, max_depth: int) -> tuple[int, str] | None:
+    """Reject absurd nesting before libyaml sees it: its C composer recurses without a guard and
+    crashes the process (a segfault, not an exception) on about 100,000 nested brackets.
+    Brackets inside quoted strings count too: tracking quotes could be fooled, and no real spec
+    nests 64 brackets deep inside a string."""
+    max_indent = max_depth * 8
+    depth, line = 0, 1
+    at_line_start, indent = True, 0
+    for char in text:
+        if char == "\n":
+            line, at_line_start, indent = line + 1, True, 0
+            continue
+        if at_line_start:
+            if char == " ":
+                indent += 1
+                if indent > max_indent:
+                    return line, f"indented more than {max_indent} spaces; nesting deeper than {max_depth} levels"
+                continue
+            at_line_start = False
+        if char in "[{":
+            depth += 1
+            if depth > max_depth:
+                return line, f"nesting deeper than {max_depth} levels"
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    return None
 
 
 def _nodes(loader: yaml.SafeLoader) -> Iterator[yaml.Node]:

@@ -81,6 +81,9 @@ class AlarmClient(ResourceClient[Alarm]):
                 found[alarm["AlarmName"]] = alarm
         return found
 
+    async def prefetch(self, resources: list[Alarm]) -> None:
+        await self._loader.prefetch([resource.external_name() for resource in resources])
+
     async def observe(self, desired: Desired[Alarm]) -> Observation:
         alarm = await self._loader.load(desired.identity["name"])
         if alarm is None:

@@ -84,6 +84,9 @@ class ResourceClient(ABC, Generic[R]):
     def render(self, resource: R, refs: RefResolver) -> dict[str, Any]:
         """The fields the spec manages, normalised to the shape `observe` reports."""
 
+    async def prefetch(self, resources: list[R]) -> None:
+        """Read many resources in few calls before they are observed one by one. Optional."""
+
     @abstractmethod
     async def observe(self, desired: Desired[R]) -> Observation:
         """Read only what the spec manages. Must not change anything."""

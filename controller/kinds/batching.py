@@ -28,9 +28,22 @@ class BatchLoader(Generic[K, V]):
         self._pending: list[tuple[K, asyncio.Future[V | None]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._running: set[asyncio.Task[None]] = set()
+        self._primed: dict[K, V | None] = {}
+
+    async def prefetch(self, keys: list[K]) -> None:
+        """Read `keys` in full batches now; each is then served once from memory by `load`."""
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), self._max_batch):
+            chunk = unique[start: start + self._max_batch]
+            found = await self._fetch(chunk)
+            for key in chunk:
+                self._primed[key] = found.get(key)
 
     async def load(self, key: K) -> V | None:
         """The value for `key`, or None when the batch call did not return it (not found)."""
+        if key in self._primed:
+            # Served once: the next observe of this key reads AWS again, never a stale copy.
+            return self._primed.pop(key)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[V | None] = loop.create_future()
         self._pending.append((key, future))

@@ -55,6 +55,9 @@ class ScalableTargetClient(ResourceClient[ScalableTarget]):
                     found[(namespace, target["ResourceId"], target["ScalableDimension"])] = target
         return found
 
+    async def prefetch(self, resources: list[ScalableTarget]) -> None:
+        await self._loader.prefetch([_key(resource) for resource in resources])
+
     async def observe(self, desired: Desired[ScalableTarget]) -> Observation:
         identity = desired.identity
         target = await self._loader.load((identity["namespace"], identity["resourceId"], identity["dimension"]))
@@ -116,6 +119,10 @@ class ScalableTargetClient(ResourceClient[ScalableTarget]):
         if ecs is not None:
             outputs["ecsCluster"], outputs["ecsService"] = ecs
         return outputs
+
+
+def _key(resource: ScalableTarget) -> TargetKey:
+    return resource.spec.namespace, resource.spec.resource, resource.spec.dimension
 
 
 def _snake(camel: str) -> str:

@@ -1,0 +1,95 @@
+"""The `trimtab` command as a user runs it: a real subprocess, real moto over HTTP."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import REPO
+from tests.helpers import write_specs
+
+SPECS = REPO / "specs"
+
+
+def trimtab(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "controller", *args],
+        capture_output=True, text=True, env=env, cwd=cwd, timeout=240, check=False,
+    )
+
+
+def test_validate_accepts_the_examples_and_rejects_errors(tmp_path: Path) -> None:
+    good = trimtab("validate", "specs/")
+    assert good.returncode == 0, good.stderr
+    assert "24 specs" in good.stdout
+    write_specs(tmp_path, {"bad.yaml": """
+        apiVersion: trimtab.io/v1alpha1
+        kind: Queue
+        metadata: {name: q}
+        spec: {delaySeconds: 9000, visibilityTimeoutSeconds: -1}
+        """})
+    bad = trimtab("validate", str(tmp_path))
+    assert bad.returncode == 1
+    assert "spec.delaySeconds" in bad.stderr and "spec.visibilityTimeoutSeconds" in bad.stderr
+    assert "2 error(s)" in bad.stderr
+
+
+def test_empty_or_missing_source_is_an_error(tmp_path: Path) -> None:
+    assert trimtab("validate", str(tmp_path)).returncode == 1
+    assert trimtab("validate", str(tmp_path / "nope")).returncode == 1
+
+
+def test_apply_local_runs_the_whole_scenario() -> None:
+    result = trimtab("apply", "--local", "specs/")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "embedded AWS emulator" in result.stderr
+    assert "24 created" in result.stdout and "0 errors" in result.stdout
+
+
+def test_apply_then_plan_is_in_sync_and_plan_exit_codes(cli_env: dict[str, str], boto: Any, tmp_path: Path) -> None:
+    for cluster, service in (("main", "request-processor"), ("sla-portal", "api")):
+        boto("ecs").create_cluster(clusterName=cluster)
+        boto("ecs").create_service(cluster=cluster, serviceName=service, desiredCount=1)
+    state = ["--state-dir", str(tmp_path / "state")]
+
+    before = trimtab("plan", *state, "specs/", env=cli_env)
+    assert before.returncode == 2, before.stdout + before.stderr
+    assert "24 to create" in before.stdout
+
+    applied = trimtab("apply", *state, "specs/", env=cli_env)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+
+    after = trimtab("plan", *state, "specs/", env=cli_env)
+    assert after.returncode == 0, after.stdout
+    assert "24 in sync" in after.stdout
+
+    sqs = boto("sqs")
+    url = sqs.get_queue_url(QueueName="orders")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"MessageRetentionPeriod": "600"})
+    drifted = trimtab("plan", *state, "specs/", env=cli_env)
+    assert drifted.returncode == 2
+    assert "~ Queue/orders: update" in drifted.stdout
+    assert "messageRetentionSeconds: 600 -> 345600" in drifted.stdout
+
+
+def test_conflict_exits_1(cli_env: dict[str, str], boto: Any, tmp_path: Path) -> None:
+    boto("sqs").create_queue(QueueName="taken")
+    write_specs(tmp_path / "specs", {"q.yaml": """
+        apiVersion: trimtab.io/v1alpha1
+        kind: Queue
+        metadata: {name: taken}
+        spec: {}
+        """})
+    result = trimtab("apply", "--state-dir", str(tmp_path / "state"), str(tmp_path / "specs"), env=cli_env)
+    assert result.returncode == 1
+    assert "! Queue/taken: conflict" in result.stdout
+
+
+def test_help_explains_every_command() -> None:
+    result = trimtab("--help")
+    assert result.returncode == 0
+    for command in ("validate", "plan", "apply", "crds", "emulator"):
+        assert command in result.stdout
+    assert "--local" in trimtab("apply", "--help").stdout

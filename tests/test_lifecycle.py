@@ -1,0 +1,197 @@
+"""Every kind, against moto over HTTP: create, in sync, out-of-band drift, plan shows exactly that
+field, apply corrects it, and a second apply makes no mutating call (counted by botocore's hook)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from controller.engine.reconciler import Action
+from tests.helpers import Harness
+
+TARGET = """
+apiVersion: trimtab.io/v1alpha1
+kind: ScalableTarget
+metadata: {name: worker}
+spec:
+  ecsService: {cluster: main, service: worker}
+  minCapacity: 1
+  maxCapacity: 10
+"""
+
+
+def _drift_queue(boto: Any) -> None:
+    sqs = boto("sqs")
+    url = sqs.get_queue_url(QueueName="jobs")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "7"})
+
+
+def _drift_bucket(boto: Any) -> None:
+    boto("s3").put_bucket_versioning(Bucket="acme-test-logs", VersioningConfiguration={"Status": "Suspended"})
+
+
+def _drift_target(boto: Any) -> None:
+    boto("application-autoscaling").register_scalable_target(
+        ServiceNamespace="ecs", ResourceId="service/main/worker",
+        ScalableDimension="ecs:service:DesiredCount", MaxCapacity=50,
+    )
+
+
+def _drift_policy(boto: Any) -> None:
+    boto("application-autoscaling").put_scaling_policy(
+        PolicyName="worker-out", ServiceNamespace="ecs", ResourceId="service/main/worker",
+        ScalableDimension="ecs:service:DesiredCount", PolicyType="StepScaling",
+        StepScalingPolicyConfiguration={
+            "AdjustmentType": "ChangeInCapacity", "MetricAggregationType": "Average", "Cooldown": 60,
+            "StepAdjustments": [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 9}],
+        },
+    )
+
+
+def _drift_alarm(boto: Any) -> None:
+    cloudwatch = boto("cloudwatch")
+    alarm = cloudwatch.describe_alarms(AlarmNames=["cpu-high"])["MetricAlarms"][0]
+    cloudwatch.put_metric_alarm(
+        AlarmName="cpu-high", Namespace=alarm["Namespace"], MetricName=alarm["MetricName"],
+        Dimensions=alarm["Dimensions"], Statistic=alarm["Statistic"], Period=alarm["Period"],
+        EvaluationPeriods=alarm["EvaluationPeriods"], DatapointsToAlarm=alarm["DatapointsToAlarm"],
+        Threshold=55.0, ComparisonOperator=alarm["ComparisonOperator"],
+        TreatMissingData=alarm["TreatMissingData"], AlarmActions=alarm["AlarmActions"],
+        ActionsEnabled=alarm["ActionsEnabled"],
+    )
+
+
+@dataclass
+class Case:
+    key: str
+    files: dict[str, str]
+    drift: Callable[[Any], None]
+    changed: set[str]
+
+
+CASES = [
+    Case("Queue/jobs", {"q.yaml": """
+        apiVersion: trimtab.io/v1alpha1
+        kind: Queue
+        metadata: {name: jobs}
+        spec:
+          visibilityTimeoutSeconds: 120
+          encryption: {type: SSE-SQS}
+          tags: {team: core}
+        """}, _drift_queue, {"visibilityTimeoutSeconds"}),
+    Case("Bucket/acme-test-logs", {"b.yaml": """
+        apiVersion: trimtab.io/v1alpha1
+        kind: Bucket
+        metadata: {name: acme-test-logs}
+        spec:
+          versioning: true
+          encryption: {type: SSE-KMS, bucketKey: true}
+          lifecycleRules:
+            - id: expire
+              prefix: tmp/
+              expiration: {days: 7}
+          requireTls: true
+          tags: {team: core}
+        """}, _drift_bucket, {"versioning"}),
+    Case("ScalableTarget/worker", {"t.yaml": TARGET}, _drift_target, {"maxCapacity"}),
+    Case("ScalingPolicy/worker-out", {"t.yaml": TARGET, "p.yaml": """
+        apiVersion: trimtab.io/v1alpha1
+        kind: ScalingPolicy
+        metadata: {name: worker-out}
+        spec:
+          targetRef: worker
+          stepScaling:
+            adjustmentType: ChangeInCapacity
+            cooldown: 60
+            steps:
+              - {lowerBound: 0, adjustment: 2}
+        """}, _drift_policy, {"configuration.StepAdjustments"}),
+    Case("Alarm/cpu-high", {"a.yaml": """
+        apiVersion: trimtab.io/v1alpha1
+        kind: Alarm
+        metadata: {name: cpu-high}
+        spec:
+          metric:
+            namespace: AWS/ECS
+            metricName: CPUUtilization
+            dimensions: {ClusterName: main, ServiceName: worker}
+            statistic: Average
+            period: 60
+          evaluationPeriods: 3
+          threshold: 80
+          comparisonOperator: GreaterThanOrEqualToThreshold
+          alarmActions:
+            - arn: arn:aws:sns:us-east-1:123456789012:oncall
+          tags: {team: core}
+        """}, _drift_alarm, {"Threshold"}),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.key.split("/")[0])
+async def test_create_drift_correct_idempotent(harness: Harness, boto: Any, case: Case) -> None:
+    harness.write(case.files)
+
+    created = await harness.apply()
+    assert created.outcomes[case.key].action is Action.CREATE and created.outcomes[case.key].applied
+    assert not created.failed
+
+    harness.recorder.clear()
+    in_sync = await harness.plan()
+    assert in_sync.in_sync, {k: o.changes for k, o in in_sync.outcomes.items()}
+    assert harness.recorder.mutating() == []
+
+    case.drift(boto)
+
+    planned = await harness.plan()
+    outcome = planned.outcomes[case.key]
+    assert outcome.action is Action.UPDATE and not outcome.applied
+    assert {change.path for change in outcome.changes} == case.changed
+    assert all(other.action is Action.IN_SYNC for key, other in planned.outcomes.items() if key != case.key)
+
+    harness.recorder.clear()
+    corrected = await harness.apply()
+    assert corrected.outcomes[case.key].action is Action.UPDATE and corrected.outcomes[case.key].applied
+    assert harness.recorder.mutating(), "the correction made no AWS change"
+
+    harness.recorder.clear()
+    again = await harness.apply()
+    assert again.in_sync
+    assert harness.recorder.mutating() == [], "a second apply must make zero mutating calls"
+
+
+async def test_observe_reads_only_what_the_spec_manages(harness: Harness) -> None:
+    harness.write({"b.yaml": """
+        apiVersion: trimtab.io/v1alpha1
+        kind: Bucket
+        metadata: {name: acme-plain}
+        spec: {}
+        """})
+    await harness.apply()
+    harness.recorder.clear()
+    await harness.plan()
+    operations = set(harness.recorder.operations())
+    assert "GetPublicAccessBlock" in operations  # always managed
+    unmanaged = {"GetBucketLifecycleConfiguration", "GetBucketPolicy", "GetBucketEncryption", "GetBucketVersioning"}
+    assert operations.isdisjoint(unmanaged), operations & unmanaged
+
+
+async def test_alarms_are_observed_100_names_per_call(harness: Harness) -> None:
+    alarm = """
+        apiVersion: trimtab.io/v1alpha1
+        kind: Alarm
+        metadata: {{name: alarm-{index:03d}}}
+        spec:
+          metric: {{namespace: Test, metricName: M{index}, statistic: Sum, period: 60}}
+          evaluationPeriods: 1
+          threshold: 1
+          comparisonOperator: GreaterThanThreshold
+        """
+    harness.write({f"a{index:03d}.yaml": alarm.format(index=index) for index in range(150)})
+    await harness.apply()
+    harness.recorder.clear()
+    result = await harness.plan()
+    assert result.in_sync and len(result.outcomes) == 150
+    assert harness.recorder.operations().count("DescribeAlarms") == 2  # ceil(150 / 100)
