@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint check-crds crds bench clean
+.PHONY: run test lint generate clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian, apt-get install python3-venv"; exit 1; }
@@ -24,9 +24,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check controller tests
 	$(BIN)/mypy
 	$(BIN)/trimtab crds --check
+	$(BIN)/trimtab docs --check
 
-crds: $(STAMP)
+## generate: rewrite the CRDs and the spec reference from the models
+generate: $(STAMP)
 	$(BIN)/trimtab crds --out crds_yaml
+	$(BIN)/trimtab docs
 
 clean:
 	rm -rf $(VENV) .trimtab .pytest_cache .mypy_cache .ruff_cache

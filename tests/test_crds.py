@@ -115,3 +115,8 @@ def test_invalid_specs_are_rejected_by_both(kind: str, spec: dict[str, Any]) -> 
     (parsed,), _ = load_documents(text, "x.yaml")
     resource, errors = parse_document(parsed)
     assert resource is None and errors, "the models accepted it"
+
+
+def test_spec_reference_is_current() -> None:
+    reference = REPO / "docs" / "spec-reference.md"
+    assert main(["docs", "--check", "--out", str(reference), "--specs", str(REPO / "specs")]) == 0

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from controller.api.crd import all_crds
+from controller.api.reference import render as render_reference
 from controller.cli.output import print_applied_item, print_plan_item, summary
 from controller.cli.session import add_aws_arguments, open_session
 from controller.emulator import LocalEmulator
@@ -145,6 +146,46 @@ def register_crds(subcommands: Subparsers) -> None:
     parser.set_defaults(handler=_crds)
 
 
+# ---- docs ---------------------------------------------------------------------------------------------
+
+def _examples(root: Path) -> dict[str, str]:
+    """The fullest example spec (most lines) of each kind under `root`, as written."""
+    examples: dict[str, str] = {}
+    for path in sorted(root.rglob("*.yaml")):
+        for text in path.read_text().split("\n---\n"):
+            body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
+            kind = next((line.split(":", 1)[1].strip() for line in body.splitlines() if line.startswith("kind:")), "")
+            if kind and len(body) > len(examples.get(kind, "")):
+                examples[kind] = body.strip("\n")
+    return examples
+
+
+def _docs(args: argparse.Namespace) -> int:
+    text = render_reference(_examples(args.specs))
+    if args.check:
+        if not args.out.exists() or args.out.read_text() != text:
+            print(f"{args.out}: stale or missing; run `trimtab docs`", file=sys.stderr)
+            return EXIT_ERROR
+        print(f"{args.out} is up to date")
+        return EXIT_OK
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text)
+    print(f"wrote {args.out}")
+    return EXIT_OK
+
+
+def register_docs(subcommands: Subparsers) -> None:
+    parser = subcommands.add_parser(
+        "docs", help="write (or check) the spec reference",
+        description="Generate the spec reference (every field of every kind) from the models, "
+                    "with an example of each kind taken from the example specs.",
+    )
+    parser.add_argument("--out", type=Path, default=Path("docs/spec-reference.md"), help="default: %(default)s")
+    parser.add_argument("--specs", type=Path, default=Path("specs"), help="examples (default: %(default)s)")
+    parser.add_argument("--check", action="store_true", help="exit 1 if --out is stale")
+    parser.set_defaults(handler=_docs)
+
+
 # ---- emulator ----------------------------------------------------------------------------------------
 
 def _emulator(args: argparse.Namespace) -> int:
@@ -168,4 +209,4 @@ def register_emulator(subcommands: Subparsers) -> None:
     parser.set_defaults(handler=_emulator)
 
 
-REGISTRATIONS = (register_validate, register_plan_apply, register_crds, register_emulator)
+REGISTRATIONS = (register_validate, register_plan_apply, register_crds, register_docs, register_emulator)

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic.alias_generators import to_snake
 
 from controller.api.bucket import Bucket, LifecycleRule
 from controller.aws import error_code
@@ -43,7 +44,7 @@ class BucketClient(ResourceClient[Bucket]):
         spec = resource.spec
         state: dict[str, Any] = {
             "region": spec.region or self.aws.region,
-            "publicAccessBlock": {key: getattr(spec.public_access_block, _snake(key)) for key in _PAB_KEYS},
+            "publicAccessBlock": {key: getattr(spec.public_access_block, to_snake(key)) for key in _PAB_KEYS},
         }
         if spec.versioning is not None:
             state["versioning"] = spec.versioning
@@ -149,9 +150,6 @@ class BucketClient(ResourceClient[Bucket]):
                 ) from error
             raise
 
-
-def _snake(camel: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
 
 
 def _outputs(name: str) -> Outputs:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pydantic.alias_generators import to_snake
 
 from controller.api.queue import Queue
 from controller.aws import error_code
@@ -40,7 +41,7 @@ class QueueClient(ResourceClient[Queue]):
 
     def render(self, resource: Queue, refs: RefResolver) -> dict[str, Any]:
         spec = resource.spec
-        state: dict[str, Any] = {field: getattr(spec, _snake(field)) for field in _INT_ATTRIBUTES}
+        state: dict[str, Any] = {field: getattr(spec, to_snake(field)) for field in _INT_ATTRIBUTES}
         if spec.fifo:
             state["contentBasedDeduplication"] = spec.content_based_deduplication
         if spec.dead_letter_queue is not None:
@@ -125,9 +126,6 @@ class QueueClient(ResourceClient[Queue]):
             if error_code(error) not in _MISSING_CODES:
                 raise
 
-
-def _snake(camel: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
 
 
 def _outputs(url: str, attributes: dict[str, str]) -> Outputs:

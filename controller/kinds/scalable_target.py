@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic.alias_generators import to_snake
+
 from controller.api.scalable_target import ScalableTarget
 from controller.aws import AwsClients
 from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, compare
@@ -41,7 +43,7 @@ class ScalableTargetClient(ResourceClient[ScalableTarget]):
         return {
             "minCapacity": spec.min_capacity,
             "maxCapacity": spec.max_capacity,
-            "suspendedState": {key: getattr(spec.suspended_state, _snake(key)) for key in _SUSPENDED_KEYS},
+            "suspendedState": {key: getattr(spec.suspended_state, to_snake(key)) for key in _SUSPENDED_KEYS},
         }
 
     async def _describe(self, keys: list[TargetKey]) -> dict[TargetKey, dict[str, Any]]:
@@ -124,6 +126,3 @@ class ScalableTargetClient(ResourceClient[ScalableTarget]):
 def _key(resource: ScalableTarget) -> TargetKey:
     return resource.spec.namespace, resource.spec.resource, resource.spec.dimension
 
-
-def _snake(camel: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
