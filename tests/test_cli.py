@@ -65,6 +65,10 @@ def test_apply_then_plan_is_in_sync_and_plan_exit_codes(cli_env: dict[str, str],
     assert after.returncode == 0, after.stdout
     assert "24 in sync" in after.stdout
 
+    again = trimtab("apply", *state, "specs/", env=cli_env)
+    assert again.returncode == 0 and "24 in sync" in again.stdout
+    assert "(0 mutating)" in again.stderr
+
     sqs = boto("sqs")
     url = sqs.get_queue_url(QueueName="orders")["QueueUrl"]
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"MessageRetentionPeriod": "600"})

@@ -3,6 +3,7 @@ field, apply corrects it, and a second apply makes no mutating call (counted by 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from controller.engine.reconciler import Action
+from tests.conftest import REPO
 from tests.helpers import Harness
 
 TARGET = """
@@ -195,3 +197,29 @@ async def test_alarms_are_observed_100_names_per_call(harness: Harness) -> None:
     result = await harness.plan()
     assert result.in_sync and len(result.outcomes) == 150
     assert harness.recorder.operations().count("DescribeAlarms") == 2  # ceil(150 / 100)
+
+
+async def test_observe_only_reports_drift_and_changes_nothing(harness: Harness, boto: Any) -> None:
+    harness.write(CASES[0].files)
+    await harness.apply()
+    _drift_queue(boto)
+    spec = textwrap.dedent(CASES[0].files["q.yaml"])
+    harness.write({"q.yaml": spec.replace("spec:\n", "spec:\n  managementPolicy: ObserveOnly\n")})
+    harness.recorder.clear()
+    result = await harness.apply()
+    outcome = result.outcomes["Queue/jobs"]
+    assert outcome.action is Action.UPDATE and not outcome.applied
+    assert [change.path for change in outcome.changes] == ["visibilityTimeoutSeconds"]
+    assert harness.recorder.mutating() == []
+
+
+async def test_the_full_scenario_applies_and_a_second_apply_changes_nothing(harness: Harness) -> None:
+    harness.write({
+        str(path.relative_to(REPO / "specs")): path.read_text() for path in (REPO / "specs").rglob("*.yaml")
+    })
+    first = await harness.apply()
+    assert not first.failed and first.count(Action.CREATE, applied=True) == len(first.outcomes) == 24
+    harness.recorder.clear()
+    second = await harness.apply()
+    assert second.in_sync
+    assert harness.recorder.mutating() == []

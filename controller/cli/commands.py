@@ -75,7 +75,9 @@ async def _plan_or_apply(args: argparse.Namespace, dry_run: bool) -> int:
                 state.graph, session.reconciler, dry_run=False, concurrency=args.concurrency,
                 on_outcome=print_applied_item,
             )
+        stats = session.aws.stats
     print(summary(result, dry_run=dry_run))
+    print(f"AWS calls: {stats.total()} ({stats.total(mutating=True)} mutating)", file=sys.stderr)
     if state.errors:
         print(f"{len(state.errors)} invalid spec error(s); those specs were skipped", file=sys.stderr)
     if state.errors or result.failed:

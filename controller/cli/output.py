@@ -58,16 +58,17 @@ def print_applied_item(outcome: Outcome, out: TextIO = sys.stdout) -> None:
 
 
 def summary(result: RunResult, *, dry_run: bool) -> str:
-    parts = []
     labels = (
         (Action.CREATE, "to create" if dry_run else "created"),
         (Action.UPDATE, "to update" if dry_run else "updated"),
         (Action.ADOPT, "to adopt" if dry_run else "adopted"),
-        (Action.IN_SYNC, "in sync"),
-        (Action.CONFLICT, "conflicts"),
-        (Action.BLOCKED, "blocked"),
-        (Action.ERROR, "errors"),
     )
-    for action, label in labels:
+    parts = [f"{result.count(action, applied=not dry_run)} {label}" for action, label in labels]
+    if not dry_run:
+        # Observe-only specs report what they would change; apply leaves them as they are.
+        held = sum(result.count(action, applied=False) for action, _ in labels)
+        parts.append(f"{held} observe-only with changes")
+    for action, label in ((Action.IN_SYNC, "in sync"), (Action.CONFLICT, "conflicts"),
+                          (Action.BLOCKED, "blocked"), (Action.ERROR, "errors")):
         parts.append(f"{result.count(action)} {label}")
     return ("Plan: " if dry_run else "Apply: ") + ", ".join(parts) + "."

@@ -59,12 +59,10 @@ class Reconciler:
         clients: dict[str, ResourceClient[Any]],
         store: Store,
         controller_id: str,
-        observe_only: bool = False,
     ) -> None:
         self.clients = clients
         self.store = store
         self.controller_id = controller_id
-        self.observe_only = observe_only
 
     async def reconcile(self, resource: Resource, refs: RefResolver, *, dry_run: bool) -> Outcome:
         started = time.monotonic()
@@ -75,8 +73,9 @@ class Reconciler:
         outcome.seconds = time.monotonic() - started
         return outcome
 
-    def _observing(self, resource: Resource) -> bool:
-        return self.observe_only or resource.spec.management_policy == "ObserveOnly"
+    @staticmethod
+    def _observing(resource: Resource) -> bool:
+        return resource.spec.management_policy == "ObserveOnly"
 
     async def _reconcile(self, resource: Resource, refs: RefResolver, dry_run: bool) -> Outcome:
         key = resource.key
