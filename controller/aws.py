@@ -15,7 +15,7 @@ from typing import Any
 
 import aioboto3
 from aiobotocore.config import AioConfig
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 DEFAULT_REGION = "us-east-1"
 # Codes AWS uses for throttling across the services we call.
@@ -150,11 +150,3 @@ def classify_exception(error: object) -> str:
         return "error"
     code = error_code(error)
     return "throttled" if code in THROTTLE_CODES else code
-
-
-def is_retryable(error: BaseException) -> bool:
-    """Throttling, server errors and transport failures are worth retrying; the rest needs a change."""
-    if isinstance(error, ClientError):
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        return error_code(error) in THROTTLE_CODES or status >= 500 or status == 0
-    return isinstance(error, (BotoCoreError, asyncio.TimeoutError, OSError))

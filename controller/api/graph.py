@@ -44,24 +44,6 @@ class SpecGraph:
     # Keys of specs that exist in the source but are invalid: dependents wait for them.
     invalid_keys: set[str] = field(default_factory=set)
 
-    def dependents(self, key: str) -> set[str]:
-        return {other for other, needs in self.dependencies.items() if key in needs}
-
-    def layers(self) -> list[list[str]]:
-        """Keys in dependency order: each layer depends only on earlier layers."""
-        remaining = {key: set(needs) & set(self.records) for key, needs in self.dependencies.items()}
-        ordered: list[list[str]] = []
-        while remaining:
-            ready = sorted(key for key, needs in remaining.items() if not needs)
-            if not ready:  # cycles were removed by build_graph; this is a guard, not a path
-                raise RuntimeError(f"dependency cycle among {sorted(remaining)}")
-            ordered.append(ready)
-            for key in ready:
-                del remaining[key]
-            for needs in remaining.values():
-                needs.difference_update(ready)
-        return ordered
-
 
 def build_graph(records: Iterable[SpecRecord], invalid_keys: Iterable[str] = ()) -> SpecGraph:
     graph = SpecGraph(invalid_keys=set(invalid_keys))

@@ -76,7 +76,9 @@ def parse_path(dotted: str) -> PathKey:
     return tuple(parts)
 
 
-class _LimitExceeded(Exception):
+class _Rejected(Exception):
+    """The file is refused before or while building values: a limit, or a key YAML would overwrite."""
+
     def __init__(self, message: str, mark: yaml.Mark | None) -> None:
         super().__init__(message)
         self.mark = mark
@@ -100,13 +102,13 @@ class _Builder:
     def build(self, node: yaml.Node, path: PathKey, depth: int, key_mark: yaml.Mark | None) -> Any:
         self._budget[0] -= 1
         if self._budget[0] < 0:
-            raise _LimitExceeded(
+            raise _Rejected(
                 f"document expands to more than {self._limits.max_nodes_per_file} values "
                 "(an alias bomb, or a file that should be split)",
                 node.start_mark,
             )
         if depth > self._limits.max_depth:
-            raise _LimitExceeded(f"nesting deeper than {self._limits.max_depth} levels", node.start_mark)
+            raise _Rejected(f"nesting deeper than {self._limits.max_depth} levels", node.start_mark)
         self.positions.setdefault(path, _position(key_mark or node.start_mark))
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
@@ -119,12 +121,12 @@ class _Builder:
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, yaml.ScalarNode):
-                raise _LimitExceeded("mapping keys must be plain scalars", key_node.start_mark)
+                raise _Rejected("mapping keys must be plain scalars", key_node.start_mark)
             key = self._loader.construct_object(key_node)
             if not isinstance(key, str):
                 key = str(key)
             if key in result:
-                raise _LimitExceeded(f"duplicate key {key!r}", key_node.start_mark)
+                raise _Rejected(f"duplicate key {key!r}", key_node.start_mark)
             result[key] = self.build(value_node, (*path, key), depth + 1, key_node.start_mark)
         return result
 
@@ -152,13 +154,13 @@ def load_documents(content: bytes | str, file: str, limits: Limits | None = None
     try:
         for index, node in enumerate(_nodes(loader)):
             if index >= limits.max_documents_per_file:
-                raise _LimitExceeded(f"more than {limits.max_documents_per_file} documents", node.start_mark)
+                raise _Rejected(f"more than {limits.max_documents_per_file} documents", node.start_mark)
             builder = _Builder(loader, limits, budget)
             data = builder.build(node, (), 0, None)
             if data is None:
                 continue
             documents.append(Document(file, index, data, _position(node.start_mark), builder.positions))
-    except _LimitExceeded as error:
+    except _Rejected as error:
         position = _position(error.mark)
         return documents, [SpecError(file, position.line, position.column, "-", "", str(error))]
     except yaml.MarkedYAMLError as error:

@@ -47,11 +47,6 @@ class Outcome:
             return True
         return self.applied and self.action in (Action.CREATE, Action.UPDATE, Action.ADOPT)
 
-    @property
-    def pending(self) -> bool:
-        """A dry run found work to do."""
-        return not self.applied and self.action in (Action.CREATE, Action.UPDATE, Action.ADOPT)
-
 
 class Reconciler:
     def __init__(

@@ -27,17 +27,11 @@ class InventoryEntry:
 
 class Store(ABC):
     @abstractmethod
-    async def inventory(self) -> dict[str, InventoryEntry]: ...
-
-    @abstractmethod
     async def owner_of(self, kind: str, identity: Identity) -> str | None:
         """The Kind/name that the inventory records as owning this AWS resource, if any."""
 
     @abstractmethod
     async def record_owned(self, entry: InventoryEntry) -> None: ...
-
-    @abstractmethod
-    async def forget(self, key: str) -> None: ...
 
     @abstractmethod
     async def mark_create_pending(self, key: str, kind: str, identity: Identity) -> None:

@@ -41,13 +41,6 @@ class SqliteStore(Store):
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
 
-    async def inventory(self) -> dict[str, InventoryEntry]:
-        rows = self._db.execute("SELECT key, kind, identity, deletion_policy, recorded_at FROM inventory")
-        return {
-            key: InventoryEntry(key, kind, json.loads(identity), policy, recorded_at)
-            for key, kind, identity, policy, recorded_at in rows
-        }
-
     async def owner_of(self, kind: str, identity: Identity) -> str | None:
         row = self._db.execute(
             "SELECT key FROM inventory WHERE identity_key = ?", (identity_key(kind, identity),)
@@ -66,9 +59,6 @@ class SqliteStore(Store):
             (entry.key, entry.kind, identity_key(entry.kind, entry.identity),
              json.dumps(entry.identity, sort_keys=True), entry.deletion_policy, entry.recorded_at),
         )
-
-    async def forget(self, key: str) -> None:
-        self._db.execute("DELETE FROM inventory WHERE key = ?", (key,))
 
     async def mark_create_pending(self, key: str, kind: str, identity: Identity) -> None:
         self._db.execute(
