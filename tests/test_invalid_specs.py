@@ -230,8 +230,9 @@ def test_validate_reports_all_errors_not_just_the_first(tmp_path: Path) -> None:
 
 
 def test_example_message_format(tmp_path: Path) -> None:
+    # The issue's own example: the bad value on line 12.
     text = "apiVersion: trimtab.io/v1alpha1\nkind: Queue\nmetadata:\n  name: orders\nspec:\n" \
-           + "  fifo: false\n" * 0 + "\n" * 6 + "  visibilityTimeoutSeconds: 50000\n"
+           + "\n" * 6 + "  visibilityTimeoutSeconds: 50000\n"
     root = write_specs(tmp_path / "specs", {"orders.yaml": text})
     (error,) = load_directory(root).errors
     assert str(error).endswith(

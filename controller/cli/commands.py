@@ -116,26 +116,30 @@ def _render(document: dict[str, Any]) -> str:
     return header + yaml.safe_dump(document, sort_keys=False, width=120)
 
 
+def write_or_check(wanted: dict[Path, str], check: bool, command: str, unexpected: list[Path] | None = None) -> int:
+    """Write generated files, or with `check` report (exit 1) those that differ from what would be written."""
+    if check:
+        stale = [path for path, text in wanted.items() if not path.exists() or path.read_text() != text]
+        for path in stale:
+            print(f"{path}: stale or missing; run `{command}`", file=sys.stderr)
+        for path in unexpected or []:
+            print(f"{path}: not generated from any model; remove it", file=sys.stderr)
+        if stale or unexpected:
+            return EXIT_ERROR
+        print(f"{len(wanted)} generated file(s) are up to date")
+        return EXIT_OK
+    for path, text in wanted.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    print(f"wrote {len(wanted)} file(s)")
+    return EXIT_OK
+
+
 def _crds(args: argparse.Namespace) -> int:
     out: Path = args.out
-    wanted = {name: _render(document) for name, document in all_crds().items()}
-    if args.check:
-        stale = [name for name, text in wanted.items()
-                 if not (out / name).exists() or (out / name).read_text() != text]
-        extra = sorted(p.name for p in out.glob("*.yaml") if p.name not in wanted) if out.exists() else []
-        for name in stale:
-            print(f"{out / name}: stale or missing; run `trimtab crds --out {out}`", file=sys.stderr)
-        for name in extra:
-            print(f"{out / name}: not generated from any model; remove it", file=sys.stderr)
-        if stale or extra:
-            return EXIT_ERROR
-        print(f"{len(wanted)} CRDs in {out} are up to date")
-        return EXIT_OK
-    out.mkdir(parents=True, exist_ok=True)
-    for name, text in wanted.items():
-        (out / name).write_text(text)
-    print(f"wrote {len(wanted)} CRDs to {out}")
-    return EXIT_OK
+    wanted = {out / name: _render(document) for name, document in all_crds().items()}
+    unexpected = sorted(path for path in out.glob("*.yaml") if path not in wanted)
+    return write_or_check(wanted, args.check, f"trimtab crds --out {out}", unexpected)
 
 
 def register_crds(subcommands: Subparsers) -> None:
@@ -163,17 +167,7 @@ def _examples(root: Path) -> dict[str, str]:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    text = render_reference(_examples(args.specs))
-    if args.check:
-        if not args.out.exists() or args.out.read_text() != text:
-            print(f"{args.out}: stale or missing; run `trimtab docs`", file=sys.stderr)
-            return EXIT_ERROR
-        print(f"{args.out} is up to date")
-        return EXIT_OK
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(text)
-    print(f"wrote {args.out}")
-    return EXIT_OK
+    return write_or_check({args.out: render_reference(_examples(args.specs))}, args.check, "trimtab docs")
 
 
 def register_docs(subcommands: Subparsers) -> None:
