@@ -15,7 +15,7 @@ from typing import Any
 
 import aioboto3
 from aiobotocore.config import AioConfig
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 DEFAULT_REGION = "us-east-1"
 # Codes AWS uses for throttling across the services we call.
@@ -150,3 +150,23 @@ def classify_exception(error: object) -> str:
         return "error"
     code = error_code(error)
     return "throttled" if code in THROTTLE_CODES else code
+
+
+# Errors a retry will not fix: the input or the permissions must change first.
+TERMINAL_CODES = frozenset({
+    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "InvalidParameterValue",
+    "InvalidParameterCombination", "InvalidParameterException", "InvalidAttributeValue", "InvalidArgument",
+    "ValidationError", "ValidationException", "MalformedPolicy", "InvalidClientTokenId", "BucketNotEmpty",
+    "IllegalLocationConstraintException", "BucketAlreadyExists", "KMS.NotFoundException",
+})
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Throttling, server errors and transport failures are retried with backoff; terminal codes are not."""
+    if isinstance(error, ClientError):
+        code = error_code(error)
+        if code in TERMINAL_CODES:
+            return False
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return code in THROTTLE_CODES or status >= 500 or status == 0 or code == "QueueDeletedRecently"
+    return isinstance(error, (BotoCoreError, asyncio.TimeoutError, OSError))

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from controller.api.fields import ObjectName, SpecModel
+from controller.api.fields import FieldError, ObjectName, SpecModel, parse_duration
 
+RESYNC_ANNOTATION = "trimtab.io/resync-interval"
+SUSPEND_ANNOTATION = "trimtab.io/suspend"
 DeletionPolicy = Literal["Delete", "Retain"]
 ManagementPolicy = Literal["Full", "ObserveOnly"]
 
@@ -18,8 +20,23 @@ class Metadata(SpecModel):
     labels: dict[str, str] = Field(default_factory=dict, description="Free-form labels.")
     annotations: dict[str, str] = Field(
         default_factory=dict,
-        description="Free-form annotations; trimtab.io/* annotations tune the controller.",
+        description="Free-form annotations. trimtab.io/resync-interval (e.g. 30s, 5m) sets this spec's drift "
+        "check interval; trimtab.io/suspend: \"true\" pauses reconciling it.",
     )
+
+    @model_validator(mode="after")
+    def _controller_annotations(self) -> Self:
+        interval = self.annotations.get(RESYNC_ANNOTATION)
+        if interval is not None:
+            try:
+                if parse_duration(interval) < 1:
+                    raise ValueError(f"must be at least 1s (got {interval!r})")
+            except ValueError as error:
+                raise FieldError(f"annotations.{RESYNC_ANNOTATION}", str(error)) from None
+        suspend = self.annotations.get(SUSPEND_ANNOTATION)
+        if suspend is not None and suspend not in ("true", "false"):
+            raise FieldError(f"annotations.{SUSPEND_ANNOTATION}", f'must be "true" or "false" (got {suspend!r})')
+        return self
 
 
 class ManagedSpec(SpecModel):

@@ -12,6 +12,7 @@ import yaml
 
 from controller.api.crd import all_crds
 from controller.api.reference import render as render_reference
+from controller.cli.controller_commands import register_get, register_prune, register_run
 from controller.cli.output import print_applied_item, print_plan_item, summary
 from controller.cli.session import add_aws_arguments, open_session
 from controller.emulator import LocalEmulator
@@ -205,4 +206,7 @@ def register_emulator(subcommands: Subparsers) -> None:
     parser.set_defaults(handler=_emulator)
 
 
-REGISTRATIONS = (register_validate, register_plan_apply, register_crds, register_docs, register_emulator)
+REGISTRATIONS = (
+    register_validate, register_plan_apply, register_run, register_get, register_prune, register_crds,
+    register_docs, register_emulator,
+)

@@ -46,6 +46,7 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
 class Session:
     aws: AwsClients
     reconciler: Reconciler
+    store: SqliteStore
 
 
 def _ecs_services(graph: SpecGraph) -> list[tuple[str, str]]:
@@ -79,4 +80,4 @@ async def open_session(args: Any, graph: SpecGraph) -> AsyncIterator[Session]:
                 print(f"trimtab: created ECS services in the emulator for scalable targets: {', '.join(seeded)}",
                       file=sys.stderr)
         reconciler = Reconciler(build_clients(aws), store, args.controller_id)
-        yield Session(aws, reconciler)
+        yield Session(aws, reconciler, store)

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.api.envelope import Resource
-from controller.aws import error_code, error_message
-from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient
+from controller.aws import error_code, error_message, is_retryable
+from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, TerminalError
 from controller.kinds.diff import FieldChange, diff_states
 from controller.kinds.ownership import describe_owner, is_marked_for, ownership_tags
 from controller.store.base import InventoryEntry, Store
@@ -38,6 +38,7 @@ class Outcome:
     outputs: Outputs = field(default_factory=dict)
     message: str = ""
     error_code: str = ""
+    retryable: bool = False  # for errors: back off and retry soon, or wait for a change
     seconds: float = 0.0
 
     @property
@@ -63,8 +64,13 @@ class Reconciler:
         started = time.monotonic()
         try:
             outcome = await self._reconcile(resource, refs, dry_run or self._observing(resource))
+        except TerminalError as error:
+            outcome = Outcome(resource.key, Action.ERROR, message=str(error), error_code="Terminal")
         except Exception as error:  # one broken item never stops the rest
-            outcome = Outcome(resource.key, Action.ERROR, message=error_message(error), error_code=error_code(error))
+            outcome = Outcome(
+                resource.key, Action.ERROR, message=error_message(error), error_code=error_code(error),
+                retryable=is_retryable(error),
+            )
         outcome.seconds = time.monotonic() - started
         return outcome
 

@@ -53,3 +53,22 @@ def _display(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
         return str(path)
+
+
+def tree_signature(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """(path, mtime, size) of every spec file: a cheap check for "something changed" between reads."""
+    if root.is_file():
+        stat = root.stat()
+        return ((str(root), stat.st_mtime_ns, stat.st_size),)
+    entries = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = [name for name in dirs if not name.startswith(".")]
+        for name in names:
+            if name.endswith(SPEC_SUFFIXES) and not name.startswith("."):
+                path = os.path.join(folder, name)
+                try:
+                    stat = os.stat(path)
+                except OSError:
+                    continue  # removed while we looked: the next pass sees the new tree
+                entries.append((path, stat.st_mtime_ns, stat.st_size))
+    return tuple(sorted(entries))

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from dataclasses import asdict
 from pathlib import Path
 
-from controller.store.base import Identity, InventoryEntry, Store, identity_key
+from controller.store.base import Condition, Identity, InventoryEntry, ItemStatus, Store, identity_key
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inventory (
@@ -23,6 +24,14 @@ CREATE TABLE IF NOT EXISTS inventory (
     recorded_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS inventory_identity ON inventory(identity_key);
+CREATE TABLE IF NOT EXISTS status (
+    key TEXT PRIMARY KEY,
+    document TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS create_pending (
     identity_key TEXT PRIMARY KEY,
     key TEXT NOT NULL,
@@ -36,10 +45,46 @@ class SqliteStore(Store):
     def __init__(self, state_dir: Path) -> None:
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / DATABASE_NAME
-        self._db = sqlite3.connect(self.path, isolation_level=None)  # autocommit: every write is durable
+        # autocommit: every write is durable; a 5 s busy timeout lets `trimtab get` read while the controller writes
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+
+    async def inventory(self) -> dict[str, InventoryEntry]:
+        rows = self._db.execute("SELECT key, kind, identity, deletion_policy, recorded_at FROM inventory")
+        return {
+            key: InventoryEntry(key, kind, json.loads(identity), policy, recorded_at)
+            for key, kind, identity, policy, recorded_at in rows
+        }
+
+    async def forget(self, key: str) -> None:
+        self._db.execute("DELETE FROM inventory WHERE key = ?", (key,))
+
+    async def put_status(self, status: ItemStatus) -> None:
+        document = asdict(status)
+        self._db.execute("INSERT OR REPLACE INTO status VALUES (?, ?)", (status.key, json.dumps(document)))
+
+    async def statuses(self) -> dict[str, ItemStatus]:
+        found = {}
+        for key, document in self._db.execute("SELECT key, document FROM status ORDER BY key"):
+            fields = json.loads(document)
+            fields["conditions"] = tuple(Condition(**condition) for condition in fields["conditions"])
+            found[key] = ItemStatus(**fields)
+        return found
+
+    async def delete_status(self, key: str) -> None:
+        self._db.execute("DELETE FROM status WHERE key = ?", (key,))
+
+    async def get_setting(self, name: str) -> str | None:
+        row = self._db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    async def put_setting(self, name: str, value: str | None) -> None:
+        if value is None:
+            self._db.execute("DELETE FROM settings WHERE name = ?", (name,))
+        else:
+            self._db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
 
     async def owner_of(self, kind: str, identity: Identity) -> str | None:
         row = self._db.execute(

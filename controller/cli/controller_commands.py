@@ -1,0 +1,215 @@
+"""`trimtab run` (the controller), `trimtab get` (status), `trimtab prune` (release a held prune)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from controller.api.fields import parse_duration
+from controller.cli.session import DEFAULT_STATE_DIR, add_aws_arguments, open_session
+from controller.engine.events import EventLog
+from controller.engine.manager import Manager, ManagerConfig
+from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING, PruneThreshold
+from controller.sources.directory import SourceError, load_directory
+from controller.store.base import ItemStatus
+from controller.store.sqlite import SqliteStore
+
+EXIT_OK, EXIT_ERROR, EXIT_PRUNE_HELD = 0, 1, 3
+Subparsers = Any
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _kind_interval(text: str) -> tuple[str, float]:
+    kind, _, duration = text.partition("=")
+    if not kind or not duration:
+        raise argparse.ArgumentTypeError(f"expected KIND=DURATION, e.g. Alarm=10m (got {text!r})")
+    return kind, _duration(duration)
+
+
+# ---- run ---------------------------------------------------------------------------------------------
+
+async def _run(args: argparse.Namespace) -> int:
+    events = EventLog()
+    try:
+        graph = load_directory(args.source).graph
+    except SourceError as error:
+        print(f"trimtab: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    config = ManagerConfig(
+        source=args.source,
+        resync_interval=args.resync_interval,
+        kind_resync=dict(args.kind_resync_interval),
+        workers=args.workers,
+        observe_only=args.observe_only,
+        prune_threshold=PruneThreshold(args.prune_max_count, args.prune_max_fraction),
+    )
+    async with open_session(args, graph) as session:
+        manager = Manager(config, session.reconciler, session.store, events)
+        loop = asyncio.get_running_loop()
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop_signal, manager.stop)
+        loop.add_signal_handler(
+            signal.SIGHUP, lambda: events.emit("SourceChanged", "SIGHUP: full resync", queued=manager.resync_all())
+        )
+        await manager.run()
+    return EXIT_OK
+
+
+def register_run(subcommands: Subparsers) -> None:
+    parser = subcommands.add_parser(
+        "run", help="run the controller: keep AWS matching the specs, for as long as it runs",
+        description="Watch --source; create what is missing, correct drift on a jittered schedule, prune "
+                    "removed specs that trimtab owns (with a guard against mass deletion), and keep status for "
+                    "`trimtab get`. SIGTERM drains and exits 0; SIGHUP queues a full resync. Logs are JSON "
+                    "lines (readable on a terminal).",
+    )
+    parser.add_argument("--source", type=Path, required=True, help="a directory tree of .yaml/.yml specs")
+    parser.add_argument("--resync-interval", type=_duration, default=300.0,
+                        help="drift-check interval, e.g. 30s or 5m (default: 5m); per spec: the annotation "
+                             "trimtab.io/resync-interval")
+    parser.add_argument("--kind-resync-interval", type=_kind_interval, action="append", default=[],
+                        metavar="KIND=DURATION", help="per-kind interval, e.g. Alarm=10m (repeatable)")
+    parser.add_argument("--workers", type=int, default=8, help="items reconciled at once (default: 8)")
+    parser.add_argument("--observe-only", action="store_true", help="report drift, change nothing")
+    parser.add_argument("--prune-max-count", type=int, default=10,
+                        help="hold a prune deleting more than this many resources (default: 10)")
+    parser.add_argument("--prune-max-fraction", type=float, default=0.25,
+                        help="... or more than this share of managed resources (default: 0.25)")
+    add_aws_arguments(parser)
+    parser.set_defaults(handler=lambda args: asyncio.run(_run(args)))
+
+
+# ---- get ---------------------------------------------------------------------------------------------
+
+def _age(since: str) -> str:
+    seconds = (datetime.now(UTC) - datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"
+
+
+def status_document(status: ItemStatus) -> dict[str, Any]:
+    kind, _, name = status.key.partition("/")
+    return {
+        "kind": kind,
+        "name": name,
+        "conditions": [
+            {"type": c.type, "status": c.status, "reason": c.reason, "message": c.message,
+             "lastTransitionTime": c.last_transition_time}
+            for c in status.conditions
+        ],
+        "observedGeneration": status.observed_generation,
+        "revision": status.revision,
+        "outputs": status.outputs,
+        "lastReconcileTime": status.last_reconcile_time,
+        "lastReconcileSeconds": status.last_reconcile_seconds,
+    }
+
+
+def _table(statuses: list[ItemStatus], wide: bool) -> str:
+    header = ["KIND", "NAME", "READY", "SYNCED", "AGE", "REASON", "MESSAGE"]
+    if wide:
+        header[5:5] = ["REVISION", "LAST RECONCILE"]
+    rows = [header]
+    for status in statuses:
+        kind, _, name = status.key.partition("/")
+        ready, synced = status.condition("Ready"), status.condition("Synced")
+        reason = synced.reason if synced and synced.status != "True" else (ready.reason if ready else "")
+        message = (synced.message if synced and synced.status != "True" else (ready.message if ready else ""))
+        row = [kind, name, ready.status if ready else "", synced.status if synced else "",
+               _age(status.first_seen), reason, message if wide else message[:80]]
+        if wide:
+            row[5:5] = [status.revision, f"{_age(status.last_reconcile_time)} ago ({status.last_reconcile_seconds}s)"]
+        rows.append(row)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
+    return "\n".join(
+        "   ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "   " + row[-1]
+        for row in rows
+    )
+
+
+async def _get(args: argparse.Namespace) -> int:
+    store = SqliteStore(args.state_dir)
+    try:
+        statuses = list((await store.statuses()).values())
+        hold = await store.get_setting(HOLD_SETTING)
+    finally:
+        store.close()
+    if args.selector:
+        kind, _, name = args.selector.partition("/")
+        statuses = [s for s in statuses if s.key.split("/")[0].lower() == kind.lower()
+                    and (not name or s.key.split("/", 1)[1] == name)]
+    if args.output == "json":
+        print(json.dumps([status_document(s) for s in statuses], indent=2))
+    elif args.output == "yaml":
+        print(yaml.safe_dump([status_document(s) for s in statuses], sort_keys=False), end="")
+    elif statuses:
+        print(_table(statuses, wide=args.output == "wide"))
+    else:
+        print("no resources", file=sys.stderr)
+    if hold is not None:
+        print(f"PRUNE HELD: {len(json.loads(hold))} resources would be deleted: {', '.join(json.loads(hold))}. "
+              "Release with `trimtab prune --confirm`.", file=sys.stderr)
+        return EXIT_PRUNE_HELD
+    return EXIT_OK
+
+
+def register_get(subcommands: Subparsers) -> None:
+    parser = subcommands.add_parser(
+        "get", help="show status: READY, SYNCED, reason and message per resource",
+        description="Read the controller's store (works while it runs). Exit 3 when a prune is held.",
+    )
+    parser.add_argument("selector", nargs="?", metavar="KIND[/NAME]")
+    parser.add_argument("-o", "--output", choices=("table", "wide", "json", "yaml"), default="table")
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="default: %(default)s")
+    parser.set_defaults(handler=lambda args: asyncio.run(_get(args)))
+
+
+# ---- prune -------------------------------------------------------------------------------------------
+
+async def _prune(args: argparse.Namespace) -> int:
+    store = SqliteStore(args.state_dir)
+    try:
+        hold = await store.get_setting(HOLD_SETTING)
+        if hold is None:
+            print("no prune is held")
+            return EXIT_OK
+        keys = json.loads(hold)
+        if not args.confirm:
+            print(f"held: {len(keys)} resources would be deleted: {', '.join(keys)}")
+            print("run `trimtab prune --confirm` to let the controller delete them")
+            return EXIT_PRUNE_HELD
+        await store.put_setting(CONFIRM_SETTING, hold)
+        print(f"released: the controller deletes {len(keys)} resources within a second")
+        return EXIT_OK
+    finally:
+        store.close()
+
+
+def register_prune(subcommands: Subparsers) -> None:
+    parser = subcommands.add_parser(
+        "prune", help="show or release a held prune",
+        description="A prune larger than the threshold is held. This shows it; --confirm releases exactly that "
+                    "set (a different later prune is held again).",
+    )
+    parser.add_argument("--confirm", action="store_true", help="release the held prune")
+    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="default: %(default)s")
+    parser.set_defaults(handler=lambda args: asyncio.run(_prune(args)))
+
+
+

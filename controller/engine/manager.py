@@ -1,0 +1,283 @@
+"""The controller loop: watch the source, queue work, reconcile with bounded workers, keep status,
+correct drift on a jittered schedule, prune safely, and drain on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from controller.api.envelope import Resource
+from controller.engine.events import EventLog
+from controller.engine.intervals import is_suspended, next_resync, resync_interval
+from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING, PrunePlan, PruneThreshold, plan_prune
+from controller.engine.reconciler import Action, Outcome, Reconciler
+from controller.engine.runner import OutputsResolver
+from controller.engine.status import build_status, conditions_for, generation
+from controller.engine.workqueue import Priority, WorkQueue
+from controller.sources.desired import DesiredState
+from controller.sources.directory import SourceError, load_directory, tree_signature
+from controller.store.base import ItemStatus, Store
+
+_EVENT_FOR = {Action.CREATE: "Created", Action.ADOPT: "Adopted", Action.CONFLICT: "Conflict",
+              Action.BLOCKED: "DependencyNotReady", Action.ERROR: "Error", Action.UPDATE: "Updated"}
+
+
+@dataclass
+class ManagerConfig:
+    source: Path
+    resync_interval: float = 300.0
+    kind_resync: dict[str, float] = field(default_factory=dict)
+    workers: int = 8
+    per_service_concurrency: int = 4
+    observe_only: bool = False
+    prune_threshold: PruneThreshold = field(default_factory=PruneThreshold)
+    watch_interval: float = 0.2  # polling period of the directory source
+    drain_timeout: float = 25.0  # within ECS's 30 s stop timeout
+
+
+class Manager:
+    def __init__(self, config: ManagerConfig, reconciler: Reconciler, store: Store, events: EventLog) -> None:
+        self.config = config
+        self.reconciler = reconciler
+        self.store = store
+        self.events = events
+        self.queue = WorkQueue()
+        self.state: DesiredState | None = None
+        self.outputs: dict[str, dict[str, str]] = {}
+        self.ready: set[str] = set()
+        self.statuses: dict[str, ItemStatus] = {}
+        self._generations: dict[str, str] = {}
+        self._resynced_once: set[str] = set()
+        self._service_slots: dict[str, asyncio.Semaphore] = {}
+        self._signature: tuple[tuple[str, int, int], ...] | None = None
+        self._stopping = asyncio.Event()
+        self.on_reconciled: Callable[[Outcome], None] | None = None  # for tests and metrics
+
+    # ---- lifecycle ---------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.statuses = await self.store.statuses()
+        for key, status in self.statuses.items():
+            self.outputs[key] = status.outputs  # dependents can proceed before their dependencies re-run
+            ready = status.condition("Ready")
+            if ready is not None and ready.status == "True":
+                self.ready.add(key)
+        await self._load_source(initial=True)
+        self.events.emit("Started", f"watching {self.config.source}", workers=self.config.workers)
+        tasks = [asyncio.create_task(self.queue.run_timers(), name="timers"),
+                 asyncio.create_task(self._watch(), name="watch")]
+        workers = [asyncio.create_task(self._worker(), name=f"worker-{n}") for n in range(self.config.workers)]
+        await self._stopping.wait()
+        self.events.emit("Stopping", "draining in-flight work", in_flight=len(self.queue.processing()))
+        self.queue.shut_down()
+        _, pending = await asyncio.wait(workers, timeout=self.config.drain_timeout)
+        for task in [*tasks, *pending]:
+            task.cancel()
+        await asyncio.gather(*tasks, *pending, return_exceptions=True)
+        self.events.emit("Stopped", "state is saved")
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    def resync_all(self) -> int:
+        """Queue every item at high priority (SIGHUP, manual resync)."""
+        keys = list(self.state.graph.records) if self.state else []
+        for key in keys:
+            self.queue.add(key, Priority.HIGH)
+        return len(keys)
+
+    # ---- the source --------------------------------------------------------------------------------
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.watch_interval)
+            try:
+                signature = tree_signature(self.config.source)
+            except OSError:
+                signature = None
+            if signature != self._signature:
+                await self._load_source(initial=False)
+            await self._check_prune_confirmation()
+
+    async def _load_source(self, initial: bool) -> None:
+        try:
+            self._signature = tree_signature(self.config.source)
+            state = load_directory(self.config.source)
+        except (SourceError, OSError) as error:
+            # An unreadable or empty source is an error; the last good desired state stays live.
+            self.events.emit("SourceError", str(error), revision=self.state.revision if self.state else None)
+            return
+        previous = self.state
+        if previous is not None and state.revision == previous.revision:
+            return
+        self.state = state
+        for problem in state.errors:
+            self.events.emit("InvalidSpec", str(problem), revision=state.revision, file=problem.file,
+                             line=problem.line, field=problem.field)
+        if not initial:
+            self.events.emit("SourceChanged", revision=state.revision, specs=len(state.graph.records),
+                             errors=len(state.errors))
+        for key, record in state.graph.records.items():
+            spec_generation = generation(record.resource)
+            if self._generations.get(key) != spec_generation:
+                self._generations[key] = spec_generation
+                self.queue.forget(key)  # a changed spec starts its backoff afresh, terminal or not
+                self.queue.add(key, Priority.HIGH)
+        await self._prune(state)
+
+    # ---- pruning -----------------------------------------------------------------------------------
+
+    async def _prune(self, state: DesiredState) -> None:
+        inventory = await self.store.inventory()
+        plan = plan_prune(state, inventory)
+        if plan.blocked_reason:
+            self.events.emit("PruneHeld", plan.blocked_reason, revision=state.revision, resources=len(plan.keys))
+            return
+        if not plan.keys:
+            await self.store.put_setting(HOLD_SETTING, None)
+            return
+        held = self.config.prune_threshold.exceeded_by(len(plan.delete), len(inventory))
+        if held and await self.store.get_setting(CONFIRM_SETTING) != plan.fingerprint():
+            await self.store.put_setting(HOLD_SETTING, plan.fingerprint())
+            self.events.emit(
+                "PruneHeld",
+                f"{len(plan.delete)} of {len(inventory)} managed resources would be deleted; "
+                "run `trimtab prune --confirm` to release, or raise the threshold",
+                revision=state.revision, resources=len(plan.delete),
+            )
+            return
+        await self._execute_prune(plan, state.revision)
+
+    async def _check_prune_confirmation(self) -> None:
+        if self.state is None:
+            return
+        hold = await self.store.get_setting(HOLD_SETTING)
+        if hold is not None and await self.store.get_setting(CONFIRM_SETTING) == hold:
+            await self._prune(self.state)
+
+    async def _execute_prune(self, plan: PrunePlan, revision: str) -> None:
+        for entry in plan.retain:
+            await self.store.forget(entry.key)
+            await self.store.delete_status(entry.key)
+            self.events.emit("Retained", "spec removed; deletionPolicy Retain leaves the resource",
+                             kind=entry.kind, name=entry.key.split("/", 1)[1], revision=revision)
+        failed = False
+        for entry in plan.delete:
+            started = time.monotonic()
+            try:
+                await self.reconciler.clients[entry.kind].delete(entry.identity)
+            except Exception as error:  # kept in the inventory: retried on the next source pass
+                failed = True
+                self.events.emit("Error", f"delete failed: {error}", kind=entry.kind,
+                                 name=entry.key.split("/", 1)[1], revision=revision)
+                continue
+            await self.store.forget(entry.key)
+            await self.store.delete_status(entry.key)
+            self.outputs.pop(entry.key, None)
+            self.ready.discard(entry.key)
+            self.events.emit("Deleted", kind=entry.kind, name=entry.key.split("/", 1)[1], revision=revision,
+                             duration=round(time.monotonic() - started, 3))
+        if not failed:
+            await self.store.put_setting(HOLD_SETTING, None)
+            await self.store.put_setting(CONFIRM_SETTING, None)
+        else:
+            self._signature = None  # makes the watcher load (and retry) again
+
+    # ---- reconciling -------------------------------------------------------------------------------
+
+    async def _worker(self) -> None:
+        while (key := await self.queue.get()) is not None:
+            try:
+                await self._reconcile(key)
+            finally:
+                self.queue.done(key)
+
+    async def _reconcile(self, key: str) -> None:
+        state = self.state
+        record = state.graph.records.get(key) if state else None
+        if state is None or record is None:
+            return  # removed since it was queued: pruning handles it
+        resource = record.resource
+        interval = resync_interval(resource, self.config.resync_interval, self.config.kind_resync)
+        if is_suspended(resource):
+            self.queue.add_after(key, next_resync(interval, first=False))
+            return
+        outcome = self._blocked(key, state)
+        if outcome is None:
+            service = type(self.reconciler.clients[resource.KIND]).__name__
+            slots = self._service_slots.setdefault(service, asyncio.Semaphore(self.config.per_service_concurrency))
+            async with slots:
+                outcome = await self.reconciler.reconcile(
+                    resource, OutputsResolver(self.outputs, dry_run=False),
+                    dry_run=self.config.observe_only,
+                )
+        await self._record(resource, outcome, state.revision)
+        self._schedule(key, outcome, interval)
+
+    def _blocked(self, key: str, state: DesiredState) -> Outcome | None:
+        for needed in sorted(state.graph.dependencies.get(key, ())):
+            if needed in state.graph.invalid_keys:
+                return Outcome(key, Action.BLOCKED, message=f"waiting for {needed}: its spec is invalid")
+            if needed not in self.ready:
+                return Outcome(key, Action.BLOCKED, message=f"waiting for {needed} to become ready")
+        return None
+
+    def _schedule(self, key: str, outcome: Outcome, interval: float) -> None:
+        if outcome.action is Action.ERROR and outcome.retryable:
+            self.queue.add_rate_limited(key)
+            return
+        # Success, conflicts, blocked items and terminal errors: no hot retry. A spec change, a ready
+        # dependency or a manual resync queue it sooner; the slow resync always comes (never "never").
+        self.queue.forget(key)
+        first = key not in self._resynced_once
+        self._resynced_once.add(key)
+        self.queue.add_after(key, next_resync(interval, first))
+
+    async def _record(self, resource: Resource, outcome: Outcome, revision: str) -> None:
+        key = resource.key
+        previous = self.statuses.get(key)
+        spec_generation = self._generations.get(key) or generation(resource)
+        status = build_status(
+            key, conditions_for(outcome, previous), previous,
+            observed_generation=spec_generation, revision=revision, outputs=outcome.outputs, seconds=outcome.seconds,
+        )
+        await self.store.put_status(status)
+        self.statuses[key] = status
+        if outcome.outputs:
+            self.outputs[key] = outcome.outputs
+        became_ready = outcome.ready and key not in self.ready
+        if outcome.ready:
+            self.ready.add(key)
+        else:
+            self.ready.discard(key)
+        # The same spec as last time, yet changes were needed: AWS drifted.
+        drifted = previous is not None and previous.observed_generation == spec_generation
+        unchanged_wait = (outcome.action is Action.BLOCKED and previous is not None
+                          and previous.conditions == status.conditions)
+        if not unchanged_wait:  # a wait is logged when it starts or changes, not at every recheck
+            self._log(resource, outcome, revision, drifted)
+        if became_ready and self.state is not None:
+            for other, needs in self.state.graph.dependencies.items():
+                if key in needs:
+                    self.queue.add(other, Priority.HIGH)
+        if self.on_reconciled is not None:
+            self.on_reconciled(outcome)
+
+    def _log(self, resource: Resource, outcome: Outcome, revision: str, drifted: bool) -> None:
+        if outcome.action is Action.IN_SYNC:
+            return
+        if outcome.action is Action.UPDATE:
+            event = ("DriftCorrected" if drifted else "Updated") if outcome.applied else "DriftDetected"
+        elif outcome.action in (Action.CREATE, Action.ADOPT) and not outcome.applied:
+            event = "DriftDetected"  # observe-only: reported, not changed
+        else:
+            event = _EVENT_FOR[outcome.action]
+        self.events.emit(
+            event, outcome.message, kind=resource.KIND, name=resource.metadata.name, revision=revision,
+            duration=round(outcome.seconds, 3), fields=[change.path for change in outcome.changes] or None,
+            code=outcome.error_code or None,
+        )

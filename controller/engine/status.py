@@ -1,0 +1,85 @@
+"""Kubernetes-style conditions from a reconcile outcome: Ready and Synced, with reason, message and
+lastTransitionTime that only moves when the status does."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+from controller.api.envelope import Resource
+from controller.engine.reconciler import Action, Outcome
+from controller.store.base import Condition, ItemStatus
+
+TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def generation(resource: Resource) -> str:
+    """A hash of the spec, standing in for Kubernetes' metadata.generation."""
+    document = resource.model_dump(mode="json", by_alias=True)
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _describe(outcome: Outcome) -> str:
+    changes = ", ".join(change.path for change in outcome.changes)
+    message = outcome.message
+    if outcome.error_code and outcome.error_code not in message:
+        message = f"{outcome.error_code}: {message}"
+    if changes and not message:
+        return f"changed: {changes}"
+    return message
+
+
+def conditions_for(outcome: Outcome, previous: ItemStatus | None) -> list[tuple[str, str, str, str]]:
+    """(type, status, reason, message) for Ready and Synced."""
+    message = _describe(outcome)
+    if outcome.ready:
+        reason = {Action.CREATE: "Created", Action.UPDATE: "Updated", Action.ADOPT: "Adopted"}.get(
+            outcome.action, "Available"
+        )
+        return [("Ready", TRUE, "Available", ""), ("Synced", TRUE, reason, message)]
+    if outcome.action in (Action.CREATE, Action.UPDATE, Action.ADOPT):  # observe-only: drift not applied
+        ready_reason = "NotFound" if outcome.action is Action.CREATE else "Drifted"
+        return [("Ready", FALSE, ready_reason, message), ("Synced", TRUE, "ObserveOnly", "changes nothing")]
+    if outcome.action is Action.CONFLICT:
+        return [("Ready", FALSE, "Conflict", message), ("Synced", FALSE, "Conflict", message)]
+    if outcome.action is Action.BLOCKED:
+        return [("Ready", FALSE, "DependencyNotReady", message), ("Synced", FALSE, "DependencyNotReady", message)]
+    # An error: the resource may still be fine, so Ready keeps what was last known.
+    ready = previous.condition("Ready") if previous else None
+    reason = "ReconcileError" if outcome.retryable else "TerminalError"
+    ready_row = (("Ready", ready.status, ready.reason, ready.message) if ready
+                 else ("Ready", UNKNOWN, reason, message))
+    return [ready_row, ("Synced", FALSE, reason, message)]
+
+
+def build_status(
+    key: str,
+    rows: list[tuple[str, str, str, str]],
+    previous: ItemStatus | None,
+    *,
+    observed_generation: str,
+    revision: str,
+    outputs: dict[str, str],
+    seconds: float,
+) -> ItemStatus:
+    stamp = now_rfc3339()
+    conditions = []
+    for kind, status, reason, message in rows:
+        before = previous.condition(kind) if previous else None
+        since = before.last_transition_time if before is not None and before.status == status else stamp
+        conditions.append(Condition(kind, status, reason, message, since))
+    return ItemStatus(
+        key=key,
+        conditions=tuple(conditions),
+        observed_generation=observed_generation,
+        revision=revision,
+        outputs=outputs or (previous.outputs if previous else {}),
+        last_reconcile_time=stamp,
+        last_reconcile_seconds=round(seconds, 4),
+        first_seen=previous.first_seen if previous else stamp,
+    )

@@ -1,0 +1,62 @@
+"""Run `trimtab run` as a real subprocess and watch its store, as an operator would."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from controller.store.sqlite import SqliteStore
+
+
+class ControllerProcess:
+    def __init__(self, source: Path, state_dir: Path, env: dict[str, str], *extra: str) -> None:
+        self.state_dir = state_dir
+        self.log = state_dir.parent / f"controller-{time.monotonic_ns()}.log"
+        self._log_handle = self.log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "controller", "run", "--source", str(source), "--state-dir", str(state_dir),
+             "--controller-id", "trimtab-test", *extra],
+            stdout=self._log_handle, stderr=subprocess.STDOUT, env=env,
+        )
+
+    def events(self) -> list[dict[str, Any]]:
+        lines = self.log.read_text().splitlines()
+        return [json.loads(line) for line in lines if line.startswith("{")]
+
+    def statuses(self) -> dict[str, Any]:
+        store = SqliteStore(self.state_dir)
+        try:
+            return asyncio.run(store.statuses())
+        finally:
+            store.close()
+
+    def ready_keys(self) -> set[str]:
+        return {key for key, status in self.statuses().items()
+                if (ready := status.condition("Ready")) is not None and ready.status == "True"}
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"controller exited: {self.log.read_text()[-3000:]}"
+            if predicate():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}; log tail:\n{self.log.read_text()[-3000:]}")
+
+    def terminate(self, timeout: float = 30.0) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        code = self.process.wait(timeout)
+        self._log_handle.close()
+        return code
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+        self._log_handle.close()

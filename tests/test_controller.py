@@ -1,0 +1,210 @@
+"""`trimtab run` end to end: a real subprocess against moto over HTTP."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO
+from tests.controller_process import ControllerProcess
+from tests.helpers import write_specs
+
+FAST = ("--resync-interval", "2s")
+
+
+@pytest.fixture
+def scenario(tmp_path: Path, boto: Any) -> Path:
+    specs = tmp_path / "specs"
+    shutil.copytree(REPO / "specs", specs)
+    for cluster, service in (("main", "request-processor"), ("sla-portal", "api")):
+        boto("ecs").create_cluster(clusterName=cluster)
+        boto("ecs").create_service(cluster=cluster, serviceName=service, desiredCount=1)
+    return specs
+
+
+@pytest.fixture
+def controllers(tmp_path: Path, cli_env: dict[str, str]) -> Iterator[Any]:
+    started: list[ControllerProcess] = []
+
+    def start(source: Path, *extra: str) -> ControllerProcess:
+        process = ControllerProcess(source, tmp_path / "state", cli_env, *extra)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.process.poll() is None:
+            process.kill()
+
+
+def _queue_names(boto: Any) -> list[str]:
+    return sorted(url.rsplit("/", 1)[-1] for url in boto("sqs").list_queues().get("QueueUrls", []))
+
+
+def test_lifecycle_drift_edit_prune_and_foreign(scenario: Path, controllers: Any, boto: Any) -> None:
+    boto("sqs").create_queue(QueueName="someone-elses")  # foreign, never touched
+    controller = controllers(scenario, *FAST)
+    controller.wait_for(lambda: len(controller.ready_keys()) == 24, what="all 24 specs ready")
+
+    # Drift made behind trimtab's back is corrected within one resync interval.
+    sqs = boto("sqs")
+    url = sqs.get_queue_url(QueueName="orders-dlq")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"MessageRetentionPeriod": "600"})
+    drifted_at = time.monotonic()
+    controller.wait_for(
+        lambda: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["MessageRetentionPeriod"])["Attributes"][
+            "MessageRetentionPeriod"] == "1209600", timeout=10, what="drift corrected")
+    assert time.monotonic() - drifted_at < 2 * 1.1 + 1.5  # one jittered interval, plus the poll
+    assert any(e["event"] == "DriftCorrected" and e.get("name") == "orders-dlq"
+               and "messageRetentionSeconds" in e.get("fields", []) for e in controller.events())
+
+    # An edited spec is applied.
+    queues = scenario / "request-processor" / "queues.yaml"
+    queues.write_text(queues.read_text().replace("visibilityTimeoutSeconds: 60 ", "visibilityTimeoutSeconds: 75 "))
+    orders = sqs.get_queue_url(QueueName="orders")["QueueUrl"]
+    controller.wait_for(lambda: sqs.get_queue_attributes(QueueUrl=orders, AttributeNames=["VisibilityTimeout"])[
+        "Attributes"]["VisibilityTimeout"] == "75", timeout=5, what="edit applied")
+
+    # A removed spec prunes what trimtab owns; a Retain bucket is left in place.
+    (scenario / "sla-portal" / "alarms.yaml").unlink()
+    cloudwatch = boto("cloudwatch")
+    controller.wait_for(lambda: not cloudwatch.describe_alarms(AlarmNames=["sla-portal-alb-5xx"])["MetricAlarms"],
+                        timeout=5, what="pruned alarm")
+    (scenario / "project-buckets" / "atlas.yaml").unlink()
+    controller.wait_for(lambda: any(e["event"] == "Retained" for e in controller.events()), timeout=5,
+                        what="Retain bucket forgotten")
+    assert "acme-project-atlas-data" in [b["Name"] for b in boto("s3").list_buckets()["Buckets"]]
+    assert "someone-elses" in _queue_names(boto)
+    assert controller.terminate() == 0
+
+
+def test_an_invalid_file_causes_no_deletions_and_valid_specs_still_apply(
+    scenario: Path, controllers: Any, boto: Any
+) -> None:
+    controller = controllers(scenario, *FAST)
+    controller.wait_for(lambda: len(controller.ready_keys()) == 24, what="converged")
+    (scenario / "sla-portal" / "alarms.yaml").unlink()  # would prune 2 alarms ...
+    broken = "apiVersion: trimtab.io/v1alpha1\nkind: Queue\nmetadata: {name: x}\nspec: [\n"
+    (scenario / "broken.yaml").write_text(broken)
+    queues = scenario / "request-processor" / "queues.yaml"
+    queues.write_text(queues.read_text().replace("visibilityTimeoutSeconds: 60 ", "visibilityTimeoutSeconds: 90 "))
+    sqs = boto("sqs")
+    orders = sqs.get_queue_url(QueueName="orders")["QueueUrl"]
+    controller.wait_for(lambda: sqs.get_queue_attributes(QueueUrl=orders, AttributeNames=["VisibilityTimeout"])[
+        "Attributes"]["VisibilityTimeout"] == "90", timeout=5, what="valid edit applied")
+    time.sleep(1)
+    # ... but the revision has an invalid file: nothing is deleted.
+    assert boto("cloudwatch").describe_alarms(AlarmNames=["sla-portal-alb-5xx"])["MetricAlarms"]
+    events = controller.events()
+    assert any(e["event"] == "InvalidSpec" and "broken.yaml" in e["message"] for e in events)
+    assert any(e["event"] == "PruneHeld" and "invalid specs" in e["message"] for e in events)
+    (scenario / "broken.yaml").unlink()  # fixed: now the removal goes through
+    controller.wait_for(lambda: not boto("cloudwatch").describe_alarms(AlarmNames=["sla-portal-alb-5xx"])[
+        "MetricAlarms"], timeout=5, what="prune after the fix")
+    assert controller.terminate() == 0
+
+
+def test_a_mass_deletion_is_held_until_confirmed(scenario: Path, controllers: Any, boto: Any, tmp_path: Path) -> None:
+    controller = controllers(scenario, *FAST)
+    controller.wait_for(lambda: len(controller.ready_keys()) == 24, what="converged")
+    shutil.rmtree(scenario / "request-processor")  # 15 of 24: over both thresholds
+    controller.wait_for(lambda: any(e["event"] == "PruneHeld" for e in controller.events()), timeout=5,
+                        what="prune held")
+    time.sleep(1)
+    assert "orders" in _queue_names(boto)
+    get = subprocess.run([sys.executable, "-m", "controller", "get", "--state-dir", str(tmp_path / "state")],
+                         capture_output=True, text=True, check=False, cwd=REPO)
+    assert get.returncode == 3 and "PRUNE HELD" in get.stderr
+    confirm = subprocess.run(
+        [sys.executable, "-m", "controller", "prune", "--confirm", "--state-dir", str(tmp_path / "state")],
+        capture_output=True, text=True, check=False, cwd=REPO,
+    )
+    assert confirm.returncode == 0, confirm.stdout + confirm.stderr
+    controller.wait_for(lambda: "orders" not in _queue_names(boto), timeout=10, what="released prune")
+    controller.wait_for(lambda: not boto("application-autoscaling").describe_scalable_targets(
+        ServiceNamespace="ecs", ResourceIds=["service/main/request-processor"])["ScalableTargets"], timeout=10,
+        what="scalable target deleted")
+    assert controller.terminate() == 0
+
+
+def test_an_empty_source_is_an_error_not_a_deletion(scenario: Path, controllers: Any, boto: Any) -> None:
+    controller = controllers(scenario, *FAST)
+    controller.wait_for(lambda: len(controller.ready_keys()) == 24, what="converged")
+    for path in scenario.rglob("*.yaml"):
+        path.unlink()
+    controller.wait_for(lambda: any(e["event"] == "SourceError" for e in controller.events()), timeout=5,
+                        what="source error")
+    time.sleep(1)
+    assert "orders" in _queue_names(boto)
+    assert controller.terminate() == 0
+
+
+def test_a_restart_mid_convergence_resumes_without_duplicates(scenario: Path, controllers: Any, boto: Any) -> None:
+    first = controllers(scenario, *FAST)
+    first.wait_for(lambda: len(first.statuses()) >= 3, what="some progress")
+    first.kill()
+    second = controllers(scenario, *FAST)
+    second.wait_for(lambda: len(second.ready_keys()) == 24, what="converged after restart")
+    assert _queue_names(boto) == ["orders", "orders-dlq"]
+    alarms = boto("cloudwatch").describe_alarms()["MetricAlarms"]
+    names = [alarm["AlarmName"] for alarm in alarms]
+    assert len(names) == len(set(names))
+    policies = boto("application-autoscaling").describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+    assert len(policies) == len({p["PolicyName"] for p in policies}) == 6
+    assert not any(e["event"] == "Conflict" for e in second.events())
+    assert second.terminate() == 0
+
+
+def test_sigterm_drains_and_exits_zero(scenario: Path, controllers: Any) -> None:
+    controller = controllers(scenario, *FAST)
+    controller.wait_for(lambda: len(controller.statuses()) >= 1, what="work started")
+    started = time.monotonic()
+    assert controller.terminate() == 0
+    assert time.monotonic() - started < 30
+    events = controller.events()
+    kinds = [e["event"] for e in events]
+    assert kinds[-1] == "Stopped"
+    stopping = kinds.index("Stopping")
+    # Between the two, only the in-flight items finish (drained, not abandoned); nothing new starts.
+    assert len(kinds) - stopping - 2 <= events[stopping]["in_flight"]
+
+
+def test_a_dependency_that_becomes_ready_later_unblocks_its_dependents(
+    tmp_path: Path, controllers: Any, boto: Any
+) -> None:
+    specs = write_specs(tmp_path / "specs", {"scaling.yaml": """
+        apiVersion: trimtab.io/v1alpha1
+        kind: ScalableTarget
+        metadata: {name: late}
+        spec:
+          ecsService: {cluster: later, service: late}
+          minCapacity: 1
+          maxCapacity: 2
+        ---
+        apiVersion: trimtab.io/v1alpha1
+        kind: ScalingPolicy
+        metadata: {name: late-out}
+        spec:
+          targetRef: late
+          stepScaling:
+            adjustmentType: ChangeInCapacity
+            steps: [{lowerBound: 0, adjustment: 1}]
+        """})
+    controller = controllers(specs, "--resync-interval", "1s")
+    controller.wait_for(
+        lambda: (s := controller.statuses().get("ScalingPolicy/late-out")) is not None
+        and s.condition("Ready").reason == "DependencyNotReady", what="policy waiting")  # type: ignore[union-attr]
+    waits = [e for e in controller.events() if e["event"] == "DependencyNotReady"]
+    boto("ecs").create_cluster(clusterName="later")  # the missing service appears
+    boto("ecs").create_service(cluster="later", serviceName="late", desiredCount=1)
+    controller.wait_for(lambda: {"ScalableTarget/late", "ScalingPolicy/late-out"} <= controller.ready_keys(),
+                        timeout=15, what="dependents unblocked")
+    assert len(waits) == 1, "a wait is logged once, not at every recheck"
+    assert controller.terminate() == 0
