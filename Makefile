@@ -12,9 +12,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
-## run: apply specs/ to an embedded AWS emulator (no AWS account needed)
+## run: run the controller on specs/ against an embedded AWS emulator (no AWS account needed; Ctrl-C stops)
 run: $(STAMP)
-	$(BIN)/trimtab apply --local specs/
+	$(BIN)/trimtab run --local --source specs/
 
 ## test: lint, type-check, CRD staleness, and the test suite against a real moto server
 test: $(STAMP) lint

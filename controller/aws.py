@@ -17,6 +17,8 @@ import aioboto3
 from aiobotocore.config import AioConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+from controller.ratelimit import AdaptiveRateLimiter
+
 DEFAULT_REGION = "us-east-1"
 # Codes AWS uses for throttling across the services we call.
 THROTTLE_CODES = frozenset({
@@ -43,6 +45,8 @@ class AwsSettings:
     max_pool_connections: int = 32
     # Static credentials, for the embedded emulator only; otherwise the standard credential chain.
     static_credentials: tuple[str, str] | None = None
+    # Client-side limit per AWS service, in calls per second; it halves on throttling (see ratelimit.py).
+    max_calls_per_second: float = 50.0
 
     @property
     def custom_endpoint(self) -> str | None:
@@ -79,6 +83,7 @@ class AwsClients:
         self._stack = AsyncExitStack()
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = asyncio.Lock()
+        self.limiters: dict[str, AdaptiveRateLimiter] = {}
 
     async def __aenter__(self) -> AwsClients:
         return self
@@ -118,7 +123,25 @@ class AwsClients:
             kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = settings.static_credentials
         client = await self._stack.enter_async_context(self._session.client(service, **kwargs))
         self._count_calls(client, service)
+        self._limit_rate(client, service)
         return client
+
+    def _limit_rate(self, client: Any, service: str) -> None:
+        limiter = self.limiters.setdefault(service, AdaptiveRateLimiter(self.settings.max_calls_per_second))
+
+        async def before_send(**_: Any) -> None:
+            await limiter.acquire()  # every attempt, retries included
+
+        def needs_retry(response: Any = None, **_: Any) -> None:
+            parsed = response[1] if isinstance(response, tuple) and len(response) == 2 else None
+            code = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+            if code in THROTTLE_CODES:
+                limiter.on_throttle()
+            elif code is None and response is not None:
+                limiter.on_success()
+
+        client.meta.events.register("before-send", before_send)
+        client.meta.events.register("needs-retry", needs_retry)
 
     def _count_calls(self, client: Any, service: str) -> None:
         # Event names end in the operation: "after-call.sqs.GetQueueUrl".

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from controller.engine.intervals import next_resync
 from controller.engine.workqueue import Priority, TokenBucket, WorkQueue
 
 
@@ -102,3 +103,11 @@ async def test_workers_are_bounded_and_shut_down_cleanly() -> None:
     queue.shut_down()
     await asyncio.wait_for(asyncio.gather(*workers), 1)
     assert peak == 3 and sorted(handled) == sorted(f"Queue/{index}" for index in range(20))
+
+
+def test_resyncs_come_within_one_interval_and_spread_across_it() -> None:
+    first = [next_resync(100, first=True) for _ in range(2000)]
+    later = [next_resync(100, first=False) for _ in range(2000)]
+    assert max(first) <= 100 and max(later) <= 100
+    assert min(first) < 20 and max(first) > 90  # spread over the interval, no burst at its start
+    assert min(later) >= 90

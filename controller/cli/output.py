@@ -12,7 +12,7 @@ from controller.kinds.diff import ABSENT, FieldChange
 
 _SYMBOL = {
     Action.CREATE: "+", Action.UPDATE: "~", Action.ADOPT: "^", Action.IN_SYNC: "=",
-    Action.CONFLICT: "!", Action.BLOCKED: "…", Action.ERROR: "x",
+    Action.CONFLICT: "!", Action.BLOCKED: "…", Action.ERROR: "x", Action.SUSPENDED: "-",
 }
 _PAST = {Action.CREATE: "created", Action.UPDATE: "updated", Action.ADOPT: "adopted", Action.IN_SYNC: "in sync"}
 

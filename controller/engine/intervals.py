@@ -22,9 +22,9 @@ def is_suspended(resource: Resource) -> bool:
 
 
 def next_resync(interval: float, first: bool) -> float:
-    """The delay to the next drift check. The first one after a (re)start lands anywhere in half to
-    one and a half intervals, so items loaded together never resync together; later ones keep that
-    phase, give or take 10%."""
+    """The delay to the next drift check, never longer than the interval, so drift is always seen
+    within one interval. The first one after a (re)start lands anywhere in the interval, so items
+    loaded together never resync together; later ones keep that phase, less up to 10%."""
     if first:
-        return interval * random.uniform(0.5, 1.5)
-    return interval * random.uniform(1 - JITTER, 1 + JITTER)
+        return interval * random.uniform(JITTER, 1.0)
+    return interval * random.uniform(1 - JITTER, 1.0)

@@ -23,7 +23,8 @@ from controller.sources.directory import SourceError, load_directory, tree_signa
 from controller.store.base import ItemStatus, Store
 
 _EVENT_FOR = {Action.CREATE: "Created", Action.ADOPT: "Adopted", Action.CONFLICT: "Conflict",
-              Action.BLOCKED: "DependencyNotReady", Action.ERROR: "Error", Action.UPDATE: "Updated"}
+              Action.BLOCKED: "DependencyNotReady", Action.ERROR: "Error", Action.UPDATE: "Updated",
+              Action.SUSPENDED: "Suspended"}
 
 
 @dataclass
@@ -123,11 +124,25 @@ class Manager:
                              errors=len(state.errors))
         for key, record in state.graph.records.items():
             spec_generation = generation(record.resource)
-            if self._generations.get(key) != spec_generation:
-                self._generations[key] = spec_generation
-                self.queue.forget(key)  # a changed spec starts its backoff afresh, terminal or not
+            if self._generations.get(key) == spec_generation:
+                continue
+            self._generations[key] = spec_generation
+            self.queue.forget(key)  # a changed spec starts its backoff afresh, terminal or not
+            if initial and self._settled(key, spec_generation):
+                # Restarted: this exact spec was Ready and Synced before. Resume its drift checks,
+                # spread over the interval, instead of redoing the work at once.
+                interval = resync_interval(record.resource, self.config.resync_interval, self.config.kind_resync)
+                self._resynced_once.add(key)
+                self.queue.add_after(key, next_resync(interval, first=True))
+            else:
                 self.queue.add(key, Priority.HIGH)
         await self._prune(state)
+
+    def _settled(self, key: str, spec_generation: str) -> bool:
+        status = self.statuses.get(key)
+        if status is None or status.observed_generation != spec_generation:
+            return False
+        return all((c := status.condition(kind)) is not None and c.status == "True" for kind in ("Ready", "Synced"))
 
     # ---- pruning -----------------------------------------------------------------------------------
 
@@ -204,11 +219,11 @@ class Manager:
         resource = record.resource
         interval = resync_interval(resource, self.config.resync_interval, self.config.kind_resync)
         if is_suspended(resource):
-            self.queue.add_after(key, next_resync(interval, first=False))
-            return
-        outcome = self._blocked(key, state)
+            outcome: Outcome | None = Outcome(key, Action.SUSPENDED, message="trimtab.io/suspend is \"true\"")
+        else:
+            outcome = self._blocked(key, state)
         if outcome is None:
-            service = type(self.reconciler.clients[resource.KIND]).__name__
+            service = self.reconciler.clients[resource.KIND].service
             slots = self._service_slots.setdefault(service, asyncio.Semaphore(self.config.per_service_concurrency))
             async with slots:
                 outcome = await self.reconciler.reconcile(
@@ -256,7 +271,7 @@ class Manager:
             self.ready.discard(key)
         # The same spec as last time, yet changes were needed: AWS drifted.
         drifted = previous is not None and previous.observed_generation == spec_generation
-        unchanged_wait = (outcome.action is Action.BLOCKED and previous is not None
+        unchanged_wait = (outcome.action in (Action.BLOCKED, Action.SUSPENDED) and previous is not None
                           and previous.conditions == status.conditions)
         if not unchanged_wait:  # a wait is logged when it starts or changes, not at every recheck
             self._log(resource, outcome, revision, drifted)

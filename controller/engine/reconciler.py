@@ -26,6 +26,7 @@ class Action(enum.Enum):
     ADOPT = "adopt"
     CONFLICT = "conflict"
     BLOCKED = "blocked"
+    SUSPENDED = "suspended"
     ERROR = "error"
 
 

@@ -47,6 +47,11 @@ def conditions_for(outcome: Outcome, previous: ItemStatus | None) -> list[tuple[
         return [("Ready", FALSE, ready_reason, message), ("Synced", TRUE, "ObserveOnly", "changes nothing")]
     if outcome.action is Action.CONFLICT:
         return [("Ready", FALSE, "Conflict", message), ("Synced", FALSE, "Conflict", message)]
+    if outcome.action is Action.SUSPENDED:
+        ready = previous.condition("Ready") if previous else None
+        ready_row = (("Ready", ready.status, ready.reason, ready.message) if ready
+                     else ("Ready", UNKNOWN, "Suspended", outcome.message))
+        return [ready_row, ("Synced", UNKNOWN, "Suspended", outcome.message)]
     if outcome.action is Action.BLOCKED:
         return [("Ready", FALSE, "DependencyNotReady", message), ("Synced", FALSE, "DependencyNotReady", message)]
     # An error: the resource may still be fine, so Ready keeps what was last known.

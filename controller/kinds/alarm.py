@@ -30,6 +30,7 @@ _FIELDS = (
 
 class AlarmClient(ResourceClient[Alarm]):
     kind = "Alarm"
+    service = "cloudwatch"
 
     def __init__(self, aws: AwsClients) -> None:
         super().__init__(aws)

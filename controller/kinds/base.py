@@ -67,6 +67,7 @@ class ResourceClient(ABC, Generic[R]):
     """One kind's view of AWS. Every operation is idempotent and safe to retry after a crash."""
 
     kind: ClassVar[str]
+    service: ClassVar[str]  # the AWS service it calls, for per-service concurrency limits
     # Whether ownership can be read back from tags; if not, the store's inventory decides.
     tags_ownership: ClassVar[bool] = True
     # Whether the create call itself sets the ownership tags. If not (S3), the engine writes a

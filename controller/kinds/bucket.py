@@ -34,6 +34,7 @@ _PAB_KEYS = {
 
 class BucketClient(ResourceClient[Bucket]):
     kind = "Bucket"
+    service = "s3"
     # CreateBucket cannot tag in every partition/emulator: the engine guards the gap with a pending record.
     tags_at_creation = False
 

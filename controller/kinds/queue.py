@@ -35,6 +35,7 @@ _INT_ATTRIBUTES = {
 
 class QueueClient(ResourceClient[Queue]):
     kind = "Queue"
+    service = "sqs"
 
     def identity(self, resource: Queue, refs: RefResolver) -> Identity:
         return {"name": resource.external_name(), "region": self.aws.region}

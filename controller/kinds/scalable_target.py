@@ -28,6 +28,7 @@ _SUSPENDED_KEYS = {
 
 class ScalableTargetClient(ResourceClient[ScalableTarget]):
     kind = "ScalableTarget"
+    service = "application-autoscaling"
     tags_ownership = False
 
     def __init__(self, aws: AwsClients) -> None:

@@ -23,6 +23,7 @@ _CONFIG_KEY = {
 
 class ScalingPolicyClient(ResourceClient[ScalingPolicy]):
     kind = "ScalingPolicy"
+    service = "application-autoscaling"
     tags_ownership = False
 
     def identity(self, resource: ScalingPolicy, refs: RefResolver) -> Identity:
