@@ -97,3 +97,9 @@ def test_help_explains_every_command() -> None:
     for command in ("validate", "plan", "apply", "crds", "emulator"):
         assert command in result.stdout
     assert "--local" in trimtab("apply", "--help").stdout
+
+
+def test_get_outputs_and_missing_state(tmp_path: Path) -> None:
+    missing = trimtab("get", "--state-dir", str(tmp_path / "none"))
+    assert missing.returncode == 1 and "no state" in missing.stderr
+    assert not (tmp_path / "none").exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -216,6 +217,15 @@ def test_a_restart_resumes_without_redoing_work(scenario: Path, controllers: Any
     first.wait_for(lambda: len(first.ready_keys()) == 24, what="converged")
     assert first.terminate() == 0
     before = {key: status.last_reconcile_time for key, status in first.statuses().items()}
+    listed = subprocess.run(
+        [sys.executable, "-m", "controller", "get", "Queue", "-o", "json", "--state-dir", str(first.state_dir)],
+        capture_output=True, text=True, check=True, cwd=REPO,
+    )
+    queues = json.loads(listed.stdout)
+    assert [(q["kind"], q["name"]) for q in queues] == [("Queue", "orders"), ("Queue", "orders-dlq")]
+    ready = next(c for c in queues[0]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "True" and ready["reason"] == "Available" and ready["lastTransitionTime"]
+    assert queues[0]["revision"] and queues[0]["outputs"]["arn"].endswith(":orders")
     second = controllers(scenario, "--resync-interval", "60s")
     second.wait_for(lambda: any(e["event"] == "Started" for e in second.events()), what="restarted")
     time.sleep(2)

@@ -14,13 +14,13 @@ from typing import Any
 import yaml
 
 from controller.api.fields import parse_duration
-from controller.cli.session import DEFAULT_STATE_DIR, add_aws_arguments, open_session
+from controller.cli.session import DEFAULT_STATE_DIR, LOCAL_STATE_DIR, add_aws_arguments, open_session
 from controller.engine.events import EventLog
 from controller.engine.manager import Manager, ManagerConfig
 from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING, PruneThreshold
 from controller.sources.directory import SourceError, load_directory
 from controller.store.base import ItemStatus
-from controller.store.sqlite import SqliteStore
+from controller.store.sqlite import DATABASE_NAME, SqliteStore
 
 EXIT_OK, EXIT_ERROR, EXIT_PRUNE_HELD = 0, 1, 3
 Subparsers = Any
@@ -143,8 +143,27 @@ def _table(statuses: list[ItemStatus], wide: bool) -> str:
     )
 
 
+def _state_dir(args: argparse.Namespace) -> Path:
+    return LOCAL_STATE_DIR if args.local else args.state_dir or DEFAULT_STATE_DIR
+
+
+def _add_state_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state-dir", type=Path, default=None, help=f"default: {DEFAULT_STATE_DIR}")
+    parser.add_argument("--local", action="store_true",
+                        help=f"read the state of a `run --local` ({LOCAL_STATE_DIR})")
+
+
+def _open_existing(state_dir: Path) -> SqliteStore | None:
+    if not (state_dir / DATABASE_NAME).exists():
+        print(f"trimtab: no state in {state_dir}/ (has `trimtab run` run with this --state-dir?)", file=sys.stderr)
+        return None
+    return SqliteStore(state_dir)
+
+
 async def _get(args: argparse.Namespace) -> int:
-    store = SqliteStore(args.state_dir)
+    store = _open_existing(_state_dir(args))
+    if store is None:
+        return EXIT_ERROR
     try:
         statuses = list((await store.statuses()).values())
         hold = await store.get_setting(HOLD_SETTING)
@@ -176,14 +195,16 @@ def register_get(subcommands: Subparsers) -> None:
     )
     parser.add_argument("selector", nargs="?", metavar="KIND[/NAME]")
     parser.add_argument("-o", "--output", choices=("table", "wide", "json", "yaml"), default="table")
-    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="default: %(default)s")
+    _add_state_arguments(parser)
     parser.set_defaults(handler=lambda args: asyncio.run(_get(args)))
 
 
 # ---- prune -------------------------------------------------------------------------------------------
 
 async def _prune(args: argparse.Namespace) -> int:
-    store = SqliteStore(args.state_dir)
+    store = _open_existing(_state_dir(args))
+    if store is None:
+        return EXIT_ERROR
     try:
         hold = await store.get_setting(HOLD_SETTING)
         if hold is None:
@@ -208,7 +229,7 @@ def register_prune(subcommands: Subparsers) -> None:
                     "set (a different later prune is held again).",
     )
     parser.add_argument("--confirm", action="store_true", help="release the held prune")
-    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="default: %(default)s")
+    _add_state_arguments(parser)
     parser.set_defaults(handler=lambda args: asyncio.run(_prune(args)))
 
 

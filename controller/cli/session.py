@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
-import tempfile
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +21,9 @@ from controller.kinds.registry import build_clients
 from controller.store.sqlite import SqliteStore
 
 DEFAULT_STATE_DIR = Path(".trimtab")
+# Local runs keep their own state, reset at every start: each starts a new, empty emulator, so what a
+# previous local run remembered describes resources that no longer exist. Never mixed with real AWS state.
+LOCAL_STATE_DIR = DEFAULT_STATE_DIR / "local"
 
 
 def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,8 +34,8 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--region", default=None, help="AWS region (default: AWS_REGION, else us-east-1)")
     parser.add_argument(
         "--state-dir", type=Path, default=None,
-        help=f"where the inventory of managed resources lives (default: {DEFAULT_STATE_DIR}/; "
-             "a throwaway directory with --local, whose emulator forgets everything at exit)",
+        help=f"where status and the inventory of managed resources live (default: {DEFAULT_STATE_DIR}/; "
+             f"with --local, {LOCAL_STATE_DIR}/, reset at start since the emulator starts empty)",
     )
     parser.add_argument(
         "--controller-id", default=DEFAULT_CONTROLLER_ID,
@@ -68,7 +71,8 @@ async def open_session(args: Any, graph: SpecGraph) -> AsyncIterator[Session]:
                   "everything it holds is gone when this command exits", file=sys.stderr)
             settings = AwsSettings(region=region, endpoint_url=emulator.url, static_credentials=EMULATOR_CREDENTIALS)
             if state_dir is None:
-                state_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="trimtab-local-")))
+                shutil.rmtree(LOCAL_STATE_DIR, ignore_errors=True)
+                state_dir = LOCAL_STATE_DIR
         else:
             settings = AwsSettings(region=region)
         store = SqliteStore(state_dir or DEFAULT_STATE_DIR)
