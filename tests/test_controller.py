@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from controller.sources.watch import SourceWatcher
 from tests.conftest import REPO
 from tests.controller_process import ControllerProcess
 from tests.helpers import write_specs
@@ -243,3 +244,23 @@ def test_a_suspended_spec_is_left_alone(scenario: Path, controllers: Any, boto: 
                         and s.condition("Synced").reason == "Suspended", what="suspended status")  # type: ignore[union-attr]
     assert "orders-dlq" not in _queue_names(boto)
     assert controller.terminate() == 0
+
+
+async def test_the_watcher_wakes_on_a_change_long_before_its_poll(tmp_path: Path) -> None:
+    (tmp_path / "deep").mkdir()
+    watcher = SourceWatcher(tmp_path, poll_seconds=30)
+    watcher.start()
+    try:
+        assert watcher.mode == "inotify"  # Linux: event-driven, polling only as a backstop
+        started = time.monotonic()
+        (tmp_path / "deep" / "new.yaml").write_text("a: 1\n")
+        await watcher.changed()
+        assert time.monotonic() - started < 1
+        (tmp_path / "deep" / "newer").mkdir()  # a new folder is watched too
+        await watcher.changed()
+        started = time.monotonic()
+        (tmp_path / "deep" / "newer" / "x.yml").write_text("b: 2\n")
+        await watcher.changed()
+        assert time.monotonic() - started < 1
+    finally:
+        watcher.close()

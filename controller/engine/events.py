@@ -1,8 +1,8 @@
 """One log event per action, as JSON lines on stdout (CloudWatch-friendly) or readable on a terminal.
 
 Events: Created, Updated, Adopted, DriftCorrected, DriftDetected (observe-only), Deleted, Retained,
-PruneHeld, Conflict, Error, DependencyNotReady, Suspended, InvalidSpec, SourceError, SourceChanged, Started,
-Stopping, Stopped. Resource events carry kind, name, revision and duration.
+PruneHeld, Conflict, Error, DependencyNotReady, Suspended, InvalidSpec, SourceError, SourceChanged,
+SourceWatch, Started, Stopping, Stopped. Resource events carry kind, name, revision and duration.
 """
 
 from __future__ import annotations

@@ -20,8 +20,10 @@ from controller.engine.status import build_status, conditions_for, generation
 from controller.engine.workqueue import Priority, WorkQueue
 from controller.sources.desired import DesiredState
 from controller.sources.directory import SourceError, load_directory, tree_signature
+from controller.sources.watch import SourceWatcher
 from controller.store.base import ItemStatus, Store
 
+CONFIRMATION_POLL_SECONDS = 0.5
 _EVENT_FOR = {Action.CREATE: "Created", Action.ADOPT: "Adopted", Action.CONFLICT: "Conflict",
               Action.BLOCKED: "DependencyNotReady", Action.ERROR: "Error", Action.UPDATE: "Updated",
               Action.SUSPENDED: "Suspended"}
@@ -36,7 +38,7 @@ class ManagerConfig:
     per_service_concurrency: int = 4
     observe_only: bool = False
     prune_threshold: PruneThreshold = field(default_factory=PruneThreshold)
-    watch_interval: float = 0.2  # polling period of the directory source
+    watch_interval: float = 0.2  # polling period of the directory source where inotify is missing
     drain_timeout: float = 25.0  # within ECS's 30 s stop timeout
 
 
@@ -70,7 +72,8 @@ class Manager:
         await self._load_source(initial=True)
         self.events.emit("Started", f"watching {self.config.source}", workers=self.config.workers)
         tasks = [asyncio.create_task(self.queue.run_timers(), name="timers"),
-                 asyncio.create_task(self._watch(), name="watch")]
+                 asyncio.create_task(self._watch(), name="watch"),
+                 asyncio.create_task(self._watch_confirmations(), name="confirmations")]
         workers = [asyncio.create_task(self._worker(), name=f"worker-{n}") for n in range(self.config.workers)]
         await self._stopping.wait()
         self.events.emit("Stopping", "draining in-flight work", in_flight=len(self.queue.processing()))
@@ -94,14 +97,28 @@ class Manager:
     # ---- the source --------------------------------------------------------------------------------
 
     async def _watch(self) -> None:
+        watcher = SourceWatcher(self.config.source, self.config.watch_interval)
+        watcher.start()
+        self.events.emit("SourceWatch", f"watching {self.config.source} with {watcher.mode}")
+        try:
+            while True:
+                await watcher.changed()
+                await self._check_source()
+        finally:
+            watcher.close()
+
+    async def _check_source(self) -> None:
+        try:
+            signature = tree_signature(self.config.source)
+        except OSError:
+            signature = None
+        if signature != self._signature:
+            await self._load_source(initial=False)
+
+    async def _watch_confirmations(self) -> None:
+        """`trimtab prune --confirm` writes to the store; look for it twice a second."""
         while True:
-            await asyncio.sleep(self.config.watch_interval)
-            try:
-                signature = tree_signature(self.config.source)
-            except OSError:
-                signature = None
-            if signature != self._signature:
-                await self._load_source(initial=False)
+            await asyncio.sleep(CONFIRMATION_POLL_SECONDS)
             await self._check_prune_confirmation()
 
     async def _load_source(self, initial: bool) -> None:
