@@ -13,6 +13,39 @@ from dataclasses import dataclass, field
 
 
 @dataclass
+class TokenBucket:
+    """`rate` tokens per second, up to `burst`; `delay()` reserves one and says how long to wait for it."""
+
+    rate: float
+    burst: float
+    _tokens: float = field(init=False)
+    _updated: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._tokens = self.burst
+        self._updated = time.monotonic()
+
+    def _refill(self) -> None:
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
+        self._updated = now
+
+    def delay(self) -> float:
+        self._refill()
+        self._tokens -= 1
+        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
+
+    def set_rate(self, rate: float) -> None:
+        self._refill()  # tokens earned so far count at the old rate
+        self.rate = rate
+
+    def drain(self) -> None:
+        """Spend what is saved up: after a throttle, no burst at the old pace."""
+        self._refill()
+        self._tokens = min(self._tokens, 0.0)
+
+
+@dataclass
 class AdaptiveRateLimiter:
     max_rate: float = 50.0  # calls per second when AWS is happy
     min_rate: float = 1.0
@@ -23,41 +56,31 @@ class AdaptiveRateLimiter:
     # Throttles from one window of in-flight calls count once, or ten parallel throttles would cut
     # the rate 1024-fold.
     decrease_cooldown: float = 1.0
-    rate: float = field(init=False)
     throttles: int = field(init=False, default=0)
-    _tokens: float = field(init=False)
-    _updated: float = field(init=False)
+    _bucket: TokenBucket = field(init=False)
     _last_decrease: float = field(init=False, default=float("-inf"))
-    _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
 
     def __post_init__(self) -> None:
-        self.rate = self.max_rate
-        self._tokens = self.burst
-        self._updated = time.monotonic()
+        self._bucket = TokenBucket(self.max_rate, self.burst)
 
-    def _refill(self) -> None:
-        now = time.monotonic()
-        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
-        self._updated = now
+    @property
+    def rate(self) -> float:
+        return self._bucket.rate
 
     async def acquire(self) -> None:
-        async with self._lock:  # one waiter at a time keeps the order fair
-            self._refill()
-            if self._tokens < 1:
-                await asyncio.sleep((1 - self._tokens) / self.rate)
-                self._refill()
-            self._tokens -= 1
+        # Reserving first makes concurrent callers queue up in order, each sleeping its own share.
+        wait = self._bucket.delay()
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def on_throttle(self) -> None:
         self.throttles += 1
         now = time.monotonic()
         if now - self._last_decrease >= self.decrease_cooldown:
-            self._refill()
-            self.rate = max(self.min_rate, self.rate / 2)
-            self._tokens = min(self._tokens, 0.0)
+            self._bucket.set_rate(max(self.min_rate, self.rate / 2))
+            self._bucket.drain()
             self._last_decrease = now
 
     def on_success(self) -> None:
         if self.rate < self.max_rate:
-            self._refill()
-            self.rate = min(self.max_rate, self.rate + self.max_rate * self.recovery_step)
+            self._bucket.set_rate(min(self.max_rate, self.rate + self.max_rate * self.recovery_step))

@@ -6,7 +6,8 @@ import asyncio
 import time
 
 from controller.engine.intervals import next_resync
-from controller.engine.workqueue import Priority, TokenBucket, WorkQueue
+from controller.engine.workqueue import Priority, WorkQueue
+from controller.ratelimit import TokenBucket
 
 
 async def test_an_item_is_never_queued_twice() -> None:

@@ -18,33 +18,14 @@ import heapq
 import itertools
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from controller.ratelimit import TokenBucket
 
 
 class Priority(enum.IntEnum):
     HIGH = 0  # source changes, manual resyncs, dependencies that became ready
     LOW = 1  # periodic drift checks
-
-
-@dataclass
-class TokenBucket:
-    """`rate` tokens per second, up to `burst`; `delay()` reserves one and says how long to wait for it."""
-
-    rate: float
-    burst: float
-    _tokens: float = field(init=False)
-    _updated: float = field(init=False)
-
-    def __post_init__(self) -> None:
-        self._tokens = self.burst
-        self._updated = time.monotonic()
-
-    def delay(self) -> float:
-        now = time.monotonic()
-        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
-        self._updated = now
-        self._tokens -= 1
-        return 0.0 if self._tokens >= 0 else -self._tokens / self.rate
 
 
 @dataclass
