@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -165,9 +166,17 @@ def test_a_restart_mid_convergence_resumes_without_duplicates(scenario: Path, co
     assert second.terminate() == 0
 
 
-def test_sigterm_drains_and_exits_zero(scenario: Path, controllers: Any) -> None:
-    controller = controllers(scenario, *FAST)
-    controller.wait_for(lambda: len(controller.statuses()) >= 1, what="work started")
+def test_sighup_resyncs_everything_and_sigterm_drains_and_exits_zero(scenario: Path, controllers: Any) -> None:
+    controller = controllers(scenario, "--resync-interval", "60s")
+    controller.wait_for(lambda: len(controller.ready_keys()) == 24, what="converged")
+    before = {key: status.last_reconcile_time for key, status in controller.statuses().items()}
+    time.sleep(1.1)  # status times have one-second resolution
+    controller.process.send_signal(signal.SIGHUP)
+    controller.wait_for(lambda: all(status.last_reconcile_time != before[key]
+                                    for key, status in controller.statuses().items()), what="full resync")
+    assert any(e["event"] == "SourceChanged" and e.get("queued") == 24 for e in controller.events())
+    controller.process.send_signal(signal.SIGHUP)
+    controller.wait_for(lambda: sum(e["event"] == "SourceChanged" for e in controller.events()) == 2, what="hup")
     started = time.monotonic()
     assert controller.terminate() == 0
     assert time.monotonic() - started < 30
