@@ -21,7 +21,7 @@ test: $(STAMP) lint
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check controller tests
+	$(BIN)/ruff check controller tests bench
 	$(BIN)/mypy
 	$(BIN)/trimtab crds --check
 	$(BIN)/trimtab docs --check
