@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import signal
@@ -94,9 +95,9 @@ def test_an_invalid_file_causes_no_deletions_and_valid_specs_still_apply(
 ) -> None:
     controller = controllers(scenario, *FAST)
     controller.wait_for(lambda: len(controller.ready_keys()) == 24, what="converged")
-    (scenario / "sla-portal" / "alarms.yaml").unlink()  # would prune 2 alarms ...
     broken = "apiVersion: trimtab.io/v1alpha1\nkind: Queue\nmetadata: {name: x}\nspec: [\n"
     (scenario / "broken.yaml").write_text(broken)
+    (scenario / "sla-portal" / "alarms.yaml").unlink()  # would prune 2 alarms ...
     queues = scenario / "request-processor" / "queues.yaml"
     queues.write_text(queues.read_text().replace("visibilityTimeoutSeconds: 60 ", "visibilityTimeoutSeconds: 90 "))
     sqs = boto("sqs")
@@ -271,5 +272,23 @@ async def test_the_watcher_wakes_on_a_change_long_before_its_poll(tmp_path: Path
         (tmp_path / "deep" / "newer" / "x.yml").write_text("b: 2\n")
         await watcher.changed()
         assert time.monotonic() - started < 1
+    finally:
+        watcher.close()
+
+
+async def test_a_burst_of_file_changes_is_read_as_one_revision(tmp_path: Path) -> None:
+    watcher = SourceWatcher(tmp_path, poll_seconds=30)
+    watcher.start()
+    try:
+        async def burst() -> None:
+            for index in range(3):
+                (tmp_path / f"{index}.yaml").write_text("a: 1\n")
+                await asyncio.sleep(0.05)
+
+        writer = asyncio.create_task(burst())
+        await watcher.changed()
+        assert writer.done(), "woke before the burst settled"
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(watcher.changed(), 0.5)  # nothing left over: one wake for the burst
     finally:
         watcher.close()

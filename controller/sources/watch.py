@@ -23,6 +23,10 @@ _IN_NONBLOCK, _IN_CLOEXEC = 0o4000, 0o2000000
 _MASK = (_IN_MODIFY | _IN_ATTRIB | _IN_CLOSE_WRITE | _IN_MOVED_FROM | _IN_MOVED_TO | _IN_CREATE | _IN_DELETE
          | _IN_DELETE_SELF | _IN_MOVE_SELF)
 BACKSTOP_POLL_SECONDS = 5.0
+# After a change, wait for this much quiet so a multi-file change (a `git pull`, a `cp -r`, an editor's
+# save dance) is read as one revision, not as its half-written steps; capped to keep edits under 1 s.
+QUIET_SECONDS = 0.15
+MAX_SETTLE_SECONDS = 0.6
 
 
 class SourceWatcher:
@@ -73,6 +77,12 @@ class SourceWatcher:
     async def changed(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), self._poll)
+        if self.mode == "inotify" and self._event.is_set():
+            deadline = asyncio.get_running_loop().time() + MAX_SETTLE_SECONDS
+            while self._event.is_set() and asyncio.get_running_loop().time() < deadline:
+                self._event.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._event.wait(), QUIET_SECONDS)
         self._event.clear()
 
     def close(self) -> None:
