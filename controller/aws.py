@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections import Counter
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ import aioboto3
 from aiobotocore.config import AioConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
+from controller.metrics import Metrics
 from controller.ratelimit import AdaptiveRateLimiter
 
 DEFAULT_REGION = "us-east-1"
@@ -76,9 +78,13 @@ class CallStats:
 class AwsClients:
     """Lazily opened, cached aiobotocore clients keyed by (service, region); close with `async with`."""
 
-    def __init__(self, settings: AwsSettings, session: aioboto3.Session | None = None) -> None:
+    def __init__(
+        self, settings: AwsSettings, session: aioboto3.Session | None = None, metrics: Metrics | None = None
+    ) -> None:
         self.settings = settings
         self.stats = CallStats()
+        self.metrics = metrics
+        self.last_success = 0.0  # monotonic time of the last call that succeeded, for /readyz
         self._session = session or aioboto3.Session()
         self._stack = AsyncExitStack()
         self._clients: dict[tuple[str, str], Any] = {}
@@ -132,24 +138,45 @@ class AwsClients:
         async def before_send(**_: Any) -> None:
             await limiter.acquire()  # every attempt, retries included
 
-        def needs_retry(response: Any = None, **_: Any) -> None:
+        def needs_retry(response: Any = None, event_name: str = "", **_: Any) -> None:
             parsed = response[1] if isinstance(response, tuple) and len(response) == 2 else None
             code = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
             if code in THROTTLE_CODES:
                 limiter.on_throttle()
+                if self.metrics is not None:
+                    self.metrics.aws_throttles.labels(service, event_name.rsplit(".", 1)[-1]).inc()
             elif code is None and response is not None:
                 limiter.on_success()
+            if self.metrics is not None:
+                self.metrics.aws_rate_limit.labels(service).set(limiter.rate)
 
         client.meta.events.register("before-send", before_send)
         client.meta.events.register("needs-retry", needs_retry)
 
     def _count_calls(self, client: Any, service: str) -> None:
-        # Event names end in the operation: "after-call.sqs.GetQueueUrl".
-        def after_call(event_name: str = "", **_: Any) -> None:
-            self.stats.record(service, event_name.rsplit(".", 1)[-1], "ok")
+        # Event names end in the operation: "after-call.sqs.GetQueueUrl". `context` is per call.
+        def before_call(context: Any = None, **_: Any) -> None:
+            if isinstance(context, dict):
+                context["trimtab_started"] = time.monotonic()
 
-        def after_error(event_name: str = "", exception: Any = None, **_: Any) -> None:
-            self.stats.record(service, event_name.rsplit(".", 1)[-1], classify_exception(exception))
+        def finished(event_name: str, context: Any, outcome: str) -> None:
+            operation = event_name.rsplit(".", 1)[-1]
+            self.stats.record(service, operation, outcome)
+            if outcome == "ok":
+                self.last_success = time.monotonic()
+            if self.metrics is not None:
+                self.metrics.aws_calls.labels(service, operation, outcome).inc()
+                started = context.get("trimtab_started") if isinstance(context, dict) else None
+                if started is not None:
+                    self.metrics.aws_latency.labels(service, operation).observe(time.monotonic() - started)
+
+        def after_call(event_name: str = "", context: Any = None, **_: Any) -> None:
+            finished(event_name, context, "ok")
+
+        def after_error(event_name: str = "", exception: Any = None, context: Any = None, **_: Any) -> None:
+            finished(event_name, context, classify_exception(exception))
+
+        client.meta.events.register("before-call", before_call)
 
         client.meta.events.register("after-call", after_call)
         # aiobotocore emits this for every failed call, with the exception in hand.

@@ -22,13 +22,19 @@ class ControllerProcess:
         self._log_handle = self.log.open("w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "controller", "run", "--source", str(source), "--state-dir", str(state_dir),
-             "--controller-id", "trimtab-test", *extra],
+             "--controller-id", "trimtab-test", "--listen", "127.0.0.1:0", *extra],
             stdout=self._log_handle, stderr=subprocess.STDOUT, env=env,
         )
 
     def events(self) -> list[dict[str, Any]]:
         lines = self.log.read_text().splitlines()
         return [json.loads(line) for line in lines if line.startswith("{")]
+
+    @property
+    def url(self) -> str:
+        """The API's address, from the Listening event (the port is picked by the OS)."""
+        self.wait_for(lambda: any(e["event"] == "Listening" for e in self.events()), what="listening")
+        return next(e["message"] for e in self.events() if e["event"] == "Listening")
 
     def statuses(self) -> dict[str, Any]:
         store = SqliteStore(self.state_dir)

@@ -12,6 +12,7 @@ import yaml
 
 from controller.api.crd import all_crds
 from controller.api.reference import render as render_reference
+from controller.cli.api_client import register_resync
 from controller.cli.controller_commands import register_get, register_prune, register_run
 from controller.cli.output import print_applied_item, print_plan_item, summary
 from controller.cli.session import add_aws_arguments, open_session
@@ -207,6 +208,6 @@ def register_emulator(subcommands: Subparsers) -> None:
 
 
 REGISTRATIONS = (
-    register_validate, register_plan_apply, register_run, register_get, register_prune, register_crds,
+    register_validate, register_plan_apply, register_run, register_get, register_resync, register_prune, register_crds,
     register_docs, register_emulator,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from datetime import UTC, datetime
@@ -12,14 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from aiohttp import web
 
 from controller.api.fields import parse_duration
+from controller.cli.api_client import ApiError, fetch_resources
 from controller.cli.session import DEFAULT_STATE_DIR, LOCAL_STATE_DIR, add_aws_arguments, open_session
 from controller.engine.events import EventLog
 from controller.engine.manager import Manager, ManagerConfig
 from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING, PruneThreshold
+from controller.engine.status import status_document
+from controller.metrics import Metrics
+from controller.server import build_app
 from controller.sources.directory import SourceError, load_directory
-from controller.store.base import ItemStatus
 from controller.store.sqlite import DATABASE_NAME, SqliteStore
 
 EXIT_OK, EXIT_ERROR, EXIT_PRUNE_HELD = 0, 1, 3
@@ -57,16 +62,40 @@ async def _run(args: argparse.Namespace) -> int:
         observe_only=args.observe_only,
         prune_threshold=PruneThreshold(args.prune_max_count, args.prune_max_fraction),
     )
-    async with open_session(args, graph) as session:
-        manager = Manager(config, session.reconciler, session.store, events)
+    token = _api_token(args)
+    metrics = Metrics()
+    async with open_session(args, graph, metrics) as session:
+        manager = Manager(config, session.reconciler, session.store, events, metrics)
+        app = build_app(manager, session.aws, session.store, metrics, events, token=token)
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        host, _, port = args.listen.rpartition(":")
+        site = web.TCPSite(runner, host or "127.0.0.1", int(port))
+        await site.start()
+        bound = runner.addresses[0]
+        events.emit("Listening", f"http://{bound[0]}:{bound[1]}", admin="enabled" if token else "disabled")
         loop = asyncio.get_running_loop()
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop_signal, manager.stop)
         loop.add_signal_handler(
             signal.SIGHUP, lambda: events.emit("SourceChanged", "SIGHUP: full resync", queued=manager.resync_all())
         )
-        await manager.run()
+        try:
+            await manager.run()
+        finally:
+            await runner.cleanup()
     return EXIT_OK
+
+
+def _api_token(args: argparse.Namespace) -> str | None:
+    if args.api_token_file is not None:
+        return args.api_token_file.read_text().strip() or None
+    return os.environ.get("TRIMTAB_API_TOKEN") or None
+
+
+def default_listen() -> str:
+    # In a container (ECS sets this variable) the port must be reachable from outside it.
+    return "0.0.0.0:8080" if os.environ.get("ECS_CONTAINER_METADATA_URI_V4") else "127.0.0.1:8080"
 
 
 def register_run(subcommands: Subparsers) -> None:
@@ -89,6 +118,11 @@ def register_run(subcommands: Subparsers) -> None:
                         help="hold a prune deleting more than this many resources (default: 10)")
     parser.add_argument("--prune-max-fraction", type=float, default=0.25,
                         help="... or more than this share of managed resources (default: 0.25)")
+    parser.add_argument("--listen", default=default_listen(),
+                        help="HOST:PORT for /metrics, /healthz, /readyz and /api/v1 (default: 127.0.0.1:8080; "
+                             "0.0.0.0:8080 on ECS; port 0 picks a free one and logs it)")
+    parser.add_argument("--api-token-file", type=Path, default=None,
+                        help="bearer token for the admin endpoints (else TRIMTAB_API_TOKEN; none: they answer 403)")
     add_aws_arguments(parser)
     parser.set_defaults(handler=lambda args: asyncio.run(_run(args)))
 
@@ -103,38 +137,21 @@ def _age(since: str) -> str:
     return f"{int(seconds)}s"
 
 
-def status_document(status: ItemStatus) -> dict[str, Any]:
-    kind, _, name = status.key.partition("/")
-    return {
-        "kind": kind,
-        "name": name,
-        "conditions": [
-            {"type": c.type, "status": c.status, "reason": c.reason, "message": c.message,
-             "lastTransitionTime": c.last_transition_time}
-            for c in status.conditions
-        ],
-        "observedGeneration": status.observed_generation,
-        "revision": status.revision,
-        "outputs": status.outputs,
-        "lastReconcileTime": status.last_reconcile_time,
-        "lastReconcileSeconds": status.last_reconcile_seconds,
-    }
-
-
-def _table(statuses: list[ItemStatus], wide: bool) -> str:
+def _table(statuses: list[dict[str, Any]], wide: bool) -> str:
     header = ["KIND", "NAME", "READY", "SYNCED", "AGE", "REASON", "MESSAGE"]
     if wide:
         header[5:5] = ["REVISION", "LAST RECONCILE"]
     rows = [header]
     for status in statuses:
-        kind, _, name = status.key.partition("/")
-        ready, synced = status.condition("Ready"), status.condition("Synced")
-        reason = synced.reason if synced and synced.status != "True" else (ready.reason if ready else "")
-        message = (synced.message if synced and synced.status != "True" else (ready.message if ready else ""))
-        row = [kind, name, ready.status if ready else "", synced.status if synced else "",
-               _age(status.first_seen), reason, message if wide else message[:80]]
+        conditions = {condition["type"]: condition for condition in status["conditions"]}
+        ready, synced = conditions.get("Ready", {}), conditions.get("Synced", {})
+        failing = synced if synced.get("status") != "True" else ready
+        reason, message = failing.get("reason", ""), failing.get("message", "")
+        row = [status["kind"], status["name"], ready.get("status", ""), synced.get("status", ""),
+               _age(status["firstSeen"]), reason, message if wide else message[:80]]
         if wide:
-            row[5:5] = [status.revision, f"{_age(status.last_reconcile_time)} ago ({status.last_reconcile_seconds}s)"]
+            row[5:5] = [status["revision"],
+                        f"{_age(status['lastReconcileTime'])} ago ({status['lastReconcileSeconds']}s)"]
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     return "\n".join(
@@ -160,23 +177,36 @@ def _open_existing(state_dir: Path) -> SqliteStore | None:
     return SqliteStore(state_dir)
 
 
-async def _get(args: argparse.Namespace) -> int:
+async def _read_local(args: argparse.Namespace) -> tuple[list[dict[str, Any]], str | None] | None:
     store = _open_existing(_state_dir(args))
     if store is None:
-        return EXIT_ERROR
+        return None
     try:
-        statuses = list((await store.statuses()).values())
-        hold = await store.get_setting(HOLD_SETTING)
+        statuses = [status_document(status) for status in (await store.statuses()).values()]
+        return statuses, await store.get_setting(HOLD_SETTING)
     finally:
         store.close()
+
+
+async def _get(args: argparse.Namespace) -> int:
+    if args.url:
+        try:
+            statuses, hold = await fetch_resources(args.url), None
+        except ApiError as error:
+            print(f"trimtab: {error}", file=sys.stderr)
+            return EXIT_ERROR
+    else:
+        found = await _read_local(args)
+        if found is None:
+            return EXIT_ERROR
+        statuses, hold = found
     if args.selector:
         kind, _, name = args.selector.partition("/")
-        statuses = [s for s in statuses if s.key.split("/")[0].lower() == kind.lower()
-                    and (not name or s.key.split("/", 1)[1] == name)]
+        statuses = [s for s in statuses if s["kind"].lower() == kind.lower() and (not name or s["name"] == name)]
     if args.output == "json":
-        print(json.dumps([status_document(s) for s in statuses], indent=2))
+        print(json.dumps(statuses, indent=2))
     elif args.output == "yaml":
-        print(yaml.safe_dump([status_document(s) for s in statuses], sort_keys=False), end="")
+        print(yaml.safe_dump(statuses, sort_keys=False), end="")
     elif statuses:
         print(_table(statuses, wide=args.output == "wide"))
     else:
@@ -195,6 +225,7 @@ def register_get(subcommands: Subparsers) -> None:
     )
     parser.add_argument("selector", nargs="?", metavar="KIND[/NAME]")
     parser.add_argument("-o", "--output", choices=("table", "wide", "json", "yaml"), default="table")
+    parser.add_argument("--url", default=None, help="read a running controller's API instead of the store")
     _add_state_arguments(parser)
     parser.set_defaults(handler=lambda args: asyncio.run(_get(args)))
 

@@ -18,6 +18,7 @@ from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator, seed_ecs_se
 from controller.engine.reconciler import Reconciler
 from controller.kinds.ownership import DEFAULT_CONTROLLER_ID
 from controller.kinds.registry import build_clients
+from controller.metrics import Metrics
 from controller.store.sqlite import SqliteStore
 
 DEFAULT_STATE_DIR = Path(".trimtab")
@@ -61,7 +62,7 @@ def _ecs_services(graph: SpecGraph) -> list[tuple[str, str]]:
 
 
 @asynccontextmanager
-async def open_session(args: Any, graph: SpecGraph) -> AsyncIterator[Session]:
+async def open_session(args: Any, graph: SpecGraph, metrics: Metrics | None = None) -> AsyncIterator[Session]:
     async with AsyncExitStack() as stack:
         region = args.region or default_region()
         state_dir = args.state_dir
@@ -77,7 +78,7 @@ async def open_session(args: Any, graph: SpecGraph) -> AsyncIterator[Session]:
             settings = AwsSettings(region=region)
         store = SqliteStore(state_dir or DEFAULT_STATE_DIR)
         stack.callback(store.close)
-        aws = await stack.enter_async_context(AwsClients(settings))
+        aws = await stack.enter_async_context(AwsClients(settings, metrics=metrics))
         if args.local:
             seeded = await seed_ecs_services(aws, _ecs_services(graph))
             if seeded:

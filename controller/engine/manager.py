@@ -18,6 +18,7 @@ from controller.engine.reconciler import Action, Outcome, Reconciler
 from controller.engine.runner import OutputsResolver
 from controller.engine.status import build_status, conditions_for, generation
 from controller.engine.workqueue import Priority, WorkQueue
+from controller.metrics import KINDS, Metrics
 from controller.sources.desired import DesiredState
 from controller.sources.directory import SourceError, load_directory, tree_signature
 from controller.sources.watch import SourceWatcher
@@ -43,12 +44,17 @@ class ManagerConfig:
 
 
 class Manager:
-    def __init__(self, config: ManagerConfig, reconciler: Reconciler, store: Store, events: EventLog) -> None:
+    def __init__(
+        self, config: ManagerConfig, reconciler: Reconciler, store: Store, events: EventLog, metrics: Metrics
+    ) -> None:
         self.config = config
         self.reconciler = reconciler
         self.store = store
         self.events = events
-        self.queue = WorkQueue()
+        self.metrics = metrics
+        self.queue = WorkQueue(metrics=metrics)
+        for kind in KINDS:
+            metrics.max_workers.labels(kind).set(config.workers)
         self.state: DesiredState | None = None
         self.outputs: dict[str, dict[str, str]] = {}
         self.ready: set[str] = set()
@@ -65,6 +71,7 @@ class Manager:
     async def run(self) -> None:
         self.statuses = await self.store.statuses()
         for key, status in self.statuses.items():
+            self._count_conditions(key, None, status)
             self.outputs[key] = status.outputs  # dependents can proceed before their dependencies re-run
             ready = status.condition("Ready")
             if ready is not None and ready.status == "True":
@@ -133,6 +140,9 @@ class Manager:
         if previous is not None and state.revision == previous.revision:
             return
         self.state = state
+        self.metrics.source_revision.clear()
+        self.metrics.source_revision.labels(state.revision).set(1)
+        self.metrics.spec_errors.set(len(state.errors))
         for problem in state.errors:
             self.events.emit("InvalidSpec", str(problem), revision=state.revision, file=problem.file,
                              line=problem.line, field=problem.field)
@@ -171,10 +181,12 @@ class Manager:
             return
         if not plan.keys:
             await self.store.put_setting(HOLD_SETTING, None)
+            self.metrics.prune_held.set(0)
             return
         held = self.config.prune_threshold.exceeded_by(len(plan.delete), len(inventory))
         if held and await self.store.get_setting(CONFIRM_SETTING) != plan.fingerprint():
             await self.store.put_setting(HOLD_SETTING, plan.fingerprint())
+            self.metrics.prune_held.set(len(plan.delete))
             self.events.emit(
                 "PruneHeld",
                 f"{len(plan.delete)} of {len(inventory)} managed resources would be deleted; "
@@ -209,6 +221,7 @@ class Manager:
                 continue
             await self.store.forget(entry.key)
             await self.store.delete_status(entry.key)
+            self._count_conditions(entry.key, self.statuses.pop(entry.key, None), None)
             self.outputs.pop(entry.key, None)
             self.ready.discard(entry.key)
             self.events.emit("Deleted", kind=entry.kind, name=entry.key.split("/", 1)[1], revision=revision,
@@ -216,6 +229,7 @@ class Manager:
         if not failed:
             await self.store.put_setting(HOLD_SETTING, None)
             await self.store.put_setting(CONFIRM_SETTING, None)
+            self.metrics.prune_held.set(0)
         else:
             self._signature = None  # makes the watcher load (and retry) again
 
@@ -242,11 +256,16 @@ class Manager:
         if outcome is None:
             service = self.reconciler.clients[resource.KIND].service
             slots = self._service_slots.setdefault(service, asyncio.Semaphore(self.config.per_service_concurrency))
+            active = self.metrics.active_workers.labels(resource.KIND)
             async with slots:
-                outcome = await self.reconciler.reconcile(
-                    resource, OutputsResolver(self.outputs, dry_run=False),
-                    dry_run=self.config.observe_only,
-                )
+                active.inc()
+                try:
+                    outcome = await self.reconciler.reconcile(
+                        resource, OutputsResolver(self.outputs, dry_run=False),
+                        dry_run=self.config.observe_only,
+                    )
+                finally:
+                    active.dec()
         await self._record(resource, outcome, state.revision)
         self._schedule(key, outcome, interval)
 
@@ -278,6 +297,7 @@ class Manager:
             observed_generation=spec_generation, revision=revision, outputs=outcome.outputs, seconds=outcome.seconds,
         )
         await self.store.put_status(status)
+        self._count_conditions(key, previous, status)
         self.statuses[key] = status
         if outcome.outputs:
             self.outputs[key] = outcome.outputs
@@ -292,12 +312,32 @@ class Manager:
                           and previous.conditions == status.conditions)
         if not unchanged_wait:  # a wait is logged when it starts or changes, not at every recheck
             self._log(resource, outcome, revision, drifted)
+        self._count_reconcile(resource.KIND, outcome, drifted)
         if became_ready and self.state is not None:
             for other, needs in self.state.graph.dependencies.items():
                 if key in needs:
                     self.queue.add(other, Priority.HIGH)
         if self.on_reconciled is not None:
             self.on_reconciled(outcome)
+
+    def _count_reconcile(self, kind: str, outcome: Outcome, drifted: bool) -> None:
+        # controller-runtime's results: error, requeue (waiting on a dependency), success.
+        result = {Action.ERROR: "error", Action.BLOCKED: "requeue"}.get(outcome.action, "success")
+        self.metrics.reconcile_total.labels(kind, result).inc()
+        self.metrics.reconcile_time.labels(kind).observe(outcome.seconds)
+        if outcome.action is Action.ERROR:
+            self.metrics.reconcile_errors.labels(kind).inc()
+        elif outcome.ready:
+            self.metrics.last_sync.set_to_current_time()
+        if drifted and outcome.applied and outcome.action is Action.UPDATE:
+            self.metrics.drift_corrections.labels(kind).inc()
+
+    def _count_conditions(self, key: str, before: ItemStatus | None, after: ItemStatus | None) -> None:
+        """Keep trimtab_resources current by moving one item between series, not by recounting all."""
+        kind = key.split("/", 1)[0]
+        for status, step in ((before, -1), (after, 1)):
+            for condition in status.conditions if status else ():
+                self.metrics.resources.labels(kind, condition.type, condition.status).inc(step)
 
     def _log(self, resource: Resource, outcome: Outcome, revision: str, drifted: bool) -> None:
         if outcome.action is Action.IN_SYNC:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 from controller.api.envelope import Resource
 from controller.engine.reconciler import Action, Outcome
@@ -88,3 +89,22 @@ def build_status(
         last_reconcile_seconds=round(seconds, 4),
         first_seen=previous.first_seen if previous else stamp,
     )
+
+
+def status_document(status: ItemStatus) -> dict[str, Any]:
+    kind, _, name = status.key.partition("/")
+    return {
+        "kind": kind,
+        "name": name,
+        "conditions": [
+            {"type": c.type, "status": c.status, "reason": c.reason, "message": c.message,
+             "lastTransitionTime": c.last_transition_time}
+            for c in status.conditions
+        ],
+        "observedGeneration": status.observed_generation,
+        "revision": status.revision,
+        "outputs": status.outputs,
+        "lastReconcileTime": status.last_reconcile_time,
+        "lastReconcileSeconds": status.last_reconcile_seconds,
+        "firstSeen": status.first_seen,
+    }

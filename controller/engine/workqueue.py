@@ -20,6 +20,7 @@ import time
 from collections import deque
 from dataclasses import dataclass
 
+from controller.metrics import QUEUE_NAME, Metrics
 from controller.ratelimit import TokenBucket
 
 
@@ -41,6 +42,7 @@ class WorkQueue:
         max_backoff: float = 300.0,
         retry_rate: float = 10.0,
         retry_burst: float = 100.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._queues: dict[Priority, deque[str]] = {priority: deque() for priority in Priority}
         self._queued: dict[str, Priority] = {}
@@ -57,6 +59,12 @@ class WorkQueue:
         self._retry_bucket = TokenBucket(retry_rate, retry_burst)
         self.stats = QueueStats()
         self.added_at: dict[str, float] = {}  # when each queued item was queued, for latency metrics
+        self.started_at: dict[str, float] = {}  # when each item in process was handed out
+        self.metrics = metrics
+        if metrics is not None:
+            metrics.queue_depth.labels(QUEUE_NAME).set_function(self.depth)
+            metrics.unfinished_work.labels(QUEUE_NAME).set_function(self.unfinished_seconds)
+            metrics.longest_running.labels(QUEUE_NAME).set_function(self.longest_running_seconds)
 
     # ---- adding ------------------------------------------------------------------------------------
 
@@ -64,6 +72,8 @@ class WorkQueue:
         if self._shutting_down:
             return
         self.stats.adds += 1
+        if self.metrics is not None:
+            self.metrics.queue_adds.labels(QUEUE_NAME).inc()
         if key in self._processing:
             self._dirty[key] = min(priority, self._dirty.get(key, Priority.LOW))
             return
@@ -96,6 +106,8 @@ class WorkQueue:
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
         self.stats.retries += 1
+        if self.metrics is not None:
+            self.metrics.queue_retries.labels(QUEUE_NAME).inc()
         backoff: float = min(self._base_backoff * 2.0**failures, self._max_backoff)
         delay = max(backoff, self._retry_bucket.delay())
         self.add_after(key, delay, Priority.HIGH)
@@ -119,6 +131,11 @@ class WorkQueue:
                     key = lane.popleft()
                     del self._queued[key]
                     self._processing.add(key)
+                    now = time.monotonic()
+                    self.started_at[key] = now
+                    waited = now - self.added_at.pop(key, now)
+                    if self.metrics is not None:
+                        self.metrics.queue_latency.labels(QUEUE_NAME).observe(waited)
                     return key
             self._has_items.clear()  # every waiting worker wakes on the next add and races for it
             await self._has_items.wait()
@@ -126,7 +143,9 @@ class WorkQueue:
 
     def done(self, key: str) -> None:
         self._processing.discard(key)
-        self.added_at.pop(key, None)
+        started = self.started_at.pop(key, None)
+        if self.metrics is not None and started is not None:
+            self.metrics.work_duration.labels(QUEUE_NAME).observe(time.monotonic() - started)
         priority = self._dirty.pop(key, None)
         if priority is not None:
             self.add(key, priority)
@@ -149,6 +168,14 @@ class WorkQueue:
 
     def depth(self) -> int:
         return len(self._queued)
+
+    def unfinished_seconds(self) -> float:
+        now = time.monotonic()
+        return sum(now - started for started in self.started_at.values())
+
+    def longest_running_seconds(self) -> float:
+        now = time.monotonic()
+        return max((now - started for started in self.started_at.values()), default=0.0)
 
     def waiting(self) -> int:
         return len(self._heap)

@@ -1,0 +1,100 @@
+"""Talking to a running controller's HTTP API: `trimtab resync` and `trimtab get --url`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+EXIT_OK, EXIT_ERROR = 0, 1
+Subparsers = Any
+
+
+class ApiError(Exception):
+    pass
+
+
+async def _request(method: str, url: str, token: str | None = None, body: Any = None) -> tuple[int, Any]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session, session.request(
+            method, url, json=body, headers=headers
+        ) as response:
+            return response.status, await response.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError) as error:
+        raise ApiError(f"{method} {url}: {error or type(error).__name__}") from error
+
+
+async def fetch_resources(base: str) -> list[dict[str, Any]]:
+    status, body = await _request("GET", f"{base.rstrip('/')}/api/v1/resources")
+    if status != 200:
+        raise ApiError(f"GET /api/v1/resources answered {status}: {body}")
+    return list(body)
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    if args.token_file is not None:
+        return Path(args.token_file).read_text().strip()
+    return os.environ.get("TRIMTAB_API_TOKEN")
+
+
+async def _resync(args: argparse.Namespace) -> int:
+    base = args.url.rstrip("/")
+    try:
+        before = {} if not args.wait else {
+            f"{r['kind']}/{r['name']}": r["lastReconcileTime"] for r in await fetch_resources(base)
+        }
+        status, body = await _request("POST", f"{base}/api/v1/resync", _token(args),
+                                      {"items": args.items} if args.items else None)
+        if status != 202:
+            print(f"trimtab: resync refused ({status}): {body.get('error', body)}", file=sys.stderr)
+            return EXIT_ERROR
+        print(f"queued {body['queued']} item(s)")
+        if not args.wait:
+            return EXIT_OK
+        return await _wait(base, body["items"], before, args.timeout)
+    except ApiError as error:
+        print(f"trimtab: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+async def _wait(base: str, keys: list[str], before: dict[str, str], seconds: float) -> int:
+    """Until every item has a reconcile newer than before the request; prints each result."""
+    deadline = time.monotonic() + seconds
+    pending = set(keys)
+    failed = False
+    while pending and time.monotonic() < deadline:
+        await asyncio.sleep(0.2)
+        for resource in await fetch_resources(base):
+            key = f"{resource['kind']}/{resource['name']}"
+            if key in pending and resource["lastReconcileTime"] != before.get(key):
+                pending.discard(key)
+                conditions = {c["type"]: c for c in resource["conditions"]}
+                ready, synced = conditions.get("Ready", {}), conditions.get("Synced", {})
+                failed |= synced.get("status") != "True"
+                print(f"{key}: Ready={ready.get('status')} Synced={synced.get('status')} {synced.get('reason', '')} "
+                      f"{synced.get('message', '')}".rstrip())
+    if pending:
+        print(f"trimtab: timed out waiting for {', '.join(sorted(pending))}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_ERROR if failed else EXIT_OK
+
+
+def register_resync(subcommands: Subparsers) -> None:
+    parser = subcommands.add_parser(
+        "resync", help="ask a running controller to reconcile now",
+        description="POST /api/v1/resync: the named items (or all) jump the queue. Needs the API token.",
+    )
+    parser.add_argument("items", nargs="*", metavar="KIND/NAME", help="items to resync (default: all)")
+    parser.add_argument("--url", default=DEFAULT_URL, help="the controller's API (default: %(default)s)")
+    parser.add_argument("--token-file", default=None, help="bearer token file (else TRIMTAB_API_TOKEN)")
+    parser.add_argument("--wait", action="store_true", help="wait until those items have reconciled; print results")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds to --wait (default: 120)")
+    parser.set_defaults(handler=lambda args: asyncio.run(_resync(args)))

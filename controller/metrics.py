@@ -1,0 +1,106 @@
+"""Every Prometheus metric trimtab exports, defined once.
+
+controller-runtime's names, labels and buckets where they apply, so the Kubernetes community's
+dashboards work unchanged: `controller` is the kind; the work queue is `name="trimtab"`. trimtab's
+own metrics use the `trimtab_` prefix. No label carries a resource name, so cardinality stays bounded
+(by kinds, AWS operations and outcomes).
+"""
+
+from __future__ import annotations
+
+import platform
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+from controller import __version__
+
+KINDS = ("Queue", "Bucket", "ScalableTarget", "ScalingPolicy", "Alarm")
+QUEUE_NAME = "trimtab"
+# controller-runtime's reconcile-time buckets (pkg/internal/controller/metrics).
+RECONCILE_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0,
+    1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
+)
+# client-go's workqueue buckets: ExponentialBuckets(10e-9, 10, 12).
+WORKQUEUE_BUCKETS = tuple(10e-9 * 10**exponent for exponent in range(12))
+AWS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    """One registry per process (or per test), holding every metric."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        # ---- controller-runtime -----------------------------------------------------------------
+        self.reconcile_total = Counter(
+            "controller_runtime_reconcile_total", "Total number of reconciliations per controller",
+            ["controller", "result"], registry=r)
+        self.reconcile_errors = Counter(
+            "controller_runtime_reconcile_errors_total", "Total number of reconciliation errors per controller",
+            ["controller"], registry=r)
+        self.reconcile_time = Histogram(
+            "controller_runtime_reconcile_time_seconds", "Length of time per reconciliation per controller",
+            ["controller"], buckets=RECONCILE_BUCKETS, registry=r)
+        self.active_workers = Gauge(
+            "controller_runtime_active_workers", "Number of currently used workers per controller",
+            ["controller"], registry=r)
+        self.max_workers = Gauge(
+            "controller_runtime_max_concurrent_reconciles", "Maximum number of concurrent reconciles per controller",
+            ["controller"], registry=r)
+        # ---- client-go workqueue ------------------------------------------------------------------
+        self.queue_depth = Gauge("workqueue_depth", "Current depth of workqueue", ["name"], registry=r)
+        self.queue_adds = Counter("workqueue_adds_total", "Total number of adds handled by workqueue",
+                                  ["name"], registry=r)
+        self.queue_retries = Counter("workqueue_retries_total", "Total number of retries handled by workqueue",
+                                     ["name"], registry=r)
+        self.queue_latency = Histogram(
+            "workqueue_queue_duration_seconds", "How long in seconds an item stays in workqueue before being requested",
+            ["name"], buckets=WORKQUEUE_BUCKETS, registry=r)
+        self.work_duration = Histogram(
+            "workqueue_work_duration_seconds", "How long in seconds processing an item from workqueue takes",
+            ["name"], buckets=WORKQUEUE_BUCKETS, registry=r)
+        self.unfinished_work = Gauge(
+            "workqueue_unfinished_work_seconds",
+            "How many seconds of work has been done that is in progress and hasn't been observed by work_duration",
+            ["name"], registry=r)
+        self.longest_running = Gauge(
+            "workqueue_longest_running_processor_seconds",
+            "How many seconds has the longest running processor for workqueue been running", ["name"], registry=r)
+        # ---- trimtab ------------------------------------------------------------------------------
+        self.resources = Gauge(
+            "trimtab_resources", "Managed resources by kind and condition status",
+            ["kind", "condition", "status"], registry=r)
+        self.drift_corrections = Counter(
+            "trimtab_drift_corrections_total", "Resources changed back after drift made outside trimtab",
+            ["kind"], registry=r)
+        self.aws_calls = Counter(
+            "trimtab_aws_api_calls_total", "AWS API calls by service, operation and outcome (ok, throttled, or code)",
+            ["service", "operation", "outcome"], registry=r)
+        self.aws_throttles = Counter(
+            "trimtab_aws_api_throttles_total", "Throttling responses from AWS, retries included",
+            ["service", "operation"], registry=r)
+        self.aws_latency = Histogram(
+            "trimtab_aws_api_call_duration_seconds", "AWS API call latency, retries included",
+            ["service", "operation"], buckets=AWS_BUCKETS, registry=r)
+        self.aws_rate_limit = Gauge(
+            "trimtab_aws_rate_limit_per_second", "Current client-side rate limit per AWS service", ["service"],
+            registry=r)
+        self.source_revision = Gauge(
+            "trimtab_source_revision_info", "The source revision live now (value 1)", ["revision"], registry=r)
+        self.last_sync = Gauge(
+            "trimtab_last_successful_sync_timestamp_seconds",
+            "When a revision was last applied with every valid spec reconciled without error", registry=r)
+        self.prune_held = Gauge("trimtab_prune_held", "Resources a held prune would delete (0: none held)",
+                                registry=r)
+        self.spec_errors = Gauge("trimtab_spec_errors", "Invalid specs in the live revision", registry=r)
+        self.build_info = Info("trimtab_build", "trimtab build information", registry=r)
+        self.build_info.info({"version": __version__, "python": platform.python_version()})
+        for kind in KINDS:  # series exist from the start, so rate() and absent() behave
+            self.reconcile_total.labels(kind, "success").inc(0)
+            self.reconcile_errors.labels(kind).inc(0)
+            self.drift_corrections.labels(kind).inc(0)
+        for series in (self.queue_adds, self.queue_retries):
+            series.labels(QUEUE_NAME).inc(0)
+        self.prune_held.set(0)
+        self.spec_errors.set(0)
