@@ -166,12 +166,23 @@ class AwsClients:
                 self.last_success = time.monotonic()
             if self.metrics is not None:
                 self.metrics.aws_calls.labels(service, operation, outcome).inc()
+                if outcome != "ok":
+                    self.metrics.aws_errors.labels(service, operation, outcome).inc()
                 started = context.get("trimtab_started") if isinstance(context, dict) else None
                 if started is not None:
                     self.metrics.aws_latency.labels(service, operation).observe(time.monotonic() - started)
 
-        def after_call(event_name: str = "", context: Any = None, **_: Any) -> None:
-            finished(event_name, context, "ok")
+        def after_call(
+            event_name: str = "", http_response: Any = None, parsed: Any = None, context: Any = None, **_: Any
+        ) -> None:
+            # after-call fires for AWS error responses too (botocore raises only afterwards), so the
+            # status code, not the event, says whether the call succeeded.
+            status = getattr(http_response, "status_code", 200)
+            if status < 300:
+                finished(event_name, context, "ok")
+                return
+            code = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
+            finished(event_name, context, outcome_of(str(code or f"HTTP{status}")))
 
         def after_error(event_name: str = "", exception: Any = None, context: Any = None, **_: Any) -> None:
             finished(event_name, context, classify_exception(exception))
@@ -195,11 +206,13 @@ def error_message(error: BaseException) -> str:
     return str(error)
 
 
-def classify_exception(error: object) -> str:
-    if not isinstance(error, BaseException):
-        return "error"
-    code = error_code(error)
+def outcome_of(code: str) -> str:
+    """The `outcome` label for a failed call: throttles are one outcome, other errors keep their code."""
     return "throttled" if code in THROTTLE_CODES else code
+
+
+def classify_exception(error: object) -> str:
+    return outcome_of(error_code(error)) if isinstance(error, BaseException) else "error"
 
 
 # Errors a retry will not fix: the input or the permissions must change first.

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import platform
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    ProcessCollector,
+)
 
 from controller import __version__
 
@@ -32,6 +39,8 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        # process_resident_memory_bytes, process_cpu_seconds_total, ...: the dashboard's memory and CPU.
+        ProcessCollector(registry=r)
         # ---- controller-runtime -----------------------------------------------------------------
         self.reconcile_total = Counter(
             "controller_runtime_reconcile_total", "Total number of reconciliations per controller",
@@ -77,6 +86,9 @@ class Metrics:
         self.aws_calls = Counter(
             "trimtab_aws_api_calls_total", "AWS API calls by service, operation and outcome (ok, throttled, or code)",
             ["service", "operation", "outcome"], registry=r)
+        self.aws_errors = Counter(
+            "trimtab_aws_api_errors_total", "AWS API calls that failed after retries, by error code",
+            ["service", "operation", "code"], registry=r)
         self.aws_throttles = Counter(
             "trimtab_aws_api_throttles_total", "Throttling responses from AWS, retries included",
             ["service", "operation"], registry=r)
@@ -90,7 +102,7 @@ class Metrics:
             "trimtab_source_revision_info", "The source revision live now (value 1)", ["revision"], registry=r)
         self.last_sync = Gauge(
             "trimtab_last_successful_sync_timestamp_seconds",
-            "When a revision was last applied with every valid spec reconciled without error", registry=r)
+            "When a reconcile last succeeded and left its resource Ready", registry=r)
         self.prune_held = Gauge("trimtab_prune_held", "Resources a held prune would delete (0: none held)",
                                 registry=r)
         self.spec_errors = Gauge("trimtab_spec_errors", "Invalid specs in the live revision", registry=r)

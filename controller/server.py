@@ -136,7 +136,7 @@ async def resync(request: web.Request) -> web.Response:
         return _error(400, '"items" must be a list of "Kind/name" strings')
     for key in keys:
         manager.queue.add(key, Priority.HIGH)  # jumps the periodic resyncs
-    manager.events.emit("SourceChanged", "manual resync", queued=len(keys))
+    manager.events.emit("ResyncRequested", "manual resync (API)", queued=len(keys))
     return _json({"queued": len(keys), "items": keys}, 202)
 
 

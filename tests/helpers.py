@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
+import shutil
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from botocore.exceptions import ClientError
 
 from controller.api.scalable_target import ScalableTarget
@@ -21,6 +24,16 @@ from controller.sources.directory import load_directory
 from controller.store.sqlite import SqliteStore
 
 CONTROLLER_ID = "trimtab-test"
+
+
+def require_tool(name: str, install_hint: str) -> str:
+    """The path of an external tool; skipped locally without it, but a failure in CI, which installs it."""
+    found = shutil.which(name)
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is missing: .ci/run must install it ({install_hint})")
+        pytest.skip(f"{name} is not installed ({install_hint}); CI always runs this")
+    return found
 
 
 def write_specs(root: Path, files: dict[str, str]) -> Path:

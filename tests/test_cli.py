@@ -48,6 +48,22 @@ def test_apply_local_runs_the_whole_scenario() -> None:
     assert "24 created" in result.stdout and "0 errors" in result.stdout
 
 
+def test_apply_against_a_running_emulator_seeds_ecs_and_keeps_state(tmp_path: Path, cli_env: dict[str, str],
+                                                                     boto: Any) -> None:
+    # What deploy/docker-compose.yml runs: an emulator that outlives trimtab, and no AWS credentials.
+    env = {key: value for key, value in cli_env.items() if not key.startswith("AWS_")}
+    state = tmp_path / "state"
+    result = trimtab("apply", "--emulator", cli_env["AWS_ENDPOINT_URL"], "--state-dir", str(state),
+                     "specs/request-processor", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "main/request-processor" in result.stderr and "15 created" in result.stdout
+    assert boto("ecs").describe_services(cluster="main", services=["request-processor"])["services"]
+    # The state survives, so a second run owns what the first created: no conflicts, nothing to do.
+    again = trimtab("plan", "--emulator", cli_env["AWS_ENDPOINT_URL"], "--state-dir", str(state),
+                    "specs/request-processor", env=env)
+    assert again.returncode == 0, again.stdout + again.stderr
+
+
 def test_apply_then_plan_is_in_sync_and_plan_exit_codes(cli_env: dict[str, str], boto: Any, tmp_path: Path) -> None:
     for cluster, service in (("main", "request-processor"), ("sla-portal", "api")):
         boto("ecs").create_cluster(clusterName=cluster)

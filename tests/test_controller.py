@@ -175,9 +175,9 @@ def test_sighup_resyncs_everything_and_sigterm_drains_and_exits_zero(scenario: P
     controller.process.send_signal(signal.SIGHUP)
     controller.wait_for(lambda: all(status.last_reconcile_time != before[key]
                                     for key, status in controller.statuses().items()), what="full resync")
-    assert any(e["event"] == "SourceChanged" and e.get("queued") == 24 for e in controller.events())
+    assert any(e["event"] == "ResyncRequested" and e.get("queued") == 24 for e in controller.events())
     controller.process.send_signal(signal.SIGHUP)
-    controller.wait_for(lambda: sum(e["event"] == "SourceChanged" for e in controller.events()) == 2, what="hup")
+    controller.wait_for(lambda: sum(e["event"] == "ResyncRequested" for e in controller.events()) == 2, what="hup")
     started = time.monotonic()
     assert controller.terminate() == 0
     assert time.monotonic() - started < 30

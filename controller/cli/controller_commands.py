@@ -78,7 +78,7 @@ async def _run(args: argparse.Namespace) -> int:
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop_signal, manager.stop)
         loop.add_signal_handler(
-            signal.SIGHUP, lambda: events.emit("SourceChanged", "SIGHUP: full resync", queued=manager.resync_all())
+            signal.SIGHUP, lambda: events.emit("ResyncRequested", "SIGHUP: full resync", queued=manager.resync_all())
         )
         try:
             await manager.run()
@@ -94,7 +94,10 @@ def _api_token(args: argparse.Namespace) -> str | None:
 
 
 def default_listen() -> str:
-    # In a container (ECS sets this variable) the port must be reachable from outside it.
+    # In a container the port must be reachable from outside it: ECS sets the metadata variable, and
+    # the image (deploy/Dockerfile) sets TRIMTAB_LISTEN.
+    if listen := os.environ.get("TRIMTAB_LISTEN"):
+        return listen
     return "0.0.0.0:8080" if os.environ.get("ECS_CONTAINER_METADATA_URI_V4") else "127.0.0.1:8080"
 
 
@@ -119,8 +122,8 @@ def register_run(subcommands: Subparsers) -> None:
     parser.add_argument("--prune-max-fraction", type=float, default=0.25,
                         help="... or more than this share of managed resources (default: 0.25)")
     parser.add_argument("--listen", default=default_listen(),
-                        help="HOST:PORT for /metrics, /healthz, /readyz and /api/v1 (default: 127.0.0.1:8080; "
-                             "0.0.0.0:8080 on ECS; port 0 picks a free one and logs it)")
+                        help="HOST:PORT for /metrics, /healthz, /readyz and /api/v1 (default: TRIMTAB_LISTEN, else "
+                             "127.0.0.1:8080, or 0.0.0.0:8080 on ECS; port 0 picks a free one and logs it)")
     parser.add_argument("--api-token-file", type=Path, default=None,
                         help="bearer token for the admin endpoints (else TRIMTAB_API_TOKEN; none: they answer 403)")
     add_aws_arguments(parser)

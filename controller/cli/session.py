@@ -28,9 +28,16 @@ LOCAL_STATE_DIR = DEFAULT_STATE_DIR / "local"
 
 
 def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
+    emulators = parser.add_mutually_exclusive_group()
+    emulators.add_argument(
         "--local", action="store_true",
         help="run against an embedded AWS emulator (moto) started for this command; no AWS account needed",
+    )
+    emulators.add_argument(
+        "--emulator", metavar="URL", default=None,
+        help="run against an AWS emulator already running at URL (moto in deploy/docker-compose.yml); like "
+             "--local, it uses the emulator's credentials and creates the ECS services scalable targets need, "
+             "but state stays in --state-dir, since the emulator outlives this command",
     )
     parser.add_argument("--region", default=None, help="AWS region (default: AWS_REGION, else us-east-1)")
     parser.add_argument(
@@ -66,20 +73,22 @@ async def open_session(args: Any, graph: SpecGraph, metrics: Metrics | None = No
     async with AsyncExitStack() as stack:
         region = args.region or default_region()
         state_dir = args.state_dir
+        emulator_url: str | None = args.emulator
         if args.local:
-            emulator = stack.enter_context(LocalEmulator())
-            print(f"trimtab: started the embedded AWS emulator (moto) at {emulator.url}; "
+            emulator_url = stack.enter_context(LocalEmulator()).url
+            print(f"trimtab: started the embedded AWS emulator (moto) at {emulator_url}; "
                   "everything it holds is gone when this command exits", file=sys.stderr)
-            settings = AwsSettings(region=region, endpoint_url=emulator.url, static_credentials=EMULATOR_CREDENTIALS)
             if state_dir is None:
                 shutil.rmtree(LOCAL_STATE_DIR, ignore_errors=True)
                 state_dir = LOCAL_STATE_DIR
+        if emulator_url is not None:
+            settings = AwsSettings(region=region, endpoint_url=emulator_url, static_credentials=EMULATOR_CREDENTIALS)
         else:
             settings = AwsSettings(region=region)
         store = SqliteStore(state_dir or DEFAULT_STATE_DIR)
         stack.callback(store.close)
         aws = await stack.enter_async_context(AwsClients(settings, metrics=metrics))
-        if args.local:
+        if emulator_url is not None:
             seeded = await seed_ecs_services(aws, _ecs_services(graph))
             if seeded:
                 print(f"trimtab: created ECS services in the emulator for scalable targets: {', '.join(seeded)}",

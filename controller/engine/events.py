@@ -2,7 +2,8 @@
 
 Events: Created, Updated, Adopted, DriftCorrected, DriftDetected (observe-only), Deleted, Retained,
 PruneHeld, Conflict, Error, DependencyNotReady, Suspended, InvalidSpec, SourceError, SourceChanged,
-SourceWatch, Started, Stopping, Stopped. Resource events carry kind, name, revision and duration.
+ResyncRequested (SIGHUP or the API), SourceWatch, Started, Stopping, Stopped. Resource events carry
+kind, name, revision and duration.
 """
 
 from __future__ import annotations
