@@ -100,6 +100,18 @@ class Metrics:
             registry=r)
         self.source_revision = Gauge(
             "trimtab_source_revision_info", "The source revision live now (value 1)", ["revision"], registry=r)
+        self.source_fetches = Counter(
+            "trimtab_source_fetches_total", "Looks at the source (git: ls-remote, and a fetch when the ref moved)",
+            ["outcome"], registry=r)
+        self.source_last_fetch = Gauge(
+            "trimtab_source_last_fetch_timestamp_seconds", "When the source was last read successfully",
+            registry=r)
+        self.source_fetch_failing = Gauge(
+            "trimtab_source_fetch_failing", "1 while the latest look at the source failed (the last good revision "
+            "stays live)", registry=r)
+        self.source_applied = Gauge(
+            "trimtab_source_last_applied_timestamp_seconds",
+            "When a complete revision was last applied: every spec it changed reconciled from it", registry=r)
         self.last_sync = Gauge(
             "trimtab_last_successful_sync_timestamp_seconds",
             "When a reconcile last succeeded and left its resource Ready", registry=r)
@@ -114,5 +126,7 @@ class Metrics:
             self.drift_corrections.labels(kind).inc(0)
         for series in (self.queue_adds, self.queue_retries):
             series.labels(QUEUE_NAME).inc(0)
+        for outcome in ("ok", "error"):
+            self.source_fetches.labels(outcome).inc(0)
         self.prune_held.set(0)
         self.spec_errors.set(0)

@@ -1,7 +1,8 @@
 """The HTTP interface of `trimtab run`: metrics, health, status, and the admin endpoints.
 
 Read endpoints and /metrics are open; resync and prune confirmation need `Authorization: Bearer`,
-compared in constant time. With no token configured the admin endpoints answer 403.
+compared in constant time. With no token configured the admin endpoints answer 403. The git
+webhook (/hooks/git) authenticates by its own signature (webhook.py).
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from controller.aws import AwsClients
 from controller.engine.events import EventLog
 from controller.engine.manager import Manager
 from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING
-from controller.engine.status import status_document
+from controller.engine.status import source_document, status_document
 from controller.engine.workqueue import Priority
 from controller.metrics import Metrics
 from controller.store.base import Store
+from controller.webhook import git_hook
 
 MAX_BODY_BYTES = 64 * 1024
 WEDGED_AFTER_SECONDS = 300.0  # a reconcile running longer than this means a stuck worker
@@ -55,7 +57,13 @@ async def readyz(request: web.Request) -> web.Response:
     manager, context = request.app[_MANAGER], request.app[_CONTEXT]
     aws: AwsClients = context["aws"]
     checks: dict[str, str] = {}
-    checks["source"] = "ok" if manager.state is not None else "not loaded"
+    fetches = manager.source.fetches
+    if manager.state is None:
+        checks["source"] = f"not loaded: {fetches.error}" if fetches.error else "not loaded"
+    elif fetches.error:
+        checks["source"] = f"failing: {fetches.error}; revision {manager.state.revision} stays live"
+    else:
+        checks["source"] = "ok"
     try:
         await context["store"].get_setting(HOLD_SETTING)
         checks["store"] = "ok"
@@ -72,6 +80,12 @@ async def readyz(request: web.Request) -> web.Response:
 async def list_resources(request: web.Request) -> web.Response:
     statuses = request.app[_MANAGER].statuses
     return _json([status_document(statuses[key]) for key in sorted(statuses)])
+
+
+async def get_source(request: web.Request) -> web.Response:
+    manager = request.app[_MANAGER]
+    return _json(source_document(manager.source.description, manager.state, manager.source.fetches,
+                                 manager.applied))
 
 
 async def get_resource(request: web.Request) -> web.Response:
@@ -123,6 +137,9 @@ async def resync(request: web.Request) -> web.Response:
     if isinstance(body, web.Response):
         return body
     manager = request.app[_MANAGER]
+    revision = None
+    if body.get("source") is True:  # `trimtab resync --source`: fetch first, then resync what it holds
+        revision = await manager.refresh_source()
     known = set(manager.state.graph.records) if manager.state else set()
     items = body.get("items")
     if items is None:
@@ -137,7 +154,8 @@ async def resync(request: web.Request) -> web.Response:
     for key in keys:
         manager.queue.add(key, Priority.HIGH)  # jumps the periodic resyncs
     manager.events.emit("ResyncRequested", "manual resync (API)", queued=len(keys))
-    return _json({"queued": len(keys), "items": keys}, 202)
+    return _json({"queued": len(keys), "items": keys, "revision": revision or (
+        manager.state.revision if manager.state else None), "sourceError": manager.source.fetches.error}, 202)
 
 
 async def confirm_prune(request: web.Request) -> web.Response:
@@ -153,7 +171,8 @@ async def confirm_prune(request: web.Request) -> web.Response:
 
 
 def build_app(
-    manager: Manager, aws: AwsClients, store: Store, metrics: Metrics, events: EventLog, *, token: str | None
+    manager: Manager, aws: AwsClients, store: Store, metrics: Metrics, events: EventLog, *, token: str | None,
+    webhook_secret: str | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[_MANAGER] = manager
@@ -161,8 +180,10 @@ def build_app(
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
+    app.router.add_get("/api/v1/source", get_source)
     app.router.add_get("/api/v1/resources", list_resources)
     app.router.add_get("/api/v1/resources/{kind}/{name}", get_resource)
     app.router.add_post("/api/v1/resync", resync)
     app.router.add_post("/api/v1/prune/confirm", confirm_prune)
+    app.router.add_post("/hooks/git", git_hook(manager.source, webhook_secret, events))
     return app

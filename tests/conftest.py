@@ -13,6 +13,7 @@ import pytest
 
 from controller.aws import AwsClients, AwsSettings, is_mutating
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator
+from tests.controller_process import ControllerProcess
 from tests.helpers import Harness
 
 REGION = "us-east-1"
@@ -87,3 +88,19 @@ def cli_env(moto: LocalEmulator) -> dict[str, str]:
         "AWS_REGION": REGION,
     })
     return env
+
+
+@pytest.fixture
+def controllers(tmp_path: Path, cli_env: dict[str, str]) -> Iterator[Any]:
+    """Start `trimtab run` subprocesses (source, extra flags) against the test emulator; killed at the end."""
+    started: list[ControllerProcess] = []
+
+    def start(source: Path | str, *extra: str) -> ControllerProcess:
+        process = ControllerProcess(source, tmp_path / "state", cli_env, *extra)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        if process.process.poll() is None:
+            process.kill()

@@ -16,12 +16,14 @@ from controller.store.sqlite import SqliteStore
 
 
 class ControllerProcess:
-    def __init__(self, source: Path, state_dir: Path, env: dict[str, str], *extra: str) -> None:
+    def __init__(self, source: Path | str | None, state_dir: Path, env: dict[str, str], *extra: str) -> None:
+        """`source` None: the source comes from a --config file among `extra`."""
         self.state_dir = state_dir
         self.log = state_dir.parent / f"controller-{time.monotonic_ns()}.log"
         self._log_handle = self.log.open("w")
+        source_args = [] if source is None else ["--source", str(source)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "controller", "run", "--source", str(source), "--state-dir", str(state_dir),
+            [sys.executable, "-m", "controller", "run", *source_args, "--state-dir", str(state_dir),
              "--controller-id", "trimtab-test", "--listen", "127.0.0.1:0", *extra],
             stdout=self._log_handle, stderr=subprocess.STDOUT, env=env,
         )

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +16,6 @@ import pytest
 
 from controller.sources.watch import SourceWatcher
 from tests.conftest import REPO
-from tests.controller_process import ControllerProcess
 from tests.helpers import write_specs
 
 FAST = ("--resync-interval", "2s")
@@ -31,21 +29,6 @@ def scenario(tmp_path: Path, boto: Any) -> Path:
         boto("ecs").create_cluster(clusterName=cluster)
         boto("ecs").create_service(cluster=cluster, serviceName=service, desiredCount=1)
     return specs
-
-
-@pytest.fixture
-def controllers(tmp_path: Path, cli_env: dict[str, str]) -> Iterator[Any]:
-    started: list[ControllerProcess] = []
-
-    def start(source: Path, *extra: str) -> ControllerProcess:
-        process = ControllerProcess(source, tmp_path / "state", cli_env, *extra)
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.process.poll() is None:
-            process.kill()
 
 
 def _queue_names(boto: Any) -> list[str]:

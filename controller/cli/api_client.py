@@ -32,6 +32,13 @@ async def _request(method: str, url: str, token: str | None = None, body: Any = 
         raise ApiError(f"{method} {url}: {error or type(error).__name__}") from error
 
 
+async def fetch_source(base: str) -> dict[str, Any]:
+    status, body = await _request("GET", f"{base.rstrip('/')}/api/v1/source")
+    if status != 200:
+        raise ApiError(f"GET /api/v1/source answered {status}: {body}")
+    return dict(body)
+
+
 async def fetch_resources(base: str) -> list[dict[str, Any]]:
     status, body = await _request("GET", f"{base.rstrip('/')}/api/v1/resources")
     if status != 200:
@@ -51,11 +58,18 @@ async def _resync(args: argparse.Namespace) -> int:
         before = {} if not args.wait else {
             f"{r['kind']}/{r['name']}": r["lastReconcileTime"] for r in await fetch_resources(base)
         }
-        status, body = await _request("POST", f"{base}/api/v1/resync", _token(args),
-                                      {"items": args.items} if args.items else None)
+        request: dict[str, Any] = {"items": args.items} if args.items else {}
+        if args.source:
+            request["source"] = True
+        status, body = await _request("POST", f"{base}/api/v1/resync", _token(args), request or None)
         if status != 202:
             print(f"trimtab: resync refused ({status}): {body.get('error', body)}", file=sys.stderr)
             return EXIT_ERROR
+        if args.source:
+            print(f"source revision {body.get('revision')}")
+            if body.get("sourceError"):
+                print(f"trimtab: the source fetch failed, the revision above stays live: {body['sourceError']}",
+                      file=sys.stderr)
         print(f"queued {body['queued']} item(s)")
         if not args.wait:
             return EXIT_OK
@@ -92,6 +106,8 @@ def register_resync(subcommands: Subparsers) -> None:
         "resync", help="ask a running controller to reconcile now",
         description="POST /api/v1/resync: the named items (or all) jump the queue. Needs the API token.",
     )
+    parser.add_argument("--source", action="store_true",
+                        help="fetch the source first (git: ls-remote and fetch now), then resync what it holds")
     parser.add_argument("items", nargs="*", metavar="KIND/NAME", help="items to resync (default: all)")
     parser.add_argument("--url", default=DEFAULT_URL, help="the controller's API (default: %(default)s)")
     parser.add_argument("--token-file", default=None, help="bearer token file (else TRIMTAB_API_TOKEN)")

@@ -13,13 +13,15 @@ import yaml
 from controller.api.crd import all_crds
 from controller.api.reference import render as render_reference
 from controller.cli.api_client import register_resync
+from controller.cli.config_reference import render_configuration
 from controller.cli.controller_commands import register_get, register_prune, register_run
 from controller.cli.output import print_applied_item, print_plan_item, summary
 from controller.cli.session import add_aws_arguments, open_session
 from controller.emulator import LocalEmulator
 from controller.engine.runner import run_graph
+from controller.sources.base import SourceError
 from controller.sources.desired import DesiredState
-from controller.sources.directory import SourceError, load_directory
+from controller.sources.directory import load_directory
 
 EXIT_OK, EXIT_ERROR, EXIT_CHANGES = 0, 1, 2
 Subparsers = Any  # argparse's _SubParsersAction is private
@@ -97,6 +99,7 @@ def register_plan_apply(subcommands: Subparsers) -> None:
     )
     plan.add_argument("path", type=Path, metavar="PATH")
     plan.add_argument("-v", "--verbose", action="store_true", help="also list resources that are in sync")
+    _add_concurrency(plan)
     add_aws_arguments(plan)
     plan.set_defaults(handler=lambda args: asyncio.run(_plan_or_apply(args, dry_run=True)))
 
@@ -107,6 +110,7 @@ def register_plan_apply(subcommands: Subparsers) -> None:
                     "own unless its spec says adopt: true. Exit 0: success; 1: any error or conflict.",
     )
     apply.add_argument("path", type=Path, metavar="PATH")
+    _add_concurrency(apply)
     add_aws_arguments(apply)
     apply.set_defaults(handler=lambda args: asyncio.run(_plan_or_apply(args, dry_run=False)))
 
@@ -169,16 +173,24 @@ def _examples(root: Path) -> dict[str, str]:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    return write_or_check({args.out: render_reference(_examples(args.specs))}, args.check, "trimtab docs")
+    wanted = {args.out: render_reference(_examples(args.specs)), args.config_out: render_configuration()}
+    return write_or_check(wanted, args.check, "trimtab docs")
+
+
+def _add_concurrency(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--concurrency", type=int, default=16, help="items reconciled at once (default: 16)")
 
 
 def register_docs(subcommands: Subparsers) -> None:
     parser = subcommands.add_parser(
-        "docs", help="write (or check) the spec reference",
+        "docs", help="write (or check) the spec reference and the configuration reference",
         description="Generate the spec reference (every field of every kind) from the models, "
-                    "with an example of each kind taken from the example specs.",
+                    "with an example of each kind taken from the example specs, and the config file "
+                    "reference from the flags of `trimtab run`.",
     )
     parser.add_argument("--out", type=Path, default=Path("docs/spec-reference.md"), help="default: %(default)s")
+    parser.add_argument("--config-out", type=Path, default=Path("docs/configuration.md"),
+                        help="the config file reference (default: %(default)s)")
     parser.add_argument("--specs", type=Path, default=Path("specs"), help="examples (default: %(default)s)")
     parser.add_argument("--check", action="store_true", help="exit 1 if --out is stale")
     parser.set_defaults(handler=_docs)

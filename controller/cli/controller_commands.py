@@ -15,47 +15,50 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from controller.api.fields import parse_duration
-from controller.cli.api_client import ApiError, fetch_resources
-from controller.cli.session import DEFAULT_STATE_DIR, LOCAL_STATE_DIR, add_aws_arguments, open_session
+from controller.cli.api_client import ApiError, fetch_resources, fetch_source
+from controller.cli.argtypes import duration, kind_interval
+from controller.cli.session import (
+    DEFAULT_STATE_DIR,
+    LOCAL_STATE_DIR,
+    add_aws_arguments,
+    open_session,
+    prepare_state_dir,
+)
+from controller.cli.source_args import add_source_arguments, build_source, webhook_secret
 from controller.engine.events import EventLog
 from controller.engine.manager import Manager, ManagerConfig
 from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING, PruneThreshold
-from controller.engine.status import status_document
+from controller.engine.status import SOURCE_SETTING, status_document
 from controller.metrics import Metrics
 from controller.server import build_app
-from controller.sources.directory import SourceError, load_directory
+from controller.sources.base import SourceError
+from controller.sources.git import GitSource
 from controller.store.sqlite import DATABASE_NAME, SqliteStore
 
 EXIT_OK, EXIT_ERROR, EXIT_PRUNE_HELD = 0, 1, 3
 Subparsers = Any
 
 
-def _duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def _kind_interval(text: str) -> tuple[str, float]:
-    kind, _, duration = text.partition("=")
-    if not kind or not duration:
-        raise argparse.ArgumentTypeError(f"expected KIND=DURATION, e.g. Alarm=10m (got {text!r})")
-    return kind, _duration(duration)
-
-
 # ---- run ---------------------------------------------------------------------------------------------
 
 async def _run(args: argparse.Namespace) -> int:
     events = EventLog()
-    try:
-        graph = load_directory(args.source).graph
-    except SourceError as error:
-        print(f"trimtab: {error}", file=sys.stderr)
+    if args.source is None:
+        print("trimtab: run needs --source (or `source:` in --config)", file=sys.stderr)
         return EXIT_ERROR
+    args.state_dir = prepare_state_dir(args)
+    try:
+        source = build_source(args, args.state_dir)
+        webhook = webhook_secret(args)
+        graph = (await source.load()).graph
+    except SourceError as error:
+        if not isinstance(source, GitSource):  # a local path that does not hold specs: a mistake to report now
+            print(f"trimtab: {error}", file=sys.stderr)
+            return EXIT_ERROR
+        # A remote can be down at start-up: run, report it, and keep trying with backoff.
+        events.emit("SourceError", str(error))
+        graph = None
     config = ManagerConfig(
-        source=args.source,
         resync_interval=args.resync_interval,
         kind_resync=dict(args.kind_resync_interval),
         workers=args.workers,
@@ -65,8 +68,9 @@ async def _run(args: argparse.Namespace) -> int:
     token = _api_token(args)
     metrics = Metrics()
     async with open_session(args, graph, metrics) as session:
-        manager = Manager(config, session.reconciler, session.store, events, metrics)
-        app = build_app(manager, session.aws, session.store, metrics, events, token=token)
+        manager = Manager(config, source, reconciler=session.reconciler, store=session.store, events=events,
+                          metrics=metrics)
+        app = build_app(manager, session.aws, session.store, metrics, events, token=token, webhook_secret=webhook)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         host, _, port = args.listen.rpartition(":")
@@ -104,16 +108,20 @@ def default_listen() -> str:
 def register_run(subcommands: Subparsers) -> None:
     parser = subcommands.add_parser(
         "run", help="run the controller: keep AWS matching the specs, for as long as it runs",
-        description="Watch --source; create what is missing, correct drift on a jittered schedule, prune "
+        description="Follow --source (a directory, watched; or a git repository, polled and woken by POST "
+                    "/hooks/git); create what is missing, correct drift on a jittered schedule, prune "
                     "removed specs that trimtab owns (with a guard against mass deletion), and keep status for "
                     "`trimtab get`. SIGTERM drains and exits 0; SIGHUP queues a full resync. Logs are JSON "
-                    "lines (readable on a terminal).",
+                    "lines (readable on a terminal). Every option can also be set in a --config file.",
     )
-    parser.add_argument("--source", type=Path, required=True, help="a directory tree of .yaml/.yml specs")
-    parser.add_argument("--resync-interval", type=_duration, default=300.0,
+    parser.add_argument("--config", type=Path, default=None,
+                        help="a YAML file of options, keyed by flag name without dashes (resync-interval: 5m); "
+                             "flags given on the command line override it")
+    add_source_arguments(parser)
+    parser.add_argument("--resync-interval", type=duration, default=300.0,
                         help="drift-check interval, e.g. 30s or 5m (default: 5m); per spec: the annotation "
                              "trimtab.io/resync-interval")
-    parser.add_argument("--kind-resync-interval", type=_kind_interval, action="append", default=[],
+    parser.add_argument("--kind-resync-interval", type=kind_interval, action="append", default=[],
                         metavar="KIND=DURATION", help="per-kind interval, e.g. Alarm=10m (repeatable)")
     parser.add_argument("--workers", type=int, default=8, help="items reconciled at once (default: 8)")
     parser.add_argument("--observe-only", action="store_true", help="report drift, change nothing")
@@ -127,7 +135,7 @@ def register_run(subcommands: Subparsers) -> None:
     parser.add_argument("--api-token-file", type=Path, default=None,
                         help="bearer token for the admin endpoints (else TRIMTAB_API_TOKEN; none: they answer 403)")
     add_aws_arguments(parser)
-    parser.set_defaults(handler=lambda args: asyncio.run(_run(args)))
+    parser.set_defaults(handler=lambda args: asyncio.run(_run(args)), command_parser=parser)
 
 
 # ---- get ---------------------------------------------------------------------------------------------
@@ -141,20 +149,20 @@ def _age(since: str) -> str:
 
 
 def _table(statuses: list[dict[str, Any]], wide: bool) -> str:
-    header = ["KIND", "NAME", "READY", "SYNCED", "AGE", "REASON", "MESSAGE"]
+    header = ["KIND", "NAME", "READY", "SYNCED", "AGE", "REVISION", "REASON", "MESSAGE"]
     if wide:
-        header[5:5] = ["REVISION", "LAST RECONCILE"]
+        header[6:6] = ["LAST RECONCILE"]
     rows = [header]
     for status in statuses:
         conditions = {condition["type"]: condition for condition in status["conditions"]}
         ready, synced = conditions.get("Ready", {}), conditions.get("Synced", {})
         failing = synced if synced.get("status") != "True" else ready
         reason, message = failing.get("reason", ""), failing.get("message", "")
+        revision = status["revision"] if wide else status["revision"][:12]
         row = [status["kind"], status["name"], ready.get("status", ""), synced.get("status", ""),
-               _age(status["firstSeen"]), reason, message if wide else message[:80]]
+               _age(status["firstSeen"]), revision, reason, message if wide else message[:80]]
         if wide:
-            row[5:5] = [status["revision"],
-                        f"{_age(status['lastReconcileTime'])} ago ({status['lastReconcileSeconds']}s)"]
+            row[6:6] = [f"{_age(status['lastReconcileTime'])} ago ({status['lastReconcileSeconds']}s)"]
         rows.append(row)
     widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
     return "\n".join(
@@ -180,21 +188,42 @@ def _open_existing(state_dir: Path) -> SqliteStore | None:
     return SqliteStore(state_dir)
 
 
-async def _read_local(args: argparse.Namespace) -> tuple[list[dict[str, Any]], str | None] | None:
+async def _read_local(
+    args: argparse.Namespace,
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None, str | None] | None:
     store = _open_existing(_state_dir(args))
     if store is None:
         return None
     try:
         statuses = [status_document(status) for status in (await store.statuses()).values()]
-        return statuses, await store.get_setting(HOLD_SETTING)
+        source = await store.get_setting(SOURCE_SETTING)
+        return statuses, json.loads(source) if source else None, await store.get_setting(HOLD_SETTING)
     finally:
         store.close()
 
 
+def _print_source(source: dict[str, Any]) -> None:
+    """The source's line, and its problems: the live revision, fetch failures, invalid specs."""
+    revision = (source.get("revision") or "none")[:12]
+    applied = source.get("appliedRevision")
+    state = "applied" if applied and applied == source.get("revision") else "applying"
+    print(f"SOURCE {source['source']}  REVISION {revision} ({state})  FETCHED {source.get('lastFetchTime')}",
+          file=sys.stderr)
+    if source.get("fetchError"):
+        print(f"  FETCH FAILING since {source.get('failingSince')}: {source['fetchError']} "
+              f"(revision {revision} stays live)", file=sys.stderr)
+    for problem in source.get("specErrors", []):
+        print(f"  INVALID {problem}", file=sys.stderr)
+    hidden = source.get("specErrorCount", 0) - len(source.get("specErrors", []))
+    if hidden > 0:
+        print(f"  ... and {hidden} more invalid specs", file=sys.stderr)
+
+
 async def _get(args: argparse.Namespace) -> int:
+    source: dict[str, Any] | None
     if args.url:
         try:
-            statuses, hold = await fetch_resources(args.url), None
+            statuses, source, hold = await fetch_resources(args.url), await fetch_source(args.url), None
         except ApiError as error:
             print(f"trimtab: {error}", file=sys.stderr)
             return EXIT_ERROR
@@ -202,7 +231,7 @@ async def _get(args: argparse.Namespace) -> int:
         found = await _read_local(args)
         if found is None:
             return EXIT_ERROR
-        statuses, hold = found
+        statuses, source, hold = found
     if args.selector:
         kind, _, name = args.selector.partition("/")
         statuses = [s for s in statuses if s["kind"].lower() == kind.lower() and (not name or s["name"] == name)]
@@ -210,10 +239,13 @@ async def _get(args: argparse.Namespace) -> int:
         print(json.dumps(statuses, indent=2))
     elif args.output == "yaml":
         print(yaml.safe_dump(statuses, sort_keys=False), end="")
-    elif statuses:
-        print(_table(statuses, wide=args.output == "wide"))
     else:
-        print("no resources", file=sys.stderr)
+        if source is not None:
+            _print_source(source)
+        if statuses:
+            print(_table(statuses, wide=args.output == "wide"))
+        else:
+            print("no resources", file=sys.stderr)
     if hold is not None:
         print(f"PRUNE HELD: {len(json.loads(hold))} resources would be deleted: {', '.join(json.loads(hold))}. "
               "Release with `trimtab prune --confirm`.", file=sys.stderr)

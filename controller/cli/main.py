@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from controller import __version__
 from controller.cli import commands
+from controller.cli.config_file import ConfigError, load_config
 
 DESCRIPTION = """\
 trimtab keeps AWS resources (SQS queues, S3 buckets, CloudWatch alarms, Application Auto Scaling
@@ -38,7 +39,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "config", None) is not None:
+        # The file sets the command's defaults; parsing again lets the command line override them.
+        try:
+            args.command_parser.set_defaults(**load_config(args.config, args.command_parser))
+        except ConfigError as error:
+            print(f"trimtab: {error}", file=sys.stderr)
+            return 1
+        args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:

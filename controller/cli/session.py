@@ -50,7 +50,6 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
         help="the owner written into ownership tags; controllers with different ids never touch "
              "each other's resources (default: %(default)s)",
     )
-    parser.add_argument("--concurrency", type=int, default=16, help="items reconciled at once (default: 16)")
 
 
 @dataclass
@@ -68,28 +67,37 @@ def _ecs_services(graph: SpecGraph) -> list[tuple[str, str]]:
     ]
 
 
+def prepare_state_dir(args: Any) -> Path:
+    """--state-dir, else the default; a --local run starts from an empty local state dir."""
+    if args.state_dir is not None:
+        return Path(args.state_dir)
+    if args.local:
+        shutil.rmtree(LOCAL_STATE_DIR, ignore_errors=True)
+        return LOCAL_STATE_DIR
+    return DEFAULT_STATE_DIR
+
+
 @asynccontextmanager
-async def open_session(args: Any, graph: SpecGraph, metrics: Metrics | None = None) -> AsyncIterator[Session]:
+async def open_session(
+    args: Any, graph: SpecGraph | None, metrics: Metrics | None = None
+) -> AsyncIterator[Session]:
     async with AsyncExitStack() as stack:
         region = args.region or default_region()
-        state_dir = args.state_dir
+        state_dir = prepare_state_dir(args)
         emulator_url: str | None = args.emulator
         if args.local:
             emulator_url = stack.enter_context(LocalEmulator()).url
             print(f"trimtab: started the embedded AWS emulator (moto) at {emulator_url}; "
                   "everything it holds is gone when this command exits", file=sys.stderr)
-            if state_dir is None:
-                shutil.rmtree(LOCAL_STATE_DIR, ignore_errors=True)
-                state_dir = LOCAL_STATE_DIR
         if emulator_url is not None:
             settings = AwsSettings(region=region, endpoint_url=emulator_url, static_credentials=EMULATOR_CREDENTIALS)
         else:
             settings = AwsSettings(region=region)
-        store = SqliteStore(state_dir or DEFAULT_STATE_DIR)
+        store = SqliteStore(state_dir)
         stack.callback(store.close)
         aws = await stack.enter_async_context(AwsClients(settings, metrics=metrics))
         if emulator_url is not None:
-            seeded = await seed_ecs_services(aws, _ecs_services(graph))
+            seeded = await seed_ecs_services(aws, _ecs_services(graph) if graph else [])
             if seeded:
                 print(f"trimtab: created ECS services in the emulator for scalable targets: {', '.join(seeded)}",
                       file=sys.stderr)

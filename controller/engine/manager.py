@@ -5,10 +5,10 @@ correct drift on a jittered schedule, prune safely, and drain on shutdown.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field, replace
 
 from controller.api.envelope import Resource
 from controller.engine.events import EventLog
@@ -16,15 +16,16 @@ from controller.engine.intervals import is_suspended, next_resync, resync_interv
 from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING, PrunePlan, PruneThreshold, plan_prune
 from controller.engine.reconciler import Action, Outcome, Reconciler
 from controller.engine.runner import OutputsResolver
-from controller.engine.status import build_status, conditions_for, generation
+from controller.engine.status import SOURCE_SETTING, build_status, conditions_for, generation, source_document
 from controller.engine.workqueue import Priority, WorkQueue
 from controller.metrics import KINDS, Metrics
+from controller.sources.base import Source, SourceError
 from controller.sources.desired import DesiredState
-from controller.sources.directory import SourceError, load_directory, tree_signature
-from controller.sources.watch import SourceWatcher
 from controller.store.base import ItemStatus, Store
 
 CONFIRMATION_POLL_SECONDS = 0.5
+SOURCE_STATUS_REFRESH_SECONDS = 60.0  # the source status is rewritten at least this often while it is unchanged
+_APPLIED = frozenset({Action.IN_SYNC, Action.CREATE, Action.UPDATE, Action.ADOPT, Action.SUSPENDED})
 _EVENT_FOR = {Action.CREATE: "Created", Action.ADOPT: "Adopted", Action.CONFLICT: "Conflict",
               Action.BLOCKED: "DependencyNotReady", Action.ERROR: "Error", Action.UPDATE: "Updated",
               Action.SUSPENDED: "Suspended"}
@@ -32,22 +33,22 @@ _EVENT_FOR = {Action.CREATE: "Created", Action.ADOPT: "Adopted", Action.CONFLICT
 
 @dataclass
 class ManagerConfig:
-    source: Path
     resync_interval: float = 300.0
     kind_resync: dict[str, float] = field(default_factory=dict)
     workers: int = 8
     per_service_concurrency: int = 4
     observe_only: bool = False
     prune_threshold: PruneThreshold = field(default_factory=PruneThreshold)
-    watch_interval: float = 0.2  # polling period of the directory source where inotify is missing
     drain_timeout: float = 25.0  # within ECS's 30 s stop timeout
 
 
 class Manager:
     def __init__(
-        self, config: ManagerConfig, reconciler: Reconciler, store: Store, events: EventLog, metrics: Metrics
+        self, config: ManagerConfig, source: Source, *, reconciler: Reconciler, store: Store, events: EventLog,
+        metrics: Metrics,
     ) -> None:
         self.config = config
+        self.source = source
         self.reconciler = reconciler
         self.store = store
         self.events = events
@@ -62,7 +63,12 @@ class Manager:
         self._generations: dict[str, str] = {}
         self._resynced_once: set[str] = set()
         self._service_slots: dict[str, asyncio.Semaphore] = {}
-        self._signature: tuple[tuple[str, int, int], ...] | None = None
+        self._source_lock = asyncio.Lock()
+        self._prune_pending = False  # a delete failed: retry on the next look at the source
+        # Items the live revision changed that have not yet reconciled from it; empty: it is applied.
+        self._unapplied: set[str] = set()
+        self.applied: tuple[str, float] | None = None  # (revision, Unix time) of the last complete apply
+        self._source_written: tuple[str, float] = ("", 0.0)
         self._stopping = asyncio.Event()
         self.on_reconciled: Callable[[Outcome], None] | None = None  # for tests and metrics
 
@@ -76,10 +82,11 @@ class Manager:
             ready = status.condition("Ready")
             if ready is not None and ready.status == "True":
                 self.ready.add(key)
+        await self.source.start()
         await self._load_source(initial=True)
-        self.events.emit("Started", f"watching {self.config.source}", workers=self.config.workers)
+        self.events.emit("Started", f"following {self.source.description}", workers=self.config.workers)
         tasks = [asyncio.create_task(self.queue.run_timers(), name="timers"),
-                 asyncio.create_task(self._watch(), name="watch"),
+                 asyncio.create_task(self._follow_source(), name="source"),
                  asyncio.create_task(self._watch_confirmations(), name="confirmations")]
         workers = [asyncio.create_task(self._worker(), name=f"worker-{n}") for n in range(self.config.workers)]
         await self._stopping.wait()
@@ -89,6 +96,7 @@ class Manager:
         for task in [*tasks, *pending]:
             task.cancel()
         await asyncio.gather(*tasks, *pending, return_exceptions=True)
+        await self.source.close()
         self.events.emit("Stopped", "state is saved")
 
     def stop(self) -> None:
@@ -103,24 +111,16 @@ class Manager:
 
     # ---- the source --------------------------------------------------------------------------------
 
-    async def _watch(self) -> None:
-        watcher = SourceWatcher(self.config.source, self.config.watch_interval)
-        watcher.start()
-        self.events.emit("SourceWatch", f"watching {self.config.source} with {watcher.mode}")
-        try:
-            while True:
-                await watcher.changed()
-                await self._check_source()
-        finally:
-            watcher.close()
+    async def _follow_source(self) -> None:
+        while True:
+            await self.source.wait_for_change()
+            await self.refresh_source()
 
-    async def _check_source(self) -> None:
-        try:
-            signature = tree_signature(self.config.source)
-        except OSError:
-            signature = None
-        if signature != self._signature:
+    async def refresh_source(self) -> str | None:
+        """Look at the source now (also `trimtab resync --source`); returns the live revision."""
+        async with self._source_lock:
             await self._load_source(initial=False)
+        return self.state.revision if self.state else None
 
     async def _watch_confirmations(self) -> None:
         """`trimtab prune --confirm` writes to the store; look for it twice a second."""
@@ -130,16 +130,22 @@ class Manager:
 
     async def _load_source(self, initial: bool) -> None:
         try:
-            self._signature = tree_signature(self.config.source)
-            state = load_directory(self.config.source)
-        except (SourceError, OSError) as error:
-            # An unreadable or empty source is an error; the last good desired state stays live.
+            state = await self.source.load()
+            self.metrics.source_fetches.labels("ok").inc()
+        except SourceError as error:
+            self.metrics.source_fetches.labels("error").inc()
+            # An unreadable, unreachable or empty source is an error; the last good revision stays live.
             self.events.emit("SourceError", str(error), revision=self.state.revision if self.state else None)
+            await self._report_source()
             return
         previous = self.state
         if previous is not None and state.revision == previous.revision:
+            if self._prune_pending:
+                await self._prune(state)
+            await self._report_source()
             return
         self.state = state
+        self._unapplied.clear()
         self.metrics.source_revision.clear()
         self.metrics.source_revision.labels(state.revision).set(1)
         self.metrics.spec_errors.set(len(state.errors))
@@ -152,6 +158,7 @@ class Manager:
         for key, record in state.graph.records.items():
             spec_generation = generation(record.resource)
             if self._generations.get(key) == spec_generation:
+                await self._restamp(key, spec_generation, state.revision)
                 continue
             self._generations[key] = spec_generation
             self.queue.forget(key)  # a changed spec starts its backoff afresh, terminal or not
@@ -162,8 +169,44 @@ class Manager:
                 self._resynced_once.add(key)
                 self.queue.add_after(key, next_resync(interval, first=True))
             else:
+                self._unapplied.add(key)
                 self.queue.add(key, Priority.HIGH)
         await self._prune(state)
+        self._check_applied()
+        await self._report_source()
+
+    async def _restamp(self, key: str, spec_generation: str, revision: str) -> None:
+        """A settled item the new revision leaves unchanged is live at that revision: record it so
+        `trimtab get` shows, per resource, the commit in force, without a reconcile."""
+        status = self.statuses.get(key)
+        if status is None or status.revision == revision or not self._settled(key, spec_generation):
+            return
+        self.statuses[key] = replace(status, revision=revision)
+        await self.store.put_status(self.statuses[key])
+
+    def _check_applied(self) -> None:
+        """A revision is applied when every spec it changed has reconciled from it (a complete one only)."""
+        state = self.state
+        if state is None or self._unapplied or (self.applied and self.applied[0] == state.revision):
+            return
+        if not state.complete:
+            return  # its valid specs apply, but an invalid revision is never "successfully applied"
+        self.applied = (state.revision, time.time())
+        self.metrics.source_applied.set(self.applied[1])
+        self.events.emit("RevisionApplied", revision=state.revision, specs=len(state.graph.records))
+
+    async def _report_source(self) -> None:
+        """Source health into metrics, and into the store for `trimtab get` (when it changed, or each minute)."""
+        fetches = self.source.fetches
+        if fetches.last_success is not None:
+            self.metrics.source_last_fetch.set(fetches.last_success)
+        self.metrics.source_fetch_failing.set(1 if fetches.error else 0)
+        document = source_document(self.source.description, self.state, fetches, self.applied)
+        comparable = json.dumps({k: v for k, v in document.items() if k != "lastFetchTime"}, sort_keys=True)
+        written, when = self._source_written
+        if comparable != written or time.monotonic() - when > SOURCE_STATUS_REFRESH_SECONDS:
+            await self.store.put_setting(SOURCE_SETTING, json.dumps(document))
+            self._source_written = (comparable, time.monotonic())
 
     def _settled(self, key: str, spec_generation: str) -> bool:
         status = self.statuses.get(key)
@@ -177,7 +220,7 @@ class Manager:
         inventory = await self.store.inventory()
         plan = plan_prune(state, inventory)
         if plan.blocked_reason:
-            self.events.emit("PruneHeld", plan.blocked_reason, revision=state.revision, resources=len(plan.keys))
+            self.events.emit("PruneHeld", plan.blocked_reason, revision=state.revision)
             return
         if not plan.keys:
             await self.store.put_setting(HOLD_SETTING, None)
@@ -226,12 +269,11 @@ class Manager:
             self.ready.discard(entry.key)
             self.events.emit("Deleted", kind=entry.kind, name=entry.key.split("/", 1)[1], revision=revision,
                              duration=round(time.monotonic() - started, 3))
+        self._prune_pending = failed  # retried at the next look at the source
         if not failed:
             await self.store.put_setting(HOLD_SETTING, None)
             await self.store.put_setting(CONFIRM_SETTING, None)
             self.metrics.prune_held.set(0)
-        else:
-            self._signature = None  # makes the watcher load (and retry) again
 
     # ---- reconciling -------------------------------------------------------------------------------
 
@@ -313,6 +355,12 @@ class Manager:
         if not unchanged_wait:  # a wait is logged when it starts or changes, not at every recheck
             self._log(resource, outcome, revision, drifted)
         self._count_reconcile(resource.KIND, outcome, drifted)
+        if key in self._unapplied and self.state is not None and revision == self.state.revision and (
+                outcome.action in _APPLIED):
+            self._unapplied.discard(key)
+            if not self._unapplied:
+                self._check_applied()
+                await self._report_source()
         if became_ready and self.state is not None:
             for other, needs in self.state.graph.dependencies.items():
                 if key in needs:

@@ -49,7 +49,8 @@ def plan_prune(state: DesiredState, inventory: dict[str, InventoryEntry]) -> Pru
     if not removed:
         return PrunePlan()
     if not state.complete:
-        return PrunePlan(blocked_reason=f"revision {state.revision} has invalid specs; nothing is deleted")
+        return PrunePlan(blocked_reason=f"revision {state.revision} has invalid specs; nothing is deleted "
+                                        f"({len(removed)} resources of removed specs are kept)")
     removed.sort(key=lambda entry: (DELETE_ORDER.index(entry.kind) if entry.kind in DELETE_ORDER else 99, entry.key))
     return PrunePlan(
         delete=[entry for entry in removed if entry.deletion_policy == "Delete"],

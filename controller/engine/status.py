@@ -10,6 +10,8 @@ from typing import Any
 
 from controller.api.envelope import Resource
 from controller.engine.reconciler import Action, Outcome
+from controller.sources.base import FetchRecord
+from controller.sources.desired import DesiredState
 from controller.store.base import Condition, ItemStatus
 
 TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
@@ -107,4 +109,32 @@ def status_document(status: ItemStatus) -> dict[str, Any]:
         "lastReconcileTime": status.last_reconcile_time,
         "lastReconcileSeconds": status.last_reconcile_seconds,
         "firstSeen": status.first_seen,
+    }
+
+
+SOURCE_SETTING = "source"
+MAX_REPORTED_SPEC_ERRORS = 100
+
+
+def _rfc3339(unix_time: float | None) -> str | None:
+    if unix_time is None:
+        return None
+    return datetime.fromtimestamp(unix_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def source_document(
+    description: str, state: DesiredState | None, fetches: FetchRecord, applied: tuple[str, float] | None
+) -> dict[str, Any]:
+    """The source's status, as `trimtab get` and GET /api/v1/source show it. Never holds a credential."""
+    errors = [str(problem) for problem in state.errors] if state else []
+    return {
+        "source": description,
+        "revision": state.revision if state else None,
+        "lastFetchTime": _rfc3339(fetches.last_success),
+        "fetchError": fetches.error,
+        "failingSince": _rfc3339(fetches.failing_since),
+        "appliedRevision": applied[0] if applied else None,
+        "appliedTime": _rfc3339(applied[1]) if applied else None,
+        "specErrorCount": len(errors),
+        "specErrors": errors[:MAX_REPORTED_SPEC_ERRORS],
     }

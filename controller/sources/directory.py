@@ -6,13 +6,11 @@ import os
 from pathlib import Path
 
 from controller.api.yamldoc import Limits
+from controller.sources.base import Source, SourceError
 from controller.sources.desired import DesiredState, parse_files
+from controller.sources.watch import SourceWatcher
 
 SPEC_SUFFIXES = (".yaml", ".yml")
-
-
-class SourceError(Exception):
-    """The source cannot be read at all; never to be mistaken for "no specs"."""
 
 
 def read_tree(root: Path, limits: Limits | None = None) -> dict[str, bytes]:
@@ -46,6 +44,56 @@ def load_directory(root: Path, limits: Limits | None = None) -> DesiredState:
     if not files:
         raise SourceError(f"{root}: no .yaml or .yml files; an empty source is an error, not 'delete everything'")
     return parse_files(files, limits=limits)
+
+
+def is_spec_path(path: str) -> bool:
+    """A .yaml/.yml file outside hidden folders (.git, .trimtab never hold specs)."""
+    parts = path.split("/")
+    return parts[-1].endswith(SPEC_SUFFIXES) and not any(part.startswith(".") for part in parts)
+
+
+class DirectorySource(Source):
+    """A directory tree, watched with inotify (polling where it is missing); the revision is a content hash."""
+
+    def __init__(self, root: Path, poll_seconds: float = 0.2) -> None:
+        super().__init__()
+        self.root = root
+        self._watcher = SourceWatcher(root, poll_seconds)
+        self._signature: tuple[tuple[str, int, int], ...] | None = None
+        self._state: DesiredState | None = None
+
+    @property
+    def description(self) -> str:
+        return str(self.root)
+
+    async def start(self) -> None:
+        self._watcher.start()
+
+    async def close(self) -> None:
+        self._watcher.close()
+
+    @property
+    def mode(self) -> str:
+        return self._watcher.mode
+
+    async def load(self) -> DesiredState:
+        try:
+            signature = tree_signature(self.root)
+            if self._state is None or signature != self._signature:
+                self._state = load_directory(self.root)
+                self._signature = signature
+        except (SourceError, OSError) as error:
+            self.fetches.failed(str(error))
+            raise SourceError(str(error)) from error
+        self.fetches.succeeded()
+        return self._state
+
+    async def wait_for_change(self) -> None:
+        await self._watcher.changed()
+
+    def request_fetch(self) -> None:
+        self._signature = None  # re-read even if no file seems to have changed
+        self._watcher.poke()
 
 
 def _display(path: Path) -> str:

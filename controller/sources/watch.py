@@ -15,6 +15,8 @@ import ctypes.util
 import os
 from pathlib import Path
 
+from controller.sources.base import settle
+
 # From <sys/inotify.h>.
 _IN_MODIFY, _IN_ATTRIB, _IN_CLOSE_WRITE = 0x002, 0x004, 0x008
 _IN_MOVED_FROM, _IN_MOVED_TO, _IN_CREATE, _IN_DELETE = 0x040, 0x080, 0x100, 0x200
@@ -74,15 +76,15 @@ class SourceWatcher:
         self._watch_tree()  # new folders need watches of their own
         self._event.set()
 
+    def poke(self) -> None:
+        """Wake `changed` now, as a file event would."""
+        self._event.set()
+
     async def changed(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), self._poll)
-        if self.mode == "inotify" and self._event.is_set():
-            deadline = asyncio.get_running_loop().time() + MAX_SETTLE_SECONDS
-            while self._event.is_set() and asyncio.get_running_loop().time() < deadline:
-                self._event.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._event.wait(), QUIET_SECONDS)
+        if self.mode == "inotify":
+            await settle(self._event, QUIET_SECONDS, MAX_SETTLE_SECONDS)
         self._event.clear()
 
     def close(self) -> None:
