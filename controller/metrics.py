@@ -112,6 +112,12 @@ class Metrics:
         self.source_applied = Gauge(
             "trimtab_source_last_applied_timestamp_seconds",
             "When a complete revision was last applied: every spec it changed reconciled from it", registry=r)
+        self.shards_held = Gauge("trimtab_shards_held", "Shards whose lease this task holds", registry=r)
+        self.lease_changes = Counter(
+            "trimtab_shard_lease_changes_total", "Shard leases acquired, released or lost by this task", ["change"],
+            registry=r)
+        self.cluster_tasks = Gauge("trimtab_cluster_tasks", "Live tasks sharing the store, as this task sees them",
+                                   registry=r)
         self.last_sync = Gauge(
             "trimtab_last_successful_sync_timestamp_seconds",
             "When a reconcile last succeeded and left its resource Ready", registry=r)
@@ -128,5 +134,7 @@ class Metrics:
             series.labels(QUEUE_NAME).inc(0)
         for outcome in ("ok", "error"):
             self.source_fetches.labels(outcome).inc(0)
+        for change in ("acquired", "released", "lost"):
+            self.lease_changes.labels(change).inc(0)
         self.prune_held.set(0)
         self.spec_errors.set(0)

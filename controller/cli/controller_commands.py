@@ -28,11 +28,13 @@ from controller.cli.source_args import add_source_arguments, build_source, webho
 from controller.engine.events import EventLog
 from controller.engine.manager import Manager, ManagerConfig
 from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING, PruneThreshold
+from controller.engine.sharding import LeaseSettings, ShardCoordinator, default_task_id
 from controller.engine.status import SOURCE_SETTING, status_document
 from controller.metrics import Metrics
 from controller.server import build_app
 from controller.sources.base import SourceError
 from controller.sources.git import GitSource
+from controller.store.dynamodb import DynamoStore
 from controller.store.sqlite import DATABASE_NAME, SqliteStore
 
 EXIT_OK, EXIT_ERROR, EXIT_PRUNE_HELD = 0, 1, 3
@@ -68,8 +70,12 @@ async def _run(args: argparse.Namespace) -> int:
     token = _api_token(args)
     metrics = Metrics()
     async with open_session(args, graph, metrics) as session:
+        coordinator = None
+        if isinstance(session.store, DynamoStore):
+            leases = LeaseSettings(args.shards, args.lease_duration, args.lease_renew_interval)
+            coordinator = ShardCoordinator(session.store, args.task_id, leases, metrics, events)
         manager = Manager(config, source, reconciler=session.reconciler, store=session.store, events=events,
-                          metrics=metrics)
+                          metrics=metrics, coordinator=coordinator)
         app = build_app(manager, session.aws, session.store, metrics, events, token=token, webhook_secret=webhook)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
@@ -135,6 +141,16 @@ def register_run(subcommands: Subparsers) -> None:
     parser.add_argument("--api-token-file", type=Path, default=None,
                         help="bearer token for the admin endpoints (else TRIMTAB_API_TOKEN; none: they answer 403)")
     add_aws_arguments(parser)
+    shards = parser.add_argument_group("several tasks (with --store dynamodb://TABLE)")
+    shards.add_argument("--shards", type=int, default=32,
+                        help="items are split into this many shards, leased by the tasks (default: 32; the same "
+                             "on every task)")
+    shards.add_argument("--lease-duration", type=duration, default=15.0,
+                        help="a shard lease expires this long after its last renewal (default: 15s)")
+    shards.add_argument("--lease-renew-interval", type=duration, default=5.0,
+                        help="how often leases are renewed and rebalanced (default: 5s)")
+    shards.add_argument("--task-id", default=default_task_id(),
+                        help="this task's name in the lease table (default: host-pid-random)")
     parser.set_defaults(handler=lambda args: asyncio.run(_run(args)), command_parser=parser)
 
 

@@ -19,6 +19,8 @@ from controller.engine.reconciler import Reconciler
 from controller.kinds.ownership import DEFAULT_CONTROLLER_ID
 from controller.kinds.registry import build_clients
 from controller.metrics import Metrics
+from controller.store.base import Store
+from controller.store.dynamodb import STORE_SCHEME, DynamoStore
 from controller.store.sqlite import SqliteStore
 
 DEFAULT_STATE_DIR = Path(".trimtab")
@@ -46,6 +48,11 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
              f"with --local, {LOCAL_STATE_DIR}/, reset at start since the emulator starts empty)",
     )
     parser.add_argument(
+        "--store", default=None, metavar="dynamodb://TABLE",
+        help="where status, inventory and leases live: SQLite in --state-dir (default), or a DynamoDB table "
+             "shared by several tasks (deploy/ecs/trimtab.yaml creates it)",
+    )
+    parser.add_argument(
         "--controller-id", default=DEFAULT_CONTROLLER_ID,
         help="the owner written into ownership tags; controllers with different ids never touch "
              "each other's resources (default: %(default)s)",
@@ -56,7 +63,7 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
 class Session:
     aws: AwsClients
     reconciler: Reconciler
-    store: SqliteStore
+    store: Store
 
 
 def _ecs_services(graph: SpecGraph) -> list[tuple[str, str]]:
@@ -93,9 +100,16 @@ async def open_session(
             settings = AwsSettings(region=region, endpoint_url=emulator_url, static_credentials=EMULATOR_CREDENTIALS)
         else:
             settings = AwsSettings(region=region)
-        store = SqliteStore(state_dir)
-        stack.callback(store.close)
         aws = await stack.enter_async_context(AwsClients(settings, metrics=metrics))
+        store: Store
+        if args.store and args.store.startswith(STORE_SCHEME):
+            store = DynamoStore(aws, args.store.removeprefix(STORE_SCHEME))
+            await store.check()
+        elif args.store:
+            raise SystemExit(f"trimtab: --store must be {STORE_SCHEME}TABLE (got {args.store!r})")
+        else:
+            store = SqliteStore(state_dir)
+        stack.callback(store.close)
         if emulator_url is not None:
             seeded = await seed_ecs_services(aws, _ecs_services(graph) if graph else [])
             if seeded:

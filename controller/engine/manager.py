@@ -5,6 +5,7 @@ correct drift on a jittered schedule, prune safely, and drain on shutdown.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -16,12 +17,14 @@ from controller.engine.intervals import is_suspended, next_resync, resync_interv
 from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING, PrunePlan, PruneThreshold, plan_prune
 from controller.engine.reconciler import Action, Outcome, Reconciler
 from controller.engine.runner import OutputsResolver
+from controller.engine.sharding import AllShards, ShardCoordinator, shard_of
 from controller.engine.status import SOURCE_SETTING, build_status, conditions_for, generation, source_document
 from controller.engine.workqueue import Priority, WorkQueue
 from controller.metrics import KINDS, Metrics
 from controller.sources.base import Source, SourceError
 from controller.sources.desired import DesiredState
 from controller.store.base import ItemStatus, Store
+from controller.store.dynamodb import FencedWrite
 
 CONFIRMATION_POLL_SECONDS = 0.5
 SOURCE_STATUS_REFRESH_SECONDS = 60.0  # the source status is rewritten at least this often while it is unchanged
@@ -45,10 +48,19 @@ class ManagerConfig:
 class Manager:
     def __init__(
         self, config: ManagerConfig, source: Source, *, reconciler: Reconciler, store: Store, events: EventLog,
-        metrics: Metrics,
+        metrics: Metrics, coordinator: ShardCoordinator | None = None,
     ) -> None:
         self.config = config
         self.source = source
+        # With several tasks, a coordinator leases shards; alone, this task owns every item.
+        self.coordinator = coordinator
+        self.shards: ShardCoordinator | AllShards = coordinator or AllShards()
+        if coordinator is not None:
+            coordinator.on_acquired = self._shards_acquired
+            coordinator.on_round = self._refresh_foreign
+        # Items waiting on a dependency (key -> the dependency). When another task reconciles the
+        # dependency, its readiness is read from the store (shards move, so this is checked each round).
+        self._waits: dict[str, str] = {}
         self.reconciler = reconciler
         self.store = store
         self.events = events
@@ -83,11 +95,15 @@ class Manager:
             if ready is not None and ready.status == "True":
                 self.ready.add(key)
         await self.source.start()
+        if self.coordinator is not None:
+            await self.coordinator.join()  # take a share before the first load queues work
         await self._load_source(initial=True)
         self.events.emit("Started", f"following {self.source.description}", workers=self.config.workers)
         tasks = [asyncio.create_task(self.queue.run_timers(), name="timers"),
                  asyncio.create_task(self._follow_source(), name="source"),
                  asyncio.create_task(self._watch_confirmations(), name="confirmations")]
+        if self.coordinator is not None:
+            tasks.append(asyncio.create_task(self.coordinator.run(), name="leases"))
         workers = [asyncio.create_task(self._worker(), name=f"worker-{n}") for n in range(self.config.workers)]
         await self._stopping.wait()
         self.events.emit("Stopping", "draining in-flight work", in_flight=len(self.queue.processing()))
@@ -96,6 +112,8 @@ class Manager:
         for task in [*tasks, *pending]:
             task.cancel()
         await asyncio.gather(*tasks, *pending, return_exceptions=True)
+        if self.coordinator is not None:
+            await self.coordinator.release_all()
         await self.source.close()
         self.events.emit("Stopped", "state is saved")
 
@@ -158,10 +176,13 @@ class Manager:
         for key, record in state.graph.records.items():
             spec_generation = generation(record.resource)
             if self._generations.get(key) == spec_generation:
-                await self._restamp(key, spec_generation, state.revision)
+                if self.shards.owns(key):
+                    await self._restamp(key, spec_generation, state.revision)
                 continue
             self._generations[key] = spec_generation
             self.queue.forget(key)  # a changed spec starts its backoff afresh, terminal or not
+            if not self.shards.owns(key):
+                continue  # another task's; queued here if this task ever takes its shard
             if initial and self._settled(key, spec_generation):
                 # Restarted: this exact spec was Ready and Synced before. Resume its drift checks,
                 # spread over the interval, instead of redoing the work at once.
@@ -181,8 +202,9 @@ class Manager:
         status = self.statuses.get(key)
         if status is None or status.revision == revision or not self._settled(key, spec_generation):
             return
-        self.statuses[key] = replace(status, revision=revision)
-        await self.store.put_status(self.statuses[key])
+        with contextlib.suppress(FencedWrite):  # lost the shard meanwhile: its new holder records it
+            await self.store.put_status(replace(status, revision=revision))
+            self.statuses[key] = replace(status, revision=revision)
 
     def _check_applied(self) -> None:
         """A revision is applied when every spec it changed has reconciled from it (a complete one only)."""
@@ -207,6 +229,44 @@ class Manager:
         if comparable != written or time.monotonic() - when > SOURCE_STATUS_REFRESH_SECONDS:
             await self.store.put_setting(SOURCE_SETTING, json.dumps(document))
             self._source_written = (comparable, time.monotonic())
+
+    async def _shards_acquired(self, shards: set[int]) -> None:
+        """Take over items of newly leased shards: settled ones resume their drift checks, others run now."""
+        state = self.state
+        if state is None or self.coordinator is None:
+            return
+        count = self.coordinator.settings.shards
+        await self._absorb_statuses()  # what the previous holders recorded
+        for key, record in state.graph.records.items():
+            if shard_of(key, count) not in shards:
+                continue
+            spec_generation = generation(record.resource)
+            if self._settled(key, spec_generation):
+                interval = resync_interval(record.resource, self.config.resync_interval, self.config.kind_resync)
+                self._resynced_once.add(key)
+                self.queue.add_after(key, next_resync(interval, first=True))
+            else:
+                self.queue.add(key, Priority.HIGH)
+
+    async def _refresh_foreign(self) -> None:
+        """Items waiting on a dependency that another task reconciles: read its status from the store."""
+        if any(not self.shards.owns(needed) for needed in self._waits.values()):
+            await self._absorb_statuses()
+
+    async def _absorb_statuses(self) -> None:
+        """Take in the store's statuses of items other tasks reconcile (or did, before a shard moved
+        here): their readiness and outputs unblock dependents here."""
+        for key, status in (await self.store.statuses()).items():
+            if self.shards.owns(key) and key in self.statuses and key in self._resynced_once:
+                continue  # reconciled here since: this task's own view is the newer one
+            self.statuses[key] = status
+            ready = status.condition("Ready")
+            if ready is not None and ready.status == "True":
+                self.ready.add(key)
+                self.outputs[key] = status.outputs
+        for key, needed in list(self._waits.items()):
+            if needed in self.ready:
+                self.queue.add(key, Priority.HIGH)
 
     def _settled(self, key: str, spec_generation: str) -> bool:
         status = self.statuses.get(key)
@@ -248,12 +308,16 @@ class Manager:
 
     async def _execute_prune(self, plan: PrunePlan, revision: str) -> None:
         for entry in plan.retain:
+            if not self.shards.owns(entry.key):
+                continue
             await self.store.forget(entry.key)
             await self.store.delete_status(entry.key)
             self.events.emit("Retained", "spec removed; deletionPolicy Retain leaves the resource",
                              kind=entry.kind, name=entry.key.split("/", 1)[1], revision=revision)
         failed = False
         for entry in plan.delete:
+            if not self.shards.owns(entry.key):
+                continue  # the task holding its shard deletes it
             started = time.monotonic()
             try:
                 await self.reconciler.clients[entry.kind].delete(entry.identity)
@@ -289,6 +353,8 @@ class Manager:
         record = state.graph.records.get(key) if state else None
         if state is None or record is None:
             return  # removed since it was queued: pruning handles it
+        if not self.shards.owns(key):
+            return  # its shard moved to another task, which reconciles it from now on
         resource = record.resource
         interval = resync_interval(resource, self.config.resync_interval, self.config.kind_resync)
         if is_suspended(resource):
@@ -308,7 +374,11 @@ class Manager:
                     )
                 finally:
                     active.dec()
-        await self._record(resource, outcome, state.revision)
+        try:
+            await self._record(resource, outcome, state.revision)
+        except FencedWrite as error:
+            self.events.emit("LeaseLost", str(error), kind=resource.KIND, name=resource.metadata.name)
+            return
         self._schedule(key, outcome, interval)
 
     def _blocked(self, key: str, state: DesiredState) -> Outcome | None:
@@ -316,7 +386,9 @@ class Manager:
             if needed in state.graph.invalid_keys:
                 return Outcome(key, Action.BLOCKED, message=f"waiting for {needed}: its spec is invalid")
             if needed not in self.ready:
+                self._waits[key] = needed
                 return Outcome(key, Action.BLOCKED, message=f"waiting for {needed} to become ready")
+        self._waits.pop(key, None)
         return None
 
     def _schedule(self, key: str, outcome: Outcome, interval: float) -> None:
