@@ -151,10 +151,12 @@ async def resync(request: web.Request) -> web.Response:
         keys = list(dict.fromkeys(items))
     else:
         return _error(400, '"items" must be a list of "Kind/name" strings')
+    elsewhere = [key for key in keys if not manager.shards.owns(key)]  # another task's shard: resync it there
+    keys = [key for key in keys if manager.shards.owns(key)]
     for key in keys:
         manager.queue.add(key, Priority.HIGH)  # jumps the periodic resyncs
     manager.events.emit("ResyncRequested", "manual resync (API)", queued=len(keys))
-    return _json({"queued": len(keys), "items": keys, "revision": revision or (
+    return _json({"queued": len(keys), "items": keys, "heldByOtherTasks": elsewhere, "revision": revision or (
         manager.state.revision if manager.state else None), "sourceError": manager.source.fetches.error}, 202)
 
 

@@ -149,3 +149,18 @@ def test_without_a_token_admin_endpoints_answer_403(scenario: Path, tmp_path: Pa
                          what="the log says why")
     finally:
         process.kill()
+
+
+def test_prune_confirm_through_the_api(controller: ControllerProcess, tmp_path: Path) -> None:
+    token_file = tmp_path / "cli-token"
+    token_file.write_text(TOKEN)
+    result = subprocess.run(
+        [sys.executable, "-m", "controller", "prune", "--confirm", "--url", controller.url, "--token-file",
+         str(token_file)], capture_output=True, text=True, check=False, cwd=REPO)
+    assert (result.returncode, result.stdout.strip()) == (0, "no prune is held")
+    wrong = tmp_path / "wrong-token"
+    wrong.write_text("nope")
+    refused = subprocess.run(
+        [sys.executable, "-m", "controller", "prune", "--confirm", "--url", controller.url, "--token-file",
+         str(wrong)], capture_output=True, text=True, check=False, cwd=REPO)
+    assert refused.returncode == 1 and "401" in refused.stderr

@@ -39,6 +39,23 @@ async def fetch_source(base: str) -> dict[str, Any]:
     return dict(body)
 
 
+async def confirm_prune_remote(base: str, token: str | None) -> int:
+    """`trimtab prune --confirm --url`: POST /api/v1/prune/confirm on a running controller."""
+    try:
+        status, body = await _request("POST", f"{base.rstrip('/')}/api/v1/prune/confirm", token)
+    except ApiError as error:
+        print(f"trimtab: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    if status == 409:
+        print("no prune is held")
+        return EXIT_OK
+    if status != 202:
+        print(f"trimtab: prune confirmation refused ({status}): {body.get('error', body)}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"released: the controller deletes {len(body['released'])} resources")
+    return EXIT_OK
+
+
 async def fetch_resources(base: str) -> list[dict[str, Any]]:
     status, body = await _request("GET", f"{base.rstrip('/')}/api/v1/resources")
     if status != 200:
@@ -46,7 +63,7 @@ async def fetch_resources(base: str) -> list[dict[str, Any]]:
     return list(body)
 
 
-def _token(args: argparse.Namespace) -> str | None:
+def api_token(args: argparse.Namespace) -> str | None:
     if args.token_file is not None:
         return Path(args.token_file).read_text().strip()
     return os.environ.get("TRIMTAB_API_TOKEN")
@@ -61,7 +78,7 @@ async def _resync(args: argparse.Namespace) -> int:
         request: dict[str, Any] = {"items": args.items} if args.items else {}
         if args.source:
             request["source"] = True
-        status, body = await _request("POST", f"{base}/api/v1/resync", _token(args), request or None)
+        status, body = await _request("POST", f"{base}/api/v1/resync", api_token(args), request or None)
         if status != 202:
             print(f"trimtab: resync refused ({status}): {body.get('error', body)}", file=sys.stderr)
             return EXIT_ERROR
@@ -71,6 +88,8 @@ async def _resync(args: argparse.Namespace) -> int:
                 print(f"trimtab: the source fetch failed, the revision above stays live: {body['sourceError']}",
                       file=sys.stderr)
         print(f"queued {body['queued']} item(s)")
+        if body.get("heldByOtherTasks"):
+            print(f"held by other tasks (resync them there): {', '.join(body['heldByOtherTasks'])}", file=sys.stderr)
         if not args.wait:
             return EXIT_OK
         return await _wait(base, body["items"], before, args.timeout)

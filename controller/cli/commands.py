@@ -15,6 +15,7 @@ from controller.api.reference import render as render_reference
 from controller.cli.api_client import register_resync
 from controller.cli.config_reference import render_configuration
 from controller.cli.controller_commands import register_get, register_prune, register_run
+from controller.cli.iam_policy import register_iam_policy
 from controller.cli.output import print_applied_item, print_plan_item, summary
 from controller.cli.session import add_aws_arguments, open_session
 from controller.emulator import LocalEmulator
@@ -221,5 +222,5 @@ def register_emulator(subcommands: Subparsers) -> None:
 
 REGISTRATIONS = (
     register_validate, register_plan_apply, register_run, register_get, register_resync, register_prune, register_crds,
-    register_docs, register_emulator,
+    register_docs, register_emulator, register_iam_policy,
 )

@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from controller.cli.api_client import ApiError, fetch_resources, fetch_source
+from controller.cli.api_client import ApiError, api_token, confirm_prune_remote, fetch_resources, fetch_source
 from controller.cli.argtypes import duration, kind_interval
 from controller.cli.session import (
     DEFAULT_STATE_DIR,
@@ -284,6 +284,12 @@ def register_get(subcommands: Subparsers) -> None:
 # ---- prune -------------------------------------------------------------------------------------------
 
 async def _prune(args: argparse.Namespace) -> int:
+    if args.url:
+        if not args.confirm:
+            print("trimtab: with --url, prune needs --confirm (see the held prune with `trimtab get --url`)",
+                  file=sys.stderr)
+            return EXIT_ERROR
+        return await confirm_prune_remote(args.url, api_token(args))
     store = _open_existing(_state_dir(args))
     if store is None:
         return EXIT_ERROR
@@ -311,6 +317,9 @@ def register_prune(subcommands: Subparsers) -> None:
                     "set (a different later prune is held again).",
     )
     parser.add_argument("--confirm", action="store_true", help="release the held prune")
+    parser.add_argument("--url", default=None,
+                        help="confirm through a running controller's API (on ECS, with the DynamoDB store)")
+    parser.add_argument("--token-file", default=None, help="with --url: bearer token file (else TRIMTAB_API_TOKEN)")
     _add_state_arguments(parser)
     parser.set_defaults(handler=lambda args: asyncio.run(_prune(args)))
 

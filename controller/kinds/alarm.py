@@ -31,6 +31,11 @@ _FIELDS = (
 class AlarmClient(ResourceClient[Alarm]):
     kind = "Alarm"
     service = "cloudwatch"
+    iam_actions = ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:ListTagsForResource",
+                   "cloudwatch:TagResource", "cloudwatch:UntagResource")
+    iam_resource = "arn:aws:cloudwatch:*:*:alarm:{prefix}*"
+    iam_owner_tagged_actions = ("cloudwatch:DeleteAlarms",)
+    iam_unscoped_actions = ("cloudwatch:DescribeAlarms",)
 
     def __init__(self, aws: AwsClients) -> None:
         super().__init__(aws)

@@ -73,6 +73,14 @@ class ResourceClient(ABC, Generic[R]):
     # Whether the create call itself sets the ownership tags. If not (S3), the engine writes a
     # "create pending" record first, so a crash between create and tag cannot orphan the resource.
     tags_at_creation: ClassVar[bool] = True
+    # Least privilege (`trimtab iam-policy`): the IAM actions this client's calls need, and the ARN
+    # pattern they can be scoped to ("{prefix}" is the name prefix; "*" where AWS offers no scoping).
+    iam_actions: ClassVar[tuple[str, ...]]
+    iam_resource: ClassVar[str] = "*"
+    iam_unscoped_actions: ClassVar[tuple[str, ...]] = ()  # actions AWS only authorises on "*"
+    # Of iam_actions, those granted only on resources tagged trimtab.io/owner=<controller id>, where
+    # the service evaluates aws:ResourceTag: deletion, the one change that cannot be undone.
+    iam_owner_tagged_actions: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, aws: AwsClients) -> None:
         self.aws = aws

@@ -35,6 +35,14 @@ _PAB_KEYS = {
 class BucketClient(ResourceClient[Bucket]):
     kind = "Bucket"
     service = "s3"
+    # S3's IAM names differ from its API names: HeadBucket is s3:ListBucket, the lifecycle, encryption
+    # and public-access-block calls (Delete* included) are s3:*LifecycleConfiguration and so on.
+    iam_actions = ("s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:GetBucketTagging", "s3:PutBucketTagging",
+                   "s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:GetEncryptionConfiguration",
+                   "s3:PutEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration",
+                   "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:GetBucketPublicAccessBlock",
+                   "s3:PutBucketPublicAccessBlock")
+    iam_resource = "arn:aws:s3:::{prefix}*"
     # CreateBucket cannot tag in every partition/emulator: the engine guards the gap with a pending record.
     tags_at_creation = False
 

@@ -36,6 +36,10 @@ _INT_ATTRIBUTES = {
 class QueueClient(ResourceClient[Queue]):
     kind = "Queue"
     service = "sqs"
+    iam_actions = ("sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+                   "sqs:ListQueueTags", "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:UntagQueue")
+    iam_resource = "arn:aws:sqs:*:*:{prefix}*"
+    iam_owner_tagged_actions = ("sqs:DeleteQueue",)
 
     def identity(self, resource: Queue, refs: RefResolver) -> Identity:
         return {"name": resource.external_name(), "region": self.aws.region}

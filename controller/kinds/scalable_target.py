@@ -29,6 +29,11 @@ _SUSPENDED_KEYS = {
 class ScalableTargetClient(ResourceClient[ScalableTarget]):
     kind = "ScalableTarget"
     service = "application-autoscaling"
+    # Application Auto Scaling has no resource-level permissions for these actions.
+    iam_actions = ()
+    iam_unscoped_actions = ("application-autoscaling:DescribeScalableTargets",
+                            "application-autoscaling:RegisterScalableTarget",
+                            "application-autoscaling:DeregisterScalableTarget")
     tags_ownership = False
 
     def __init__(self, aws: AwsClients) -> None:

@@ -24,6 +24,9 @@ _CONFIG_KEY = {
 class ScalingPolicyClient(ResourceClient[ScalingPolicy]):
     kind = "ScalingPolicy"
     service = "application-autoscaling"
+    iam_actions = ()
+    iam_unscoped_actions = ("application-autoscaling:DescribeScalingPolicies",
+                            "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy")
     tags_ownership = False
 
     def identity(self, resource: ScalingPolicy, refs: RefResolver) -> Identity:

@@ -1,0 +1,112 @@
+"""`trimtab iam-policy`: the least-privilege IAM policy for the kinds a deployment manages.
+
+Each kind declares its actions (kinds/base.py); this scopes them by name prefix where AWS allows,
+puts deletions behind the ownership tag where the service evaluates it, and adds the store's table.
+tests/test_iam.py records every AWS operation the code makes and checks this policy against them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from controller.kinds.ownership import DEFAULT_CONTROLLER_ID, OWNER_TAG
+from controller.kinds.registry import CLIENT_TYPES
+
+STORE_ACTIONS = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
+                 "dynamodb:Query")
+# Called by AWS on trimtab's behalf the first time an ECS service gets a scalable target.
+ECS_AUTOSCALING_ROLE = ("arn:aws:iam::*:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"
+                        "AWSServiceRoleForApplicationAutoScaling_ECSService")
+Subparsers = Any
+# botocore's service ids, as IAM names the services.
+IAM_PREFIX = {"application-auto-scaling": "application-autoscaling"}
+# S3 operations whose IAM action has another name.
+S3_ACTIONS = {
+    "HeadBucket": "ListBucket",
+    "GetBucketLifecycleConfiguration": "GetLifecycleConfiguration",
+    "PutBucketLifecycleConfiguration": "PutLifecycleConfiguration",
+    "DeleteBucketLifecycle": "PutLifecycleConfiguration",
+    "GetBucketEncryption": "GetEncryptionConfiguration",
+    "PutBucketEncryption": "PutEncryptionConfiguration",
+    "DeleteBucketEncryption": "PutEncryptionConfiguration",
+    "GetPublicAccessBlock": "GetBucketPublicAccessBlock",
+    "PutPublicAccessBlock": "PutBucketPublicAccessBlock",
+    "DeletePublicAccessBlock": "PutBucketPublicAccessBlock",
+    "DeleteBucketTagging": "PutBucketTagging",
+    "DeleteBucketPolicy": "DeleteBucketPolicy",
+}
+
+
+def iam_action(service_id: str, operation: str) -> str:
+    """The IAM action that authorises one API operation ("s3", "HeadBucket" -> "s3:ListBucket")."""
+    if service_id == "s3":
+        operation = S3_ACTIONS.get(operation, operation)
+    return f"{IAM_PREFIX.get(service_id, service_id)}:{operation}"
+
+
+def build_policy(kinds: list[str], name_prefix: str = "", store_table: str | None = None,
+                 controller_id: str = DEFAULT_CONTROLLER_ID) -> dict[str, Any]:
+    statements: list[dict[str, Any]] = []
+    unscoped: set[str] = set()
+    for kind in kinds:
+        client = CLIENT_TYPES[kind]
+        resource = client.iam_resource.format(prefix=name_prefix)
+        plain = sorted(set(client.iam_actions) - set(client.iam_owner_tagged_actions))
+        if plain:
+            statements.append({"Sid": f"{kind}Manage", "Effect": "Allow", "Action": plain, "Resource": resource})
+        if client.iam_owner_tagged_actions:
+            statements.append({
+                "Sid": f"{kind}DeleteOwnedOnly", "Effect": "Allow", "Action": sorted(client.iam_owner_tagged_actions),
+                "Resource": resource,
+                "Condition": {"StringEquals": {f"aws:ResourceTag/{OWNER_TAG}": controller_id}},
+            })
+        unscoped.update(client.iam_unscoped_actions)
+    if unscoped:
+        statements.append({"Sid": "NoResourceLevelPermissions", "Effect": "Allow", "Action": sorted(unscoped),
+                           "Resource": "*"})
+    if "ScalableTarget" in kinds:
+        statements.append({
+            "Sid": "EcsAutoScalingServiceLinkedRole", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
+            "Resource": ECS_AUTOSCALING_ROLE,
+            "Condition": {"StringLike": {"iam:AWSServiceName": "ecs.application-autoscaling.amazonaws.com"}},
+        })
+    if store_table:
+        statements.append({"Sid": "Store", "Effect": "Allow", "Action": list(STORE_ACTIONS),
+                           "Resource": f"arn:aws:dynamodb:*:*:table/{store_table}"})
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def granted_actions(policy: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for statement in policy["Statement"]:
+        actions = statement["Action"]
+        found.update([actions] if isinstance(actions, str) else actions)
+    return found
+
+
+def _kinds(text: str) -> list[str]:
+    kinds = [kind.strip() for kind in text.split(",") if kind.strip()]
+    unknown = [kind for kind in kinds if kind not in CLIENT_TYPES]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown kind(s) {', '.join(unknown)}; known: {', '.join(CLIENT_TYPES)}")
+    return kinds
+
+
+def register_iam_policy(subcommands: Subparsers) -> None:
+    parser = subcommands.add_parser(
+        "iam-policy", help="print the least-privilege IAM policy trimtab needs",
+        description="Print an IAM policy (JSON) allowing exactly the AWS actions trimtab calls for the given "
+                    "kinds: scoped to --name-prefix where the service supports resource ARNs, deletions only "
+                    "on resources tagged with this controller's owner tag where the service evaluates tags, "
+                    "and the store's table with --store-table.",
+    )
+    parser.add_argument("--kinds", type=_kinds, default=list(CLIENT_TYPES),
+                        help=f"comma-separated kinds (default: all: {','.join(CLIENT_TYPES)})")
+    parser.add_argument("--name-prefix", default="", help="AWS names the specs use all start with this")
+    parser.add_argument("--store-table", default=None, help="the DynamoDB table of --store dynamodb://TABLE")
+    parser.add_argument("--controller-id", default=DEFAULT_CONTROLLER_ID,
+                        help="the owner tag value deletions are limited to (default: %(default)s)")
+    parser.set_defaults(handler=lambda args: print(json.dumps(
+        build_policy(args.kinds, args.name_prefix, args.store_table, args.controller_id), indent=2)) or 0)

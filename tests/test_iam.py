@@ -1,0 +1,113 @@
+"""The IAM policy of `trimtab iam-policy` is exactly what the code needs: every AWS operation made
+while every kind is created, read, drift-corrected (attributes, tags, each bucket sub-resource) and
+deleted, and the store's operations, is granted; and nothing is granted that no code path calls."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+from controller.cli.iam_policy import build_policy, granted_actions, iam_action
+from controller.kinds.registry import CLIENT_TYPES
+from controller.store.base import InventoryEntry, ItemStatus
+from controller.store.dynamodb import DynamoStore, table_definition
+from tests.conftest import REPO
+from tests.helpers import Harness
+
+TABLE = "trimtab-iam"
+# Called by AWS itself on the first scalable target of an ECS service, never by trimtab's code.
+AWS_INITIATED = {"iam:CreateServiceLinkedRole"}
+# The tests' own set-up through the same session: ECS services for scalable targets to point at.
+TEST_SETUP_SERVICES = {"ecs"}
+
+
+def _drift_everything(boto: Any) -> None:
+    sqs = boto("sqs")
+    url = sqs.get_queue_url(QueueName="orders")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "7"})
+    sqs.tag_queue(QueueUrl=url, Tags={"added-by-hand": "x"})
+    s3 = boto("s3")
+    bucket = "acme-project-atlas-data"
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "added-by-hand", "Value": "x"}]})
+    s3.delete_bucket_policy(Bucket=bucket)
+    s3.delete_bucket_encryption(Bucket=bucket)
+    s3.delete_bucket_lifecycle(Bucket=bucket)
+    s3.delete_public_access_block(Bucket=bucket)
+    cloudwatch = boto("cloudwatch")
+    alarm = cloudwatch.describe_alarms(AlarmNames=["orders-queue-empty"])["MetricAlarms"][0]
+    cloudwatch.tag_resource(ResourceARN=alarm["AlarmArn"], Tags=[{"Key": "added-by-hand", "Value": "x"}])
+    autoscaling = boto("application-autoscaling")
+    autoscaling.register_scalable_target(ServiceNamespace="ecs", ResourceId="service/main/request-processor",
+                                         ScalableDimension="ecs:service:DesiredCount", MaxCapacity=99)
+    policy = next(policy for policy in autoscaling.describe_scaling_policies(ServiceNamespace="ecs")["ScalingPolicies"]
+                  if policy["PolicyType"] == "StepScaling")
+    autoscaling.put_scaling_policy(
+        **{key: policy[key] for key in ("PolicyName", "ServiceNamespace", "ResourceId", "ScalableDimension",
+                                        "PolicyType")},
+        StepScalingPolicyConfiguration={"AdjustmentType": "ChangeInCapacity", "StepAdjustments": [
+            {"MetricIntervalLowerBound": 0, "ScalingAdjustment": 7}]},
+    )
+
+
+async def _exercise_store(harness: Harness, boto: Any) -> None:
+    boto("dynamodb").create_table(**table_definition(TABLE))
+    store = DynamoStore(harness.aws, TABLE)
+    await store.check()
+    await store.put_status(ItemStatus("Queue/q", (), "g", "r", {}, "2026-11-22T00:00:00Z", 0.1,
+                                      "2026-11-22T00:00:00Z"))
+    await store.statuses()
+    await store.delete_status("Queue/q")
+    await store.put_setting("s", "v")
+    await store.get_setting("s")
+    await store.record_owned(InventoryEntry("Queue/q", "Queue", {"name": "q"}, "Delete", 0.0))
+    await store.inventory()
+    await store.forget("Queue/q")
+
+
+ADOPTED = """
+apiVersion: trimtab.io/v1alpha1
+kind: Queue
+metadata: {name: made-by-hand}
+spec: {adopt: true}
+---
+apiVersion: trimtab.io/v1alpha1
+kind: Alarm
+metadata: {name: made-by-hand}
+spec:
+  adopt: true
+  metric: {namespace: AWS/SQS, metricName: ApproximateNumberOfMessagesVisible, statistic: Maximum, period: 60}
+  evaluationPeriods: 1
+  threshold: 10
+  comparisonOperator: GreaterThanThreshold
+"""
+
+
+def _make_by_hand(boto: Any) -> None:
+    """Resources made outside trimtab, which specs adopt: adoption tags them (TagQueue, TagResource)."""
+    boto("sqs").create_queue(QueueName="made-by-hand")
+    boto("cloudwatch").put_metric_alarm(
+        AlarmName="made-by-hand", Namespace="AWS/SQS", MetricName="ApproximateNumberOfMessagesVisible",
+        Statistic="Maximum", Period=60, EvaluationPeriods=1, Threshold=10, ComparisonOperator="GreaterThanThreshold")
+
+
+async def test_the_policy_grants_exactly_the_operations_the_code_makes(harness: Harness, boto: Any) -> None:
+    shutil.copytree(REPO / "specs", harness.specs)
+    (harness.specs / "adopted.yaml").write_text(ADOPTED)
+    _make_by_hand(boto)
+    created = await harness.apply()
+    assert not created.failed
+    _drift_everything(boto)
+    corrected = await harness.apply()
+    assert not corrected.failed and any(outcome.applied for outcome in corrected.outcomes.values())
+    for entry in sorted((await harness.store.inventory()).values(),
+                        key=lambda entry: ["Alarm", "ScalingPolicy", "ScalableTarget", "Queue", "Bucket"].index(
+                            entry.kind)):
+        await harness.reconciler.clients[entry.kind].delete(entry.identity)
+    await _exercise_store(harness, boto)
+
+    used = {iam_action(service, operation) for service, operation in harness.recorder.calls
+            if service not in TEST_SETUP_SERVICES}
+    granted = granted_actions(build_policy(list(CLIENT_TYPES), store_table=TABLE))
+    assert used - granted == set(), "operations the code makes that the policy does not grant"
+    assert granted - used - AWS_INITIATED == set(), "actions the policy grants that no code path used"
