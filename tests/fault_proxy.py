@@ -1,0 +1,165 @@
+"""An HTTP proxy for tests, between trimtab and moto, that behaves like an overloaded AWS: a per-service
+request-rate limit answered with throttling errors in each protocol's own shape (JSON
+ThrottlingException, query Throttling, S3 503 SlowDown), plus random 500s, added latency, and
+connection resets (before forwarding, or after it, so the change happened but the answer is lost).
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import re
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import urlsplit
+
+_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
+_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+
+@dataclass
+class Faults:
+    rate_per_service: float = 20.0  # requests per second a service accepts before throttling
+    error_500: float = 0.07
+    reset: float = 0.05
+    latency: float = 0.05
+    latency_seconds: float = 0.2
+    seed: int = 7
+
+
+@dataclass
+class Record:
+    """What the proxy did, by Unix time, for the test to look at."""
+
+    throttled: list[float] = field(default_factory=list)
+    errors: list[float] = field(default_factory=list)
+    resets: list[float] = field(default_factory=list)
+    forwarded: list[float] = field(default_factory=list)
+
+
+class _Bucket:
+    def __init__(self, rate: float) -> None:
+        self.rate, self.tokens, self.updated = rate, rate, time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Connections the proxy itself resets end in errors on purpose: nothing to report."""
+
+
+class FaultProxy:
+    def __init__(self, upstream: str, faults: Faults) -> None:
+        target = urlsplit(upstream)
+        self.record = Record()
+        chance = random.Random(faults.seed)
+        lock = threading.Lock()
+        buckets: dict[str, _Bucket] = {}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _reset(self) -> None:
+                # SO_LINGER 0: close with RST, as a load balancer dropping the connection does.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+
+            def _error(self, service: str, status: int, code: str, message: str) -> None:
+                """An AWS error in the shape the service's protocol uses, so the SDK parses it."""
+                if "json" in self.headers.get("Content-Type", ""):
+                    self._reply(status, f'{{"__type":"{code}","message":"{message}"}}'.encode(),
+                                {"Content-Type": "application/x-amz-json-1.0"})
+                elif service == "s3":
+                    self._reply(status, f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode(),
+                                {"Content-Type": "application/xml"})
+                else:
+                    self._reply(status, f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>"
+                                f"{message}</Message></Error></ErrorResponse>".encode(), {"Content-Type": "text/xml"})
+
+            def _throttle(self, service: str) -> None:
+                if service == "s3":
+                    self._error(service, 503, "SlowDown", "Reduce your request rate.")
+                elif "json" in self.headers.get("Content-Type", ""):
+                    self._error(service, 400, "ThrottlingException", "Rate exceeded")
+                else:
+                    self._error(service, 400, "Throttling", "Rate exceeded")
+
+            def _serve(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                found = _SERVICE.search(self.headers.get("Authorization", ""))
+                service = found.group(1) if found else "unknown"
+                with lock:
+                    allowed = buckets.setdefault(service, _Bucket(faults.rate_per_service)).take()
+                    roll = chance.random()
+                    reset_after = chance.random() < 0.5
+                now = time.time()
+                if not allowed:
+                    outer.record.throttled.append(now)
+                    self._throttle(service)
+                    return
+                if roll < faults.error_500:
+                    outer.record.errors.append(now)
+                    self._error(service, 500, "InternalError" if service == "s3" else "InternalFailure", "injected")
+                    return
+                roll -= faults.error_500
+                if roll < faults.reset and not reset_after:
+                    outer.record.resets.append(now)
+                    self._reset()
+                    return
+                if faults.reset <= roll < faults.reset + faults.latency:
+                    time.sleep(faults.latency_seconds)
+                upstream_connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
+                upstream_connection.request(self.command, self.path, body=body, headers=headers)
+                response = upstream_connection.getresponse()
+                payload = response.read()
+                upstream_connection.close()
+                outer.record.forwarded.append(now)
+                if roll < faults.reset and reset_after:  # the change happened; the answer is lost
+                    outer.record.resets.append(now)
+                    self._reset()
+                    return
+                self._reply(response.status, payload,
+                            {k: v for k, v in response.getheaders() if k.lower() not in _HOP})
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
+
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def __enter__(self) -> FaultProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
