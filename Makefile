@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint generate clean
+.PHONY: run test lint generate bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian, apt-get install python3-venv"; exit 1; }
@@ -25,6 +25,11 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/trimtab crds --check
 	$(BIN)/trimtab docs --check
+
+## bench: the benchmark at N = 1,000 (BENCH_N=10000 for the large one); appends to docs/benchmarks.md
+BENCH_N ?= 1000
+bench: $(STAMP)
+	$(BIN)/python -m bench --resources $(BENCH_N)
 
 ## generate: rewrite the CRDs and the spec reference from the models
 generate: $(STAMP)

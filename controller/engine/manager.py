@@ -27,6 +27,7 @@ from controller.store.base import ItemStatus, Store
 from controller.store.dynamodb import FencedWrite
 
 CONFIRMATION_POLL_SECONDS = 0.5
+RESTAMP_SLICE = 50  # status writes between yields to the workers
 SOURCE_STATUS_REFRESH_SECONDS = 60.0  # the source status is rewritten at least this often while it is unchanged
 _APPLIED = frozenset({Action.IN_SYNC, Action.CREATE, Action.UPDATE, Action.ADOPT, Action.SUSPENDED})
 _EVENT_FOR = {Action.CREATE: "Created", Action.ADOPT: "Adopted", Action.CONFLICT: "Conflict",
@@ -76,6 +77,7 @@ class Manager:
         self._resynced_once: set[str] = set()
         self._service_slots: dict[str, asyncio.Semaphore] = {}
         self._source_lock = asyncio.Lock()
+        self._restamping: asyncio.Task[None] | None = None
         self._prune_pending = False  # a delete failed: retry on the next look at the source
         # Items the live revision changed that have not yet reconciled from it; empty: it is applied.
         self._unapplied: set[str] = set()
@@ -109,7 +111,7 @@ class Manager:
         self.events.emit("Stopping", "draining in-flight work", in_flight=len(self.queue.processing()))
         self.queue.shut_down()
         _, pending = await asyncio.wait(workers, timeout=self.config.drain_timeout)
-        for task in [*tasks, *pending]:
+        for task in [*tasks, *pending, *([self._restamping] if self._restamping else [])]:
             task.cancel()
         await asyncio.gather(*tasks, *pending, return_exceptions=True)
         if self.coordinator is not None:
@@ -164,6 +166,7 @@ class Manager:
             return
         self.state = state
         self._unapplied.clear()
+        unchanged: list[tuple[str, str]] = []
         self.metrics.source_revision.clear()
         self.metrics.source_revision.labels(state.revision).set(1)
         self.metrics.spec_errors.set(len(state.errors))
@@ -177,7 +180,7 @@ class Manager:
             spec_generation = generation(record.resource)
             if self._generations.get(key) == spec_generation:
                 if self.shards.owns(key):
-                    await self._restamp(key, spec_generation, state.revision)
+                    unchanged.append((key, spec_generation))
                 continue
             self._generations[key] = spec_generation
             self.queue.forget(key)  # a changed spec starts its backoff afresh, terminal or not
@@ -195,16 +198,23 @@ class Manager:
         await self._prune(state)
         self._check_applied()
         await self._report_source()
+        if self._restamping is not None:
+            self._restamping.cancel()
+        self._restamping = asyncio.create_task(self._restamp(unchanged, state.revision), name="restamp")
 
-    async def _restamp(self, key: str, spec_generation: str, revision: str) -> None:
-        """A settled item the new revision leaves unchanged is live at that revision: record it so
-        `trimtab get` shows, per resource, the commit in force, without a reconcile."""
-        status = self.statuses.get(key)
-        if status is None or status.revision == revision or not self._settled(key, spec_generation):
-            return
-        with contextlib.suppress(FencedWrite):  # lost the shard meanwhile: its new holder records it
-            await self.store.put_status(replace(status, revision=revision))
-            self.statuses[key] = replace(status, revision=revision)
+    async def _restamp(self, unchanged: list[tuple[str, str]], revision: str) -> None:
+        """Settled items the new revision leaves unchanged are live at that revision: record it so
+        `trimtab get` shows, per resource, the commit in force, without a reconcile. In the
+        background and in slices, so the items a change does touch are reconciled first."""
+        for index, (key, spec_generation) in enumerate(unchanged):
+            if index % RESTAMP_SLICE == 0:
+                await asyncio.sleep(0)  # let the workers run
+            status = self.statuses.get(key)
+            if status is None or status.revision == revision or not self._settled(key, spec_generation):
+                continue
+            with contextlib.suppress(FencedWrite):  # lost the shard meanwhile: its new holder records it
+                await self.store.put_status(replace(status, revision=revision))
+                self.statuses[key] = replace(status, revision=revision)
 
     def _check_applied(self) -> None:
         """A revision is applied when every spec it changed has reconciled from it (a complete one only)."""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from controller.api.yamldoc import Limits
 from controller.sources.base import Source, SourceError
-from controller.sources.desired import DesiredState, parse_files
+from controller.sources.desired import DesiredState, ParseCache, parse_files
 from controller.sources.watch import SourceWatcher
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -39,11 +39,11 @@ def read_tree(root: Path, limits: Limits | None = None) -> dict[str, bytes]:
     return files
 
 
-def load_directory(root: Path, limits: Limits | None = None) -> DesiredState:
+def load_directory(root: Path, limits: Limits | None = None, cache: ParseCache | None = None) -> DesiredState:
     files = read_tree(root, limits)
     if not files:
         raise SourceError(f"{root}: no .yaml or .yml files; an empty source is an error, not 'delete everything'")
-    return parse_files(files, limits=limits)
+    return parse_files(files, limits=limits, cache=cache)
 
 
 def is_spec_path(path: str) -> bool:
@@ -61,6 +61,7 @@ class DirectorySource(Source):
         self._watcher = SourceWatcher(root, poll_seconds)
         self._signature: tuple[tuple[str, int, int], ...] | None = None
         self._state: DesiredState | None = None
+        self._cache = ParseCache()
 
     @property
     def description(self) -> str:
@@ -80,7 +81,7 @@ class DirectorySource(Source):
         try:
             signature = tree_signature(self.root)
             if self._state is None or signature != self._signature:
-                self._state = load_directory(self.root)
+                self._state = load_directory(self.root, cache=self._cache)
                 self._signature = signature
         except (SourceError, OSError) as error:
             self.fetches.failed(str(error))

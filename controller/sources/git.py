@@ -18,7 +18,7 @@ from pathlib import Path
 
 from controller.api.yamldoc import Limits
 from controller.sources.base import Source, SourceError, settle
-from controller.sources.desired import DesiredState, parse_files
+from controller.sources.desired import DesiredState, ParseCache, parse_files
 from controller.sources.directory import is_spec_path
 from controller.sources.git_remote import GitRemote
 
@@ -48,6 +48,7 @@ class GitSource(Source):
         self._wake = asyncio.Event()
         self._retry_after = 0.0
         self._state: DesiredState | None = None
+        self._cache = ParseCache()
         self.tracked_ref: str | None = None  # the full ref followed, e.g. refs/heads/main
 
     @property
@@ -79,7 +80,8 @@ class GitSource(Source):
             assert commit is not None
             if self._state is None or commit != self._state.revision:
                 commit = await self._fetch(commit)
-                self._state = parse_files(await self._read(commit), revision=commit, limits=self.limits)
+                self._state = parse_files(await self._read(commit), revision=commit, limits=self.limits,
+                                          cache=self._cache)
         except SourceError as error:
             self.fetches.failed(str(error))
             self._retry_after = min(max(FIRST_RETRY_SECONDS, self._retry_after * 2), self.settings.poll_seconds)

@@ -1,0 +1,1 @@
+"""The benchmark harness: `python -m bench --resources N` (see docs/benchmarks.md)."""

@@ -1,0 +1,223 @@
+"""`python -m bench --resources N`: trimtab against a local moto server, measured phase by phase.
+
+Cold converge, steady-state resync (calls per resource by service; mutating calls must be 0), drift
+repair, change latency (p50/p95 over 20 edits), RSS, and the floor: the steady state's reads issued
+by a bare aiobotocore loop, reported as trimtab's time divided by the floor's, in the same run.
+Prints JSON; unless --no-docs, appends a markdown section with the machine's facts to
+docs/benchmarks.md. Compare ratios within one run: absolute times vary between machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from bench.floor import measure_floor
+from bench.workload import write_workload
+from controller.aws import is_mutating
+from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator
+
+REPO = Path(__file__).resolve().parent.parent
+TOKEN = "bench-token"
+EDITS, DRIFTED = 20, 20
+_CALL = re.compile(r'^trimtab_aws_api_calls_total\{operation="([^"]+)",outcome="([^"]+)",service="([^"]+)"\} (\S+)$',
+                   re.MULTILINE)
+_READY = re.compile(r'^trimtab_resources\{condition="Ready",kind="[^"]+",status="True"\} (\S+)$', re.MULTILINE)
+_RECONCILES = re.compile(r"^controller_runtime_reconcile_total\{[^}]*\} (\S+)$", re.MULTILINE)
+
+
+class Controller:
+    def __init__(self, specs: Path, state: Path, emulator: str, env: dict[str, str]) -> None:
+        self.log = state.parent / "controller.log"
+        self.state = state
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "controller", "run", "--source", str(specs), "--state-dir", str(state),
+             "--emulator", emulator, "--listen", "127.0.0.1:0", "--resync-interval", "1h", "--workers", "16"],
+            env={**env, "TRIMTAB_API_TOKEN": TOKEN}, stdout=self.log.open("w"), stderr=subprocess.STDOUT, cwd=REPO)
+        self.url = self._listening()
+
+    def _listening(self) -> str:
+        while True:
+            for line in self.log.read_text().splitlines():
+                if '"Listening"' in line:
+                    return str(json.loads(line)["message"])
+            if self.process.poll() is not None:
+                raise SystemExit(f"trimtab exited:\n{self.log.read_text()[-2000:]}")
+            time.sleep(0.05)
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=30) as response:
+            return str(response.read().decode())
+
+    def calls(self) -> Counter[tuple[str, str]]:
+        counts: Counter[tuple[str, str]] = Counter()
+        for operation, _, service, value in _CALL.findall(self.metrics()):
+            counts[(service, operation)] += int(float(value))
+        return counts
+
+    def reconciles(self) -> float:
+        return sum(float(value) for value in _RECONCILES.findall(self.metrics()))
+
+    def ready(self) -> int:
+        """Items Ready, from the controller's own gauge: cheap to poll, unlike reading every status."""
+        return int(sum(float(value) for value in _READY.findall(self.metrics())))
+
+    def resync(self, items: list[str] | None = None) -> None:
+        body = json.dumps({"items": items} if items else {}).encode()
+        request = urllib.request.Request(f"{self.url}/api/v1/resync", data=body, method="POST",
+                                         headers={"Authorization": f"Bearer {TOKEN}"})
+        urllib.request.urlopen(request, timeout=30).close()
+
+    def rss_mib(self) -> float:
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(status.split("VmRSS:")[1].split()[0]) / 1024
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(60)
+
+
+def _wait(predicate: Any, timeout: float, what: str, poll: float = 0.1) -> float:
+    started = time.perf_counter()
+    while not predicate():
+        if time.perf_counter() - started > timeout:
+            raise SystemExit(f"timed out: {what}")
+        time.sleep(poll)
+    return time.perf_counter() - started
+
+
+def _by_service(counts: Counter[tuple[str, str]]) -> dict[str, int]:
+    totals: Counter[str] = Counter()
+    for (service, _), count in counts.items():
+        totals[service] += count
+    return dict(totals)
+
+
+def run(resources: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as work, LocalEmulator() as emulator:
+        root = Path(work)
+        access, secret = EMULATOR_CREDENTIALS
+        options = {"endpoint_url": emulator.url, "region_name": "us-east-1", "aws_access_key_id": access,
+                   "aws_secret_access_key": secret}
+        env = dict(os.environ, AWS_REGION="us-east-1")
+        write_workload(root / "specs", resources)
+        total = len(list((root / "specs").glob("*.yaml"))) * 20
+        started = time.perf_counter()
+        controller = Controller(root / "specs", root / "state", emulator.url, env)
+        try:
+            print(f"cold converge of {total} resources ...", file=sys.stderr)
+            _wait(lambda: controller.ready() == total, 3600, "cold converge")
+            cold_seconds = time.perf_counter() - started
+            # Without the emulator's ECS seeding (--emulator creates the services targets point at).
+            cold = Counter({key: n for key, n in controller.calls().items() if key[0] != "ecs"})
+
+            print("steady-state resync ...", file=sys.stderr)
+            before, reconciled = controller.calls(), controller.reconciles()
+            steady_started = time.perf_counter()
+            controller.resync()
+            _wait(lambda: controller.reconciles() - reconciled >= total, 3600, "steady resync")
+            steady_seconds = time.perf_counter() - steady_started
+            steady = controller.calls() - before
+            reads = Counter({key: count for key, count in steady.items() if not is_mutating(key[1])})
+            mutating = sum(count for key, count in steady.items() if is_mutating(key[1]))
+
+            print(f"drift repair of {DRIFTED} queues ...", file=sys.stderr)
+            sqs = boto3.client("sqs", **options)
+            drifted = [f"u{u:05d}-work-0" for u in range(min(DRIFTED, total // 20))]
+            urls = [sqs.get_queue_url(QueueName=name)["QueueUrl"] for name in drifted]
+            for url in urls:
+                sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "7"})
+            drift_started = time.perf_counter()
+            controller.resync([f"Queue/{name}" for name in drifted])  # as their periodic resync would
+            _wait(lambda: all(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])[
+                "Attributes"]["VisibilityTimeout"] == "30" for url in urls), 3600, "drift repair")
+            drift_seconds = time.perf_counter() - drift_started
+
+            print(f"change latency over {EDITS} edits ...", file=sys.stderr)
+            path = root / "specs" / "unit-00000.yaml"
+            original = path.read_text()
+            url = sqs.get_queue_url(QueueName="u00000-work-1")["QueueUrl"]
+            latencies = []
+            for edit in range(EDITS):
+                value = str(200 + edit)
+                path.write_text(original.replace("visibilityTimeoutSeconds: 31\n",
+                                                 f"visibilityTimeoutSeconds: {value}\n"))
+                latencies.append(_wait(lambda v=value: sqs.get_queue_attributes(
+                    QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]["VisibilityTimeout"] == v,
+                    60, "edit applied", poll=0.005))
+            rss = controller.rss_mib()
+        finally:
+            controller.stop()
+
+        print("floor ...", file=sys.stderr)
+        floor_seconds, floor_concurrency, skipped = measure_floor(dict(reads), options)
+    latencies.sort()
+    read_total = sum(reads.values())
+    return {
+        "resources": total,
+        "cold": {"seconds": round(cold_seconds, 2), "calls": sum(cold.values()),
+                 "calls_by_operation": {f"{s}:{o}": n for (s, o), n in sorted(cold.items())}},
+        "steady": {"seconds": round(steady_seconds, 2), "reads": read_total, "mutating": mutating,
+                   "reads_per_resource": round(read_total / total, 2), "reads_by_service": _by_service(reads),
+                   "floor_seconds": round(floor_seconds, 2), "floor_concurrency": floor_concurrency,
+                   "ratio_to_floor": round(steady_seconds / floor_seconds, 2), "floor_skipped": skipped},
+        "drift": {"resources": len(drifted), "seconds_after_resync_request": round(drift_seconds, 2)},
+        "change_latency": {"edits": EDITS, "p50_ms": round(latencies[len(latencies) // 2] * 1000),
+                           "p95_ms": round(latencies[int(len(latencies) * 0.95) - 1] * 1000)},
+        "rss_mib": round(rss, 1),
+    }
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, {platform.system()}"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    steady, change = result["steady"], result["change_latency"]
+    return (
+        f"\n### N = {result['resources']} ({time.strftime('%Y-%m-%d')}, {machine()})\n\n"
+        "| measure | result | goal |\n|---|---|---|\n"
+        f"| cold converge | {result['cold']['seconds']} s, {result['cold']['calls']} AWS calls | |\n"
+        f"| steady-state resync | {steady['seconds']} s, {steady['reads']} reads = {steady['reads_per_resource']}"
+        f"/resource, {steady['mutating']} mutating | <= 1.6 reads/resource, 0 mutating |\n"
+        f"| steady reads by service | {steady['reads_by_service']} | |\n"
+        f"| floor (same reads, bare aiobotocore, concurrency {steady['floor_concurrency']}) | "
+        f"{steady['floor_seconds']} s; trimtab / floor = {steady['ratio_to_floor']} | <= 1.3 |\n"
+        f"| drift repair ({result['drift']['resources']} queues) | {result['drift']['seconds_after_resync_request']}"
+        " s from their resync to all corrected | |\n"
+        f"| change latency ({change['edits']} edits) | p50 {change['p50_ms']} ms, p95 {change['p95_ms']} ms | "
+        "p95 < 1 s at 1,000 |\n"
+        f"| RSS | {result['rss_mib']} MiB | < 150 MiB at 10,000 |\n"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--resources", type=int, default=1000, help="N, rounded up to units of 20 (default: 1000)")
+    parser.add_argument("--no-docs", action="store_true", help="do not append the result to docs/benchmarks.md")
+    args = parser.parse_args()
+    result = run(args.resources)
+    print(json.dumps(result, indent=2))
+    if not args.no_docs:
+        with (REPO / "docs" / "benchmarks.md").open("a") as docs:
+            docs.write(markdown(result))
+
+
+if __name__ == "__main__":
+    main()

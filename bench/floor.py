@@ -1,0 +1,92 @@
+"""The floor: the same read calls trimtab's steady-state resync made, issued by a bare aiobotocore
+loop against the same moto server, at its best concurrency. What no controller can beat."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import aioboto3
+import boto3
+from botocore.exceptions import ClientError
+
+Params = Callable[[], dict[str, Any]]
+
+
+def _cycle(values: list[Any]) -> Iterator[Any]:
+    return itertools.cycle(values or [None])
+
+
+def _batches(values: list[str], size: int) -> list[list[str]]:
+    return [values[i:i + size] for i in range(0, len(values), size)] or [[]]
+
+
+def resource_parameters(options: dict[str, Any]) -> dict[tuple[str, str], Params]:
+    """(service, operation) -> a generator of real parameters, cycling over the resources that exist."""
+    sqs, s3 = boto3.client("sqs", **options), boto3.client("s3", **options)
+    cloudwatch, scaling = boto3.client("cloudwatch", **options), boto3.client("application-autoscaling", **options)
+    urls = [url for page in sqs.get_paginator("list_queues").paginate() for url in page.get("QueueUrls", [])]
+    buckets = [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
+    alarms = [alarm for page in cloudwatch.get_paginator("describe_alarms").paginate()
+              for alarm in page["MetricAlarms"]]
+    targets = [t["ResourceId"] for page in scaling.get_paginator("describe_scalable_targets").paginate(
+        ServiceNamespace="ecs") for t in page["ScalableTargets"]]
+    url_cycle, name_cycle = _cycle(urls), _cycle([url.rsplit("/", 1)[-1] for url in urls])
+    bucket_cycle, arn_cycle = _cycle(buckets), _cycle([a["AlarmArn"] for a in alarms])
+    alarm_batches = _cycle(_batches([a["AlarmName"] for a in alarms], 100))
+    target_batches, target_cycle = _cycle(_batches(targets, 50)), _cycle(targets)
+    by_bucket = {op: (lambda: {"Bucket": next(bucket_cycle)}) for op in (
+        "HeadBucket", "GetBucketVersioning", "GetBucketEncryption", "GetBucketTagging", "GetBucketPolicy",
+        "GetPublicAccessBlock", "GetBucketLifecycleConfiguration", "GetBucketLocation")}
+    return {
+        ("sqs", "GetQueueUrl"): lambda: {"QueueName": next(name_cycle)},
+        ("sqs", "GetQueueAttributes"): lambda: {"QueueUrl": next(url_cycle), "AttributeNames": ["All"]},
+        ("sqs", "ListQueueTags"): lambda: {"QueueUrl": next(url_cycle)},
+        ("cloudwatch", "DescribeAlarms"): lambda: {"AlarmNames": next(alarm_batches)},
+        ("cloudwatch", "ListTagsForResource"): lambda: {"ResourceARN": next(arn_cycle)},
+        ("application-autoscaling", "DescribeScalableTargets"): lambda: {
+            "ServiceNamespace": "ecs", "ResourceIds": next(target_batches)},
+        ("application-autoscaling", "DescribeScalingPolicies"): lambda: {
+            "ServiceNamespace": "ecs", "ResourceId": next(target_cycle)},
+        **{("s3", op): params for op, params in by_bucket.items()},
+    }
+
+
+async def _replay(calls: list[tuple[str, str, dict[str, Any]]], options: dict[str, Any], concurrency: int) -> float:
+    session = aioboto3.Session()
+    async with contextlib.AsyncExitStack() as stack:
+        clients = {service: await stack.enter_async_context(session.client(service, **options))
+                   for service in sorted({service for service, _, _ in calls})}
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(service: str, operation: str, params: dict[str, Any]) -> None:
+            method = getattr(clients[service], _snake(operation))
+            # A 404 is a call too: trimtab's reads see the same answers.
+            async with gate:
+                with contextlib.suppress(ClientError):
+                    await method(**params)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(*call) for call in calls))
+        return time.perf_counter() - started
+
+
+def _snake(operation: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(operation))
+
+
+def measure_floor(counts: dict[tuple[str, str], int], options: dict[str, Any]) -> tuple[float, int, list[str]]:
+    """(best seconds, its concurrency, operations it could not replay) for the given read counts."""
+    parameters = resource_parameters(options)
+    calls = [(service, operation, parameters[(service, operation)]())
+             for (service, operation), count in sorted(counts.items()) if (service, operation) in parameters
+             for _ in range(count)]
+    skipped = sorted(f"{s}:{o}" for (s, o) in counts if (s, o) not in parameters)
+    # Pick the best concurrency on a tenth of the calls, then time all of them at that concurrency.
+    sample = calls[::10] or calls
+    concurrency = min((asyncio.run(_replay(sample, options, c)), c) for c in (8, 32, 64))[1]
+    return asyncio.run(_replay(calls, options, concurrency)), concurrency, skipped
