@@ -99,11 +99,30 @@ def _wait(predicate: Any, timeout: float, what: str, poll: float = 0.1) -> float
     return time.perf_counter() - started
 
 
+def _progress(phase: str, **measured: Any) -> None:
+    """Each phase's numbers as soon as they exist, so a later failure loses nothing."""
+    print(json.dumps({"phase": phase, **measured}), file=sys.stderr, flush=True)
+
+
 def _by_service(counts: Counter[tuple[str, str]]) -> dict[str, int]:
     totals: Counter[str] = Counter()
     for (service, _), count in counts.items():
         totals[service] += count
     return dict(totals)
+
+
+def _change_latency(path: Path, sqs: Any) -> list[float]:
+    """Seconds from writing an edited spec to the new value being visible in AWS, per edit."""
+    original = path.read_text()
+    url = sqs.get_queue_url(QueueName="u00000-work-1")["QueueUrl"]
+    latencies = []
+    for edit in range(EDITS):
+        value = str(200 + edit)
+        path.write_text(original.replace("visibilityTimeoutSeconds: 31\n", f"visibilityTimeoutSeconds: {value}\n"))
+        latencies.append(_wait(lambda v=value: sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]["VisibilityTimeout"] == v,
+            60, "edit applied", poll=0.005))
+    return latencies
 
 
 def run(resources: int) -> dict[str, Any]:
@@ -113,7 +132,7 @@ def run(resources: int) -> dict[str, Any]:
         options = {"endpoint_url": emulator.url, "region_name": "us-east-1", "aws_access_key_id": access,
                    "aws_secret_access_key": secret}
         env = dict(os.environ, AWS_REGION="us-east-1")
-        write_workload(root / "specs", resources)
+        services = write_workload(root / "specs", resources)
         total = len(list((root / "specs").glob("*.yaml"))) * 20
         started = time.perf_counter()
         controller = Controller(root / "specs", root / "state", emulator.url, env)
@@ -123,6 +142,7 @@ def run(resources: int) -> dict[str, Any]:
             cold_seconds = time.perf_counter() - started
             # Without the emulator's ECS seeding (--emulator creates the services targets point at).
             cold = Counter({key: n for key, n in controller.calls().items() if key[0] != "ecs"})
+            _progress("cold", seconds=round(cold_seconds, 2), calls=sum(cold.values()))
 
             print("steady-state resync ...", file=sys.stderr)
             before, reconciled = controller.calls(), controller.reconciles()
@@ -133,6 +153,7 @@ def run(resources: int) -> dict[str, Any]:
             steady = controller.calls() - before
             reads = Counter({key: count for key, count in steady.items() if not is_mutating(key[1])})
             mutating = sum(count for key, count in steady.items() if is_mutating(key[1]))
+            _progress("steady", seconds=round(steady_seconds, 2), reads=sum(reads.values()), mutating=mutating)
 
             print(f"drift repair of {DRIFTED} queues ...", file=sys.stderr)
             sqs = boto3.client("sqs", **options)
@@ -147,23 +168,14 @@ def run(resources: int) -> dict[str, Any]:
             drift_seconds = time.perf_counter() - drift_started
 
             print(f"change latency over {EDITS} edits ...", file=sys.stderr)
-            path = root / "specs" / "unit-00000.yaml"
-            original = path.read_text()
-            url = sqs.get_queue_url(QueueName="u00000-work-1")["QueueUrl"]
-            latencies = []
-            for edit in range(EDITS):
-                value = str(200 + edit)
-                path.write_text(original.replace("visibilityTimeoutSeconds: 31\n",
-                                                 f"visibilityTimeoutSeconds: {value}\n"))
-                latencies.append(_wait(lambda v=value: sqs.get_queue_attributes(
-                    QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]["VisibilityTimeout"] == v,
-                    60, "edit applied", poll=0.005))
+            latencies = _change_latency(root / "specs" / "unit-00000.yaml", sqs)
             rss = controller.rss_mib()
         finally:
             controller.stop()
 
         print("floor ...", file=sys.stderr)
-        floor_seconds, floor_concurrency, skipped = measure_floor(dict(reads), options)
+        targets = [f"service/{cluster}/{service}" for cluster, service in services]
+        floor_seconds, floor_concurrency, skipped = measure_floor(dict(reads), options, targets)
     latencies.sort()
     read_total = sum(reads.values())
     return {
