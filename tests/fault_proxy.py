@@ -14,9 +14,11 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
+
+from tests.background_server import BackgroundServer
 
 _SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
 _HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
@@ -38,8 +40,16 @@ class Record:
 
     throttled: list[float] = field(default_factory=list)
     errors: list[float] = field(default_factory=list)
-    resets: list[float] = field(default_factory=list)
-    forwarded: list[float] = field(default_factory=list)
+    resets: list[float] = field(default_factory=list)  # answered with a reset, forwarded or not
+    forwarded: list[float] = field(default_factory=list)  # reached moto (a reset may follow)
+
+    @property
+    def requests(self) -> int:
+        """Every request the proxy received: refused ones, plus those that reached moto."""
+        lost_before = len(self.resets) - self.resets_after
+        return len(self.throttled) + len(self.errors) + lost_before + len(self.forwarded)
+
+    resets_after: int = 0
 
 
 class _Bucket:
@@ -56,14 +66,7 @@ class _Bucket:
         return False
 
 
-class _QuietServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """Connections the proxy itself resets end in errors on purpose: nothing to report."""
-
-
-class FaultProxy:
+class FaultProxy(BackgroundServer):
     def __init__(self, upstream: str, faults: Faults) -> None:
         target = urlsplit(upstream)
         self.record = Record()
@@ -145,6 +148,7 @@ class FaultProxy:
                 outer.record.forwarded.append(now)
                 if roll < faults.reset and reset_after:  # the change happened; the answer is lost
                     outer.record.resets.append(now)
+                    outer.record.resets_after += 1
                     self._reset()
                     return
                 self._reply(response.status, payload,
@@ -152,14 +156,5 @@ class FaultProxy:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
 
-        self._server = _QuietServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FaultProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
+        self.url = f"http://127.0.0.1:{self.port}"

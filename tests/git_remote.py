@@ -9,10 +9,11 @@ import base64
 import os
 import subprocess
 import textwrap
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
+
+from tests.background_server import BackgroundServer
 
 _AUTHOR = {"GIT_AUTHOR_NAME": "Dev", "GIT_AUTHOR_EMAIL": "dev@example.com",
            "GIT_COMMITTER_NAME": "Dev", "GIT_COMMITTER_EMAIL": "dev@example.com"}
@@ -68,7 +69,7 @@ class GitRepo:
         return commit
 
 
-class GitHttpServer:
+class GitHttpServer(BackgroundServer):
     """`git http-backend` over HTTP on 127.0.0.1 (a free port), demanding Basic auth with a token."""
 
     def __init__(self, project_root: Path, username: str, token: str) -> None:
@@ -122,17 +123,7 @@ class GitHttpServer:
             do_GET = _serve
             do_POST = _serve
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    def __enter__(self) -> GitHttpServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(Handler)
 
     def url(self, repository: str) -> str:
         return f"git+http://127.0.0.1:{self.port}/{repository}"
