@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint generate bench clean
+.PHONY: run test lint generate bench soak clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian, apt-get install python3-venv"; exit 1; }
@@ -30,6 +30,10 @@ lint: $(STAMP)
 BENCH_N ?= 1000
 bench: $(STAMP)
 	$(BIN)/python -m bench --resources $(BENCH_N)
+
+## soak: 10 minutes of spec churn and drift at N = 1,000, watching RSS, asyncio tasks and descriptors
+soak: $(STAMP)
+	$(BIN)/python -m bench --resources 1000 --soak 10
 
 ## generate: rewrite the CRDs and the spec reference from the models
 generate: $(STAMP)

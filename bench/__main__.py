@@ -1,8 +1,10 @@
 """`python -m bench --resources N`: trimtab against a local moto server, measured phase by phase.
 
 Cold converge, steady-state resync (calls per resource by service; mutating calls must be 0), drift
-repair, change latency (p50/p95 over 20 edits), RSS, and the floor: the steady state's reads issued
-by a bare aiobotocore loop, reported as trimtab's time divided by the floor's, in the same run.
+repair, change latency (p50/p95 over 20 edits), RSS, and two floors measured in the same run by a
+bare aiobotocore loop against the same moto server: the steady state's reads, and the cold
+converge's calls on fresh names (bench/cold_floor.py). Each is reported as trimtab's time divided by
+the floor's. `--soak MINUTES` runs the leak watch instead (bench/soak.py).
 Prints JSON; unless --no-docs, appends a markdown section with the machine's facts to
 docs/benchmarks.md. Compare ratios within one run: absolute times vary between machines.
 """
@@ -13,95 +15,25 @@ import argparse
 import json
 import os
 import platform
-import re
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from bench.cold_floor import measure_cold_floor
+from bench.controller import REPO, Controller, progress, wait_for
 from bench.floor import measure_floor
+from bench.soak import markdown as soak_markdown
+from bench.soak import run_soak
 from bench.workload import write_workload
 from controller.aws import is_mutating
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator
 
-REPO = Path(__file__).resolve().parent.parent
-TOKEN = "bench-token"
 EDITS, DRIFTED = 20, 20
-_CALL = re.compile(r'^trimtab_aws_api_calls_total\{operation="([^"]+)",outcome="([^"]+)",service="([^"]+)"\} (\S+)$',
-                   re.MULTILINE)
-_READY = re.compile(r'^trimtab_resources\{condition="Ready",kind="[^"]+",status="True"\} (\S+)$', re.MULTILINE)
-_RECONCILES = re.compile(r"^controller_runtime_reconcile_total\{[^}]*\} (\S+)$", re.MULTILINE)
-
-
-class Controller:
-    def __init__(self, specs: Path, state: Path, emulator: str, env: dict[str, str]) -> None:
-        self.log = state.parent / "controller.log"
-        self.state = state
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "controller", "run", "--source", str(specs), "--state-dir", str(state),
-             "--emulator", emulator, "--listen", "127.0.0.1:0", "--resync-interval", "1h", "--workers", "16"],
-            env={**env, "TRIMTAB_API_TOKEN": TOKEN}, stdout=self.log.open("w"), stderr=subprocess.STDOUT, cwd=REPO)
-        self.url = self._listening()
-
-    def _listening(self) -> str:
-        while True:
-            for line in self.log.read_text().splitlines():
-                if '"Listening"' in line:
-                    return str(json.loads(line)["message"])
-            if self.process.poll() is not None:
-                raise SystemExit(f"trimtab exited:\n{self.log.read_text()[-2000:]}")
-            time.sleep(0.05)
-
-    def metrics(self) -> str:
-        with urllib.request.urlopen(f"{self.url}/metrics", timeout=30) as response:
-            return str(response.read().decode())
-
-    def calls(self) -> Counter[tuple[str, str]]:
-        counts: Counter[tuple[str, str]] = Counter()
-        for operation, _, service, value in _CALL.findall(self.metrics()):
-            counts[(service, operation)] += int(float(value))
-        return counts
-
-    def reconciles(self) -> float:
-        return sum(float(value) for value in _RECONCILES.findall(self.metrics()))
-
-    def ready(self) -> int:
-        """Items Ready, from the controller's own gauge: cheap to poll, unlike reading every status."""
-        return int(sum(float(value) for value in _READY.findall(self.metrics())))
-
-    def resync(self, items: list[str] | None = None) -> None:
-        body = json.dumps({"items": items} if items else {}).encode()
-        request = urllib.request.Request(f"{self.url}/api/v1/resync", data=body, method="POST",
-                                         headers={"Authorization": f"Bearer {TOKEN}"})
-        urllib.request.urlopen(request, timeout=30).close()
-
-    def rss_mib(self) -> float:
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(status.split("VmRSS:")[1].split()[0]) / 1024
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(60)
-
-
-def _wait(predicate: Any, timeout: float, what: str, poll: float = 0.1) -> float:
-    started = time.perf_counter()
-    while not predicate():
-        if time.perf_counter() - started > timeout:
-            raise SystemExit(f"timed out: {what}")
-        time.sleep(poll)
-    return time.perf_counter() - started
-
-
-def _progress(phase: str, **measured: Any) -> None:
-    """Each phase's numbers as soon as they exist, so a later failure loses nothing."""
-    print(json.dumps({"phase": phase, **measured}), file=sys.stderr, flush=True)
 
 
 def _by_service(counts: Counter[tuple[str, str]]) -> dict[str, int]:
@@ -119,7 +51,7 @@ def _change_latency(path: Path, sqs: Any) -> list[float]:
     for edit in range(EDITS):
         value = str(200 + edit)
         path.write_text(original.replace("visibilityTimeoutSeconds: 31\n", f"visibilityTimeoutSeconds: {value}\n"))
-        latencies.append(_wait(lambda v=value: sqs.get_queue_attributes(
+        latencies.append(wait_for(lambda v=value: sqs.get_queue_attributes(
             QueueUrl=url, AttributeNames=["VisibilityTimeout"])["Attributes"]["VisibilityTimeout"] == v,
             60, "edit applied", poll=0.005))
     return latencies
@@ -138,22 +70,22 @@ def run(resources: int) -> dict[str, Any]:
         controller = Controller(root / "specs", root / "state", emulator.url, env)
         try:
             print(f"cold converge of {total} resources ...", file=sys.stderr)
-            _wait(lambda: controller.ready() == total, 3600, "cold converge")
+            wait_for(lambda: controller.ready() == total, 3600, "cold converge", poll=0.25)
             cold_seconds = time.perf_counter() - started
             # Without the emulator's ECS seeding (--emulator creates the services targets point at).
             cold = Counter({key: n for key, n in controller.calls().items() if key[0] != "ecs"})
-            _progress("cold", seconds=round(cold_seconds, 2), calls=sum(cold.values()))
+            progress("cold", seconds=round(cold_seconds, 2), calls=sum(cold.values()))
 
             print("steady-state resync ...", file=sys.stderr)
             before, reconciled = controller.calls(), controller.reconciles()
             steady_started = time.perf_counter()
             controller.resync()
-            _wait(lambda: controller.reconciles() - reconciled >= total, 3600, "steady resync")
+            wait_for(lambda: controller.reconciles() - reconciled >= total, 3600, "steady resync", poll=0.25)
             steady_seconds = time.perf_counter() - steady_started
             steady = controller.calls() - before
             reads = Counter({key: count for key, count in steady.items() if not is_mutating(key[1])})
             mutating = sum(count for key, count in steady.items() if is_mutating(key[1]))
-            _progress("steady", seconds=round(steady_seconds, 2), reads=sum(reads.values()), mutating=mutating)
+            progress("steady", seconds=round(steady_seconds, 2), reads=sum(reads.values()), mutating=mutating)
 
             print(f"drift repair of {DRIFTED} queues ...", file=sys.stderr)
             sqs = boto3.client("sqs", **options)
@@ -163,7 +95,7 @@ def run(resources: int) -> dict[str, Any]:
                 sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "7"})
             drift_started = time.perf_counter()
             controller.resync([f"Queue/{name}" for name in drifted])  # as their periodic resync would
-            _wait(lambda: all(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])[
+            wait_for(lambda: all(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["VisibilityTimeout"])[
                 "Attributes"]["VisibilityTimeout"] == "30" for url in urls), 3600, "drift repair")
             drift_seconds = time.perf_counter() - drift_started
 
@@ -176,12 +108,19 @@ def run(resources: int) -> dict[str, Any]:
         print("floor ...", file=sys.stderr)
         targets = [f"service/{cluster}/{service}" for cluster, service in services]
         floor_seconds, floor_concurrency, skipped = measure_floor(dict(reads), options, targets)
+        progress("floor", seconds=round(floor_seconds, 2), concurrency=floor_concurrency)
+        print("cold-converge floor ...", file=sys.stderr)
+        queue_base = sqs.get_queue_url(QueueName="u00000-work-1")["QueueUrl"].rsplit("/", 1)[0]
+        cold_floor_seconds, cold_skipped = measure_cold_floor(dict(cold), options, queue_base, targets,
+                                                              floor_concurrency)
     latencies.sort()
     read_total = sum(reads.values())
     return {
         "resources": total,
         "cold": {"seconds": round(cold_seconds, 2), "calls": sum(cold.values()),
-                 "calls_by_operation": {f"{s}:{o}": n for (s, o), n in sorted(cold.items())}},
+                 "calls_by_operation": {f"{s}:{o}": n for (s, o), n in sorted(cold.items())},
+                 "floor_seconds": round(cold_floor_seconds, 2),
+                 "ratio_to_floor": round(cold_seconds / cold_floor_seconds, 2), "floor_skipped": cold_skipped},
         "steady": {"seconds": round(steady_seconds, 2), "reads": read_total, "mutating": mutating,
                    "reads_per_resource": round(read_total / total, 2), "reads_by_service": _by_service(reads),
                    "floor_seconds": round(floor_seconds, 2), "floor_concurrency": floor_concurrency,
@@ -200,11 +139,13 @@ def machine() -> str:
 
 
 def markdown(result: dict[str, Any]) -> str:
-    steady, change = result["steady"], result["change_latency"]
+    cold, steady, change = result["cold"], result["steady"], result["change_latency"]
     return (
         f"\n### N = {result['resources']} ({time.strftime('%Y-%m-%d')}, {machine()})\n\n"
         "| measure | result | goal |\n|---|---|---|\n"
-        f"| cold converge | {result['cold']['seconds']} s, {result['cold']['calls']} AWS calls | |\n"
+        f"| cold converge (process start to all Ready) | {cold['seconds']} s, {cold['calls']} AWS calls | |\n"
+        f"| cold-converge floor (same calls on fresh names, bare aiobotocore, two waves) | "
+        f"{cold['floor_seconds']} s; trimtab / floor = {cold['ratio_to_floor']} | <= 1.5 at 1,000 |\n"
         f"| steady-state resync | {steady['seconds']} s, {steady['reads']} reads = {steady['reads_per_resource']}"
         f"/resource, {steady['mutating']} mutating | <= 1.6 reads/resource, 0 mutating |\n"
         f"| steady reads by service | {steady['reads_by_service']} | |\n"
@@ -223,12 +164,20 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--resources", type=int, default=1000, help="N, rounded up to units of 20 (default: 1000)")
     parser.add_argument("--no-docs", action="store_true", help="do not append the result to docs/benchmarks.md")
+    parser.add_argument("--soak", type=float, metavar="MINUTES", default=None,
+                        help="instead of the phases: MINUTES of continuous spec churn and drift at N, watching RSS, "
+                             "asyncio tasks, open descriptors and unclosed-resource warnings (see bench/soak.py)")
     args = parser.parse_args()
-    result = run(args.resources)
+    if args.soak is not None:
+        result = run_soak(args.resources, args.soak)
+        text = soak_markdown(result, machine())
+    else:
+        result = run(args.resources)
+        text = markdown(result)
     print(json.dumps(result, indent=2))
     if not args.no_docs:
         with (REPO / "docs" / "benchmarks.md").open("a") as docs:
-            docs.write(markdown(result))
+            docs.write(text)
 
 
 if __name__ == "__main__":

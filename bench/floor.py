@@ -41,6 +41,11 @@ def resource_parameters(options: dict[str, Any], targets: list[str]) -> dict[tup
     bucket_cycle, arn_cycle = _cycle(buckets), _cycle([a["AlarmArn"] for a in alarms])
     alarm_batches = _cycle(_batches([a["AlarmName"] for a in alarms], 100))
     target_batches, target_cycle = _cycle(_batches(targets, 50)), _cycle(targets)
+    # Queue ARNs from their URLs (.../ACCOUNT/NAME), as GetQueueAttributes would report them.
+    queue_arns = [f"arn:aws:sqs:{options['region_name']}:{url.split('/')[-2]}:{url.rsplit('/', 1)[-1]}"
+                  for url in urls]
+    tagged = queue_arns + [f"arn:aws:s3:::{name}" for name in buckets] + [a["AlarmArn"] for a in alarms]
+    tagged_batches = _cycle(_batches(tagged, 100))
     by_bucket = {op: (lambda: {"Bucket": next(bucket_cycle)}) for op in (
         "HeadBucket", "GetBucketVersioning", "GetBucketEncryption", "GetBucketTagging", "GetBucketPolicy",
         "GetPublicAccessBlock", "GetBucketLifecycleConfiguration", "GetBucketLocation")}
@@ -54,6 +59,7 @@ def resource_parameters(options: dict[str, Any], targets: list[str]) -> dict[tup
             "ServiceNamespace": "ecs", "ResourceIds": next(target_batches)},
         ("application-autoscaling", "DescribeScalingPolicies"): lambda: {
             "ServiceNamespace": "ecs", "ResourceId": next(target_cycle)},
+        ("resourcegroupstaggingapi", "GetResources"): lambda: {"ResourceARNList": next(tagged_batches)},
         **{("s3", op): params for op, params in by_bucket.items()},
     }
 
@@ -77,6 +83,11 @@ async def _replay(calls: list[tuple[str, str, dict[str, Any]]], options: dict[st
         return time.perf_counter() - started
 
 
+def replay(calls: list[tuple[str, str, dict[str, Any]]], options: dict[str, Any], concurrency: int) -> float:
+    """Seconds to issue `calls` (service, operation, parameters) with at most `concurrency` in flight."""
+    return asyncio.run(_replay(calls, options, concurrency))
+
+
 def _snake(operation: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(operation))
 
@@ -92,5 +103,5 @@ def measure_floor(
     skipped = sorted(f"{s}:{o}" for (s, o) in counts if (s, o) not in parameters)
     # Pick the best concurrency on a tenth of the calls, then time all of them at that concurrency.
     sample = calls[::10] or calls
-    concurrency = min((asyncio.run(_replay(sample, options, c)), c) for c in (8, 32, 64))[1]
-    return asyncio.run(_replay(calls, options, concurrency)), concurrency, skipped
+    concurrency = min((replay(sample, options, c), c) for c in (8, 32, 64))[1]
+    return replay(calls, options, concurrency), concurrency, skipped

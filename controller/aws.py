@@ -48,7 +48,7 @@ class AwsSettings:
     # Static credentials, for the embedded emulator only; otherwise the standard credential chain.
     static_credentials: tuple[str, str] | None = None
     # Client-side limit per AWS service, in calls per second; it halves on throttling (see ratelimit.py).
-    max_calls_per_second: float = 50.0
+    max_calls_per_second: float = 100.0
 
     @property
     def custom_endpoint(self) -> str | None:

@@ -124,6 +124,8 @@ class Metrics:
         self.prune_held = Gauge("trimtab_prune_held", "Resources a held prune would delete (0: none held)",
                                 registry=r)
         self.spec_errors = Gauge("trimtab_spec_errors", "Invalid specs in the live revision", registry=r)
+        self.asyncio_tasks = Gauge("trimtab_asyncio_tasks", "asyncio tasks alive in the controller's event loop",
+                                   registry=r)
         self.build_info = Info("trimtab_build", "trimtab build information", registry=r)
         self.build_info.info({"version": __version__, "python": platform.python_version()})
         for kind in KINDS:  # series exist from the start, so rate() and absent() behave

@@ -1,5 +1,5 @@
 """Client-side rate limiting per AWS service: a token bucket that halves its rate when AWS throttles
-and recovers slowly while calls succeed (additive increase, multiplicative decrease).
+and recovers slowly while calls succeed (multiplicative decrease, gentle proportional increase).
 
 Every HTTP attempt takes a token, retries included, so a throttled service sees less traffic from us
 at once instead of the same traffic plus retries. ACK has had no such limiter since 2020 (community#67).
@@ -47,11 +47,12 @@ class TokenBucket:
 
 @dataclass
 class AdaptiveRateLimiter:
-    max_rate: float = 50.0  # calls per second when AWS is happy
+    max_rate: float = 100.0  # calls per second when AWS is happy
     min_rate: float = 1.0
     burst: float = 10.0
-    # Each success adds this share of max_rate per second: from the floor back to full speed takes
-    # about 1 / recovery_step successes (slow on purpose; throttling tends to come back).
+    # Each success raises the rate by this share of itself: after a halving, about 70 successes
+    # restore it (at the lowered rate, seconds, not one burst of in-flight answers). An increase of
+    # a share of max_rate instead let a high maximum bounce straight back into throttling.
     recovery_step: float = 0.01
     # Throttles from one window of in-flight calls count once, or ten parallel throttles would cut
     # the rate 1024-fold.
@@ -83,4 +84,4 @@ class AdaptiveRateLimiter:
 
     def on_success(self) -> None:
         if self.rate < self.max_rate:
-            self._bucket.set_rate(min(self.max_rate, self.rate + self.max_rate * self.recovery_step))
+            self._bucket.set_rate(min(self.max_rate, self.rate * (1 + self.recovery_step)))

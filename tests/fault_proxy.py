@@ -42,6 +42,20 @@ class Record:
     errors: list[float] = field(default_factory=list)
     resets: list[float] = field(default_factory=list)  # answered with a reset, forwarded or not
     forwarded: list[float] = field(default_factory=list)  # reached moto (a reset may follow)
+    # Every request the rate limit judged: (time, service, throttled), to follow each service's trend.
+    judged: list[tuple[float, str, bool]] = field(default_factory=list)
+
+    def throttle_trend(self) -> tuple[int, int]:
+        """Throttles in the first and in the second half of each service's active time (its first to its
+        last request), summed over services. Per service, because services start at different times:
+        dependents run after what they need."""
+        early = late = 0
+        for service in {service for _, service, _ in self.judged}:
+            times = [(when, throttled) for when, name, throttled in self.judged if name == service]
+            middle = (min(times)[0] + max(times)[0]) / 2
+            early += sum(1 for when, throttled in times if throttled and when < middle)
+            late += sum(1 for when, throttled in times if throttled and when >= middle)
+        return early, late
 
     @property
     def requests(self) -> int:
@@ -124,6 +138,7 @@ class FaultProxy(BackgroundServer):
                     roll = chance.random()
                     reset_after = chance.random() < 0.5
                 now = time.time()
+                outer.record.judged.append((now, service, not allowed))
                 if not allowed:
                     outer.record.throttled.append(now)
                     self._throttle(service)

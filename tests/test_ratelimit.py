@@ -15,7 +15,7 @@ def test_throttling_halves_the_rate_once_per_window_and_success_recovers_slowly(
         limiter.on_throttle()
     assert limiter.rate == 20 and limiter.throttles == 10
     limiter.on_success()
-    assert limiter.rate == 22  # +5% of max per success
+    assert limiter.rate == 21  # +5% of itself per success
     for _ in range(100):
         limiter.on_success()
     assert limiter.rate == 40

@@ -20,3 +20,13 @@ def kind_interval(text: str) -> tuple[str, float]:
     if not kind or not value:
         raise argparse.ArgumentTypeError(f"expected KIND=DURATION, e.g. Alarm=10m (got {text!r})")
     return kind, duration(value)
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number (got {text!r})") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0 (got {text!r})")
+    return value

@@ -85,6 +85,7 @@ async def _run(args: argparse.Namespace) -> int:
         bound = runner.addresses[0]
         events.emit("Listening", f"http://{bound[0]}:{bound[1]}", admin="enabled" if token else "disabled")
         loop = asyncio.get_running_loop()
+        metrics.asyncio_tasks.set_function(lambda: len(asyncio.all_tasks(loop)))  # scraped on this loop
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop_signal, manager.stop)
         loop.add_signal_handler(
@@ -129,7 +130,11 @@ def register_run(subcommands: Subparsers) -> None:
                              "trimtab.io/resync-interval")
     parser.add_argument("--kind-resync-interval", type=kind_interval, action="append", default=[],
                         metavar="KIND=DURATION", help="per-kind interval, e.g. Alarm=10m (repeatable)")
-    parser.add_argument("--workers", type=int, default=8, help="items reconciled at once (default: 8)")
+    parser.add_argument(
+        "--workers", type=int, default=ManagerConfig.workers,
+        help=f"items reconciled at once, at most {ManagerConfig.per_service_concurrency} per AWS service "
+             "(default: %(default)s)",
+    )
     parser.add_argument("--observe-only", action="store_true", help="report drift, change nothing")
     parser.add_argument("--prune-max-count", type=int, default=10,
                         help="hold a prune deleting more than this many resources (default: 10)")

@@ -21,7 +21,7 @@ ECS_AUTOSCALING_ROLE = ("arn:aws:iam::*:role/aws-service-role/ecs.application-au
                         "AWSServiceRoleForApplicationAutoScaling_ECSService")
 Subparsers = Any
 # botocore's service ids, as IAM names the services.
-IAM_PREFIX = {"application-auto-scaling": "application-autoscaling"}
+IAM_PREFIX = {"application-auto-scaling": "application-autoscaling", "resource-groups-tagging-api": "tag"}
 # S3 operations whose IAM action has another name.
 S3_ACTIONS = {
     "HeadBucket": "ListBucket",

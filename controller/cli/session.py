@@ -14,6 +14,7 @@ from typing import Any
 from controller.api.graph import SpecGraph
 from controller.api.scalable_target import ScalableTarget
 from controller.aws import AwsClients, AwsSettings, default_region
+from controller.cli.argtypes import positive_float
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator, seed_ecs_services
 from controller.engine.reconciler import Reconciler
 from controller.kinds.ownership import DEFAULT_CONTROLLER_ID
@@ -51,6 +52,11 @@ def add_aws_arguments(parser: argparse.ArgumentParser) -> None:
         "--store", default=None, metavar="dynamodb://TABLE",
         help="where status, inventory and leases live: SQLite in --state-dir (default), or a DynamoDB table "
              "shared by several tasks (deploy/ecs/trimtab.yaml creates it)",
+    )
+    parser.add_argument(
+        "--aws-max-rate", type=positive_float, default=AwsSettings.max_calls_per_second, metavar="CALLS_PER_SECOND",
+        help="client-side limit on AWS calls per second, per service and per task; it halves whenever AWS "
+             "throttles and recovers slowly (default: %(default)s)",
     )
     parser.add_argument(
         "--controller-id", default=DEFAULT_CONTROLLER_ID,
@@ -97,9 +103,10 @@ async def open_session(
             print(f"trimtab: started the embedded AWS emulator (moto) at {emulator_url}; "
                   "everything it holds is gone when this command exits", file=sys.stderr)
         if emulator_url is not None:
-            settings = AwsSettings(region=region, endpoint_url=emulator_url, static_credentials=EMULATOR_CREDENTIALS)
+            settings = AwsSettings(region=region, endpoint_url=emulator_url, static_credentials=EMULATOR_CREDENTIALS,
+                                   max_calls_per_second=args.aws_max_rate)
         else:
-            settings = AwsSettings(region=region)
+            settings = AwsSettings(region=region, max_calls_per_second=args.aws_max_rate)
         aws = await stack.enter_async_context(AwsClients(settings, metrics=metrics))
         store: Store
         if args.store and args.store.startswith(STORE_SCHEME):

@@ -18,7 +18,7 @@ from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING, PrunePlan, Pr
 from controller.engine.reconciler import Action, Outcome, Reconciler
 from controller.engine.runner import OutputsResolver
 from controller.engine.sharding import AllShards, ShardCoordinator, shard_of
-from controller.engine.status import SOURCE_SETTING, build_status, conditions_for, generation, source_document
+from controller.engine.status import SOURCE_SETTING, build_status, conditions_for, source_document
 from controller.engine.workqueue import Priority, WorkQueue
 from controller.metrics import KINDS, Metrics
 from controller.sources.base import Source, SourceError
@@ -39,8 +39,8 @@ _EVENT_FOR = {Action.CREATE: "Created", Action.ADOPT: "Adopted", Action.CONFLICT
 class ManagerConfig:
     resync_interval: float = 300.0
     kind_resync: dict[str, float] = field(default_factory=dict)
-    workers: int = 8
-    per_service_concurrency: int = 4
+    workers: int = 16
+    per_service_concurrency: int = 8
     observe_only: bool = False
     prune_threshold: PruneThreshold = field(default_factory=PruneThreshold)
     drain_timeout: float = 25.0  # within ECS's 30 s stop timeout
@@ -124,7 +124,7 @@ class Manager:
 
     def resync_all(self) -> int:
         """Queue every item at high priority (SIGHUP, manual resync)."""
-        keys = list(self.state.graph.records) if self.state else []
+        keys = self.state.graph.critical_first(self.state.graph.records) if self.state else []
         for key in keys:
             self.queue.add(key, Priority.HIGH)
         return len(keys)
@@ -176,8 +176,9 @@ class Manager:
         if not initial:
             self.events.emit("SourceChanged", revision=state.revision, specs=len(state.graph.records),
                              errors=len(state.errors))
-        for key, record in state.graph.records.items():
-            spec_generation = generation(record.resource)
+        for key in state.graph.critical_first(state.graph.records):  # what others wait for, first
+            record = state.graph.records[key]
+            spec_generation = record.generation
             if self._generations.get(key) == spec_generation:
                 if self.shards.owns(key):
                     unchanged.append((key, spec_generation))
@@ -247,10 +248,11 @@ class Manager:
             return
         count = self.coordinator.settings.shards
         await self._absorb_statuses()  # what the previous holders recorded
-        for key, record in state.graph.records.items():
+        for key in state.graph.critical_first(state.graph.records):
             if shard_of(key, count) not in shards:
                 continue
-            spec_generation = generation(record.resource)
+            record = state.graph.records[key]
+            spec_generation = record.generation
             if self._settled(key, spec_generation):
                 interval = resync_interval(record.resource, self.config.resync_interval, self.config.kind_resync)
                 self._resynced_once.add(key)
@@ -415,7 +417,7 @@ class Manager:
     async def _record(self, resource: Resource, outcome: Outcome, revision: str) -> None:
         key = resource.key
         previous = self.statuses.get(key)
-        spec_generation = self._generations.get(key) or generation(resource)
+        spec_generation = self._generations.get(key, "")  # set for every key of the live revision
         status = build_status(
             key, conditions_for(outcome, previous), previous,
             observed_generation=spec_generation, revision=revision, outputs=outcome.outputs, seconds=outcome.seconds,
@@ -444,9 +446,8 @@ class Manager:
                 self._check_applied()
                 await self._report_source()
         if became_ready and self.state is not None:
-            for other, needs in self.state.graph.dependencies.items():
-                if key in needs:
-                    self.queue.add(other, Priority.HIGH)
+            for other in self.state.graph.critical_first(self.state.graph.dependents.get(key, ())):
+                self.queue.add(other, Priority.HIGH)
         if self.on_reconciled is not None:
             self.on_reconciled(outcome)
 

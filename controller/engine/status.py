@@ -3,12 +3,9 @@ lastTransitionTime that only moves when the status does."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import UTC, datetime
 from typing import Any
 
-from controller.api.envelope import Resource
 from controller.engine.reconciler import Action, Outcome
 from controller.sources.base import FetchRecord
 from controller.sources.desired import DesiredState
@@ -19,12 +16,6 @@ TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
 
 def now_rfc3339() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def generation(resource: Resource) -> str:
-    """A hash of the spec, standing in for Kubernetes' metadata.generation."""
-    document = resource.model_dump(mode="json", by_alias=True)
-    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()[:12]
 
 
 def _describe(outcome: Outcome) -> str:

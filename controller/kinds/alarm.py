@@ -17,6 +17,7 @@ from controller.kinds.base import (
 )
 from controller.kinds.batching import BatchLoader
 from controller.kinds.metric_rendering import dimensions, metric_queries, normalise_queries
+from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
 
 DESCRIBE_BATCH = 100  # DescribeAlarms takes at most 100 names
@@ -35,10 +36,10 @@ class AlarmClient(ResourceClient[Alarm]):
                    "cloudwatch:TagResource", "cloudwatch:UntagResource")
     iam_resource = "arn:aws:cloudwatch:*:*:alarm:{prefix}*"
     iam_owner_tagged_actions = ("cloudwatch:DeleteAlarms",)
-    iam_unscoped_actions = ("cloudwatch:DescribeAlarms",)
+    iam_unscoped_actions = ("cloudwatch:DescribeAlarms", "tag:GetResources")
 
-    def __init__(self, aws: AwsClients) -> None:
-        super().__init__(aws)
+    def __init__(self, aws: AwsClients, tag_index: TagIndex | None = None) -> None:
+        super().__init__(aws, tag_index)
         self._loader: BatchLoader[str, dict[str, Any]] = BatchLoader(self._describe, DESCRIBE_BATCH)
 
     def identity(self, resource: Alarm, refs: RefResolver) -> Identity:
@@ -104,11 +105,15 @@ class AlarmClient(ResourceClient[Alarm]):
         if "Threshold" in state:
             state["Threshold"] = float(state["Threshold"])
         client = await self.aws.client("cloudwatch")
-        tags = (await client.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])).get("Tags", [])
+
+        async def own_tags() -> dict[str, str]:
+            tags = (await client.list_tags_for_resource(ResourceARN=alarm["AlarmArn"])).get("Tags", [])
+            return {tag["Key"]: tag["Value"] for tag in tags}
+
         observation = Observation(
             exists=True,
             state=state,
-            tags={tag["Key"]: tag["Value"] for tag in tags},
+            tags=await self.tag_index.tags(alarm["AlarmArn"], self.aws.region, desired.tags, own_tags),
             outputs={"arn": alarm["AlarmArn"], "name": alarm["AlarmName"]},
         )
         return compare(desired, observation)
@@ -117,8 +122,10 @@ class AlarmClient(ResourceClient[Alarm]):
         client = await self.aws.client("cloudwatch")
         tags = [{"Key": key, "Value": value} for key, value in sorted((desired.tags or {}).items())]
         await client.put_metric_alarm(AlarmName=desired.identity["name"], Tags=tags, **desired.state)
-        described = await self._describe([desired.identity["name"]])
-        alarm = described[desired.identity["name"]]
+        # Its ARN, read through the batch loader: alarms created together share DescribeAlarms calls.
+        alarm = await self._loader.load(desired.identity["name"])
+        if alarm is None:
+            raise LookupError(f"alarm {desired.identity['name']} is not described right after PutMetricAlarm")
         return {"arn": alarm["AlarmArn"], "name": alarm["AlarmName"]}
 
     async def update(self, desired: Desired[Alarm], observation: Observation) -> Outputs:

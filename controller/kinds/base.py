@@ -15,6 +15,7 @@ from controller.api.envelope import Resource
 from controller.api.fields import Ref
 from controller.aws import AwsClients
 from controller.kinds.diff import FieldChange, diff_states
+from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
 
 R = TypeVar("R", bound=Resource)
@@ -82,8 +83,10 @@ class ResourceClient(ABC, Generic[R]):
     # the service evaluates aws:ResourceTag: deletion, the one change that cannot be undone.
     iam_owner_tagged_actions: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, aws: AwsClients) -> None:
+    def __init__(self, aws: AwsClients, tag_index: TagIndex | None = None) -> None:
         self.aws = aws
+        # Shared by the kinds of one run, so their tag reads batch together.
+        self.tag_index = tag_index or TagIndex(aws)
 
     @abstractmethod
     def identity(self, resource: R, refs: RefResolver) -> Identity:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -9,7 +10,7 @@ from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_snake
 
 from controller.api.bucket import Bucket, LifecycleRule
-from controller.aws import error_code
+from controller.aws import AwsClients, error_code
 from controller.kinds.base import (
     Desired,
     Observation,
@@ -20,6 +21,7 @@ from controller.kinds.base import (
     compare,
 )
 from controller.kinds.diff import ABSENT
+from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
 
 _NOT_FOUND = {"404", "NoSuchBucket", "NotFound"}
@@ -43,6 +45,7 @@ class BucketClient(ResourceClient[Bucket]):
                    "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:GetBucketPublicAccessBlock",
                    "s3:PutBucketPublicAccessBlock")
     iam_resource = "arn:aws:s3:::{prefix}*"
+    iam_unscoped_actions = ("tag:GetResources",)  # tags read in bulk (tag_index.py)
     # CreateBucket cannot tag in every partition/emulator: the engine guards the gap with a pending record.
     tags_at_creation = False
 
@@ -71,33 +74,43 @@ class BucketClient(ResourceClient[Bucket]):
             state["policy"] = policy
         return state
 
+    def __init__(self, aws: AwsClients, tag_index: TagIndex | None = None) -> None:
+        super().__init__(aws, tag_index)
+        # Bucket name -> the region HeadBucket reported. A bucket's region is fixed at creation, so
+        # HeadBucket is needed once; after that the first sub-resource read also proves existence.
+        self._regions: dict[str, str] = {}
+
     async def observe(self, desired: Desired[Bucket]) -> Observation:
         name, region = desired.identity["name"], desired.identity["region"]
         s3 = await self.aws.client("s3", region)
+        known_region = self._regions.pop(name, None)  # kept again only if this read succeeds
         try:
-            head = await s3.head_bucket(Bucket=name)
+            return await self._observe(s3, desired, known_region)
         except ClientError as error:
             if error_code(error) in _NOT_FOUND:
                 return Observation(exists=False)
-            if error_code(error) in {"403", "AccessDenied", "Forbidden"}:
+            if error_code(error) in {"403", "AccessDenied", "Forbidden"} and known_region is None:
                 # Someone else's bucket (names are global): it exists, and it is not ours.
                 return Observation(exists=True, tags={}, outputs=_outputs(name))
             raise
-        headers = head.get("ResponseMetadata", {}).get("HTTPHeaders", {})
-        state: dict[str, Any] = {"region": headers.get("x-amz-bucket-region", region)}
-        want = desired.state
-        state["publicAccessBlock"] = await _read_public_access_block(s3, name)
-        if "versioning" in want:
-            status = (await s3.get_bucket_versioning(Bucket=name)).get("Status")
-            state["versioning"] = status == "Enabled"
-        if "encryption" in want:
-            state["encryption"] = await _read_encryption(s3, name)
-        if "lifecycleRules" in want:
-            state["lifecycleRules"] = await _read_lifecycle(s3, name)
-        if "policy" in want:
-            state["policy"] = await _read_policy(s3, name)
-        observation = Observation(exists=True, state=state, tags=await _read_tags(s3, name), outputs=_outputs(name))
-        return compare(desired, observation)
+
+    async def _observe(self, s3: Any, desired: Desired[Bucket], known_region: str | None) -> Observation:
+        name = desired.identity["name"]
+        actual_region = known_region
+        if actual_region is None:
+            head = await s3.head_bucket(Bucket=name)
+            headers = head.get("ResponseMetadata", {}).get("HTTPHeaders", {})
+            actual_region = headers.get("x-amz-bucket-region", desired.identity["region"])
+        # The sub-resources are independent reads: issue them together (the rate limiter still paces them).
+        readers = {"publicAccessBlock": _read_public_access_block, "versioning": _read_versioning,
+                   "encryption": _read_encryption, "lifecycleRules": _read_lifecycle, "policy": _read_policy}
+        wanted = [part for part in readers if part in desired.state]
+        arn = _outputs(name)["arn"]
+        tags_read = self.tag_index.tags(arn, actual_region, desired.tags, lambda: _read_tags(s3, name))
+        tags, parts = await asyncio.gather(tags_read, asyncio.gather(*(readers[part](s3, name) for part in wanted)))
+        state: dict[str, Any] = {"region": actual_region, **dict(zip(wanted, parts, strict=True))}
+        self._regions[name] = actual_region  # only once the bucket answered as one we can read
+        return compare(desired, Observation(exists=True, state=state, tags=tags, outputs=_outputs(name)))
 
     async def create(self, desired: Desired[Bucket]) -> Outputs:
         name, region = desired.identity["name"], desired.identity["region"]
@@ -106,6 +119,7 @@ class BucketClient(ResourceClient[Bucket]):
         if region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
             arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
         await s3.create_bucket(**arguments)
+        self._regions[name] = region
         await _write_tags(s3, name, desired.tags or {})
         await self._write(s3, name, desired.state, set(desired.state))
         return _outputs(name)
@@ -250,6 +264,10 @@ async def _read_tags(s3: Any, name: str) -> dict[str, str]:
 async def _write_tags(s3: Any, name: str, tags: dict[str, str]) -> None:
     tag_set = [{"Key": key, "Value": value} for key, value in sorted(tags.items())]
     await s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tag_set})
+
+
+async def _read_versioning(s3: Any, name: str) -> bool:
+    return bool((await s3.get_bucket_versioning(Bucket=name)).get("Status") == "Enabled")
 
 
 async def _read_public_access_block(s3: Any, name: str) -> dict[str, bool]:

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_snake
 
 from controller.api.queue import Queue
-from controller.aws import error_code
+from controller.aws import AwsClients, error_code
 from controller.kinds.base import (
     Desired,
     Observation,
@@ -20,6 +20,7 @@ from controller.kinds.base import (
     tag_changes,
 )
 from controller.kinds.diff import ABSENT
+from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
 
 _MISSING_CODES = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
@@ -40,6 +41,7 @@ class QueueClient(ResourceClient[Queue]):
                    "sqs:ListQueueTags", "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:UntagQueue")
     iam_resource = "arn:aws:sqs:*:*:{prefix}*"
     iam_owner_tagged_actions = ("sqs:DeleteQueue",)
+    iam_unscoped_actions = ("tag:GetResources",)  # tags read in bulk (tag_index.py)
 
     def identity(self, resource: Queue, refs: RefResolver) -> Identity:
         return {"name": resource.external_name(), "region": self.aws.region}
@@ -64,6 +66,12 @@ class QueueClient(ResourceClient[Queue]):
             state["policy"] = spec.policy
         return state
 
+    def __init__(self, aws: AwsClients, tag_index: TagIndex | None = None) -> None:
+        super().__init__(aws, tag_index)
+        # Queue name -> URL. A URL is fixed by the name, so once known it is reused: a steady-state
+        # observe is GetQueueAttributes alone (tags come from the tag index).
+        self._urls: dict[str, str] = {}
+
     async def _url(self, name: str) -> str | None:
         sqs = await self.aws.client("sqs")
         try:
@@ -72,19 +80,30 @@ class QueueClient(ResourceClient[Queue]):
             if error_code(error) in _MISSING_CODES:
                 return None
             raise
-        return str(response["QueueUrl"])
+        url = self._urls[name] = str(response["QueueUrl"])
+        return url
 
     async def observe(self, desired: Desired[Queue]) -> Observation:
-        url = await self._url(desired.identity["name"])
+        name = desired.identity["name"]
+        url = self._urls.get(name) or await self._url(name)
         if url is None:
             return Observation(exists=False)
         sqs = await self.aws.client("sqs")
-        attributes = (await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]))["Attributes"]
-        tags = (await sqs.list_queue_tags(QueueUrl=url)).get("Tags", {})
+        try:
+            attributes = (await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]))["Attributes"]
+        except ClientError as error:
+            self._urls.pop(name, None)  # resolved afresh next time, whatever went wrong
+            if error_code(error) in _MISSING_CODES:
+                return Observation(exists=False)
+            raise
+
+        async def own_tags() -> dict[str, str]:
+            return dict((await sqs.list_queue_tags(QueueUrl=url)).get("Tags", {}))
+
         observation = Observation(
             exists=True,
             state=_state_from_attributes(attributes),
-            tags=dict(tags),
+            tags=await self.tag_index.tags(attributes["QueueArn"], self.aws.region, desired.tags, own_tags),
             outputs=_outputs(url, attributes),
         )
         return compare(desired, observation)
@@ -97,9 +116,11 @@ class QueueClient(ResourceClient[Queue]):
         response = await sqs.create_queue(
             QueueName=desired.identity["name"], Attributes=attributes, tags=desired.tags or {}
         )
-        url = response["QueueUrl"]
-        created = (await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"]))["Attributes"]
-        return _outputs(url, created)
+        url = self._urls[desired.identity["name"]] = response["QueueUrl"]
+        # The ARN follows from the URL (.../ACCOUNT/NAME), which saves a GetQueueAttributes per create.
+        account = url.rstrip("/").split("/")[-2]
+        arn = f"arn:{sqs.meta.partition}:sqs:{self.aws.region}:{account}:{desired.identity['name']}"
+        return _outputs(url, {"QueueArn": arn})
 
     async def update(self, desired: Desired[Queue], observation: Observation) -> Outputs:
         sqs = await self.aws.client("sqs")
@@ -122,6 +143,7 @@ class QueueClient(ResourceClient[Queue]):
 
     async def delete(self, identity: Identity) -> None:
         url = await self._url(identity["name"])
+        self._urls.pop(identity["name"], None)
         if url is None:
             return
         sqs = await self.aws.client("sqs")

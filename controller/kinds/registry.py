@@ -11,6 +11,7 @@ from controller.kinds.bucket import BucketClient
 from controller.kinds.queue import QueueClient
 from controller.kinds.scalable_target import ScalableTargetClient
 from controller.kinds.scaling_policy import ScalingPolicyClient
+from controller.kinds.tag_index import TagIndex
 
 CLIENT_TYPES: dict[str, type[ResourceClient[Any]]] = {
     client.kind: client
@@ -19,5 +20,6 @@ CLIENT_TYPES: dict[str, type[ResourceClient[Any]]] = {
 
 
 def build_clients(aws: AwsClients) -> dict[str, ResourceClient[Any]]:
-    """One client per kind, sharing the AWS clients (and each kind's batch loader) for a run."""
-    return {kind: client_type(aws) for kind, client_type in CLIENT_TYPES.items()}
+    """One client per kind, sharing the AWS clients and the tag index (and each kind's batch loader) for a run."""
+    tag_index = TagIndex(aws)
+    return {kind: client_type(aws, tag_index) for kind, client_type in CLIENT_TYPES.items()}

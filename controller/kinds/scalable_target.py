@@ -15,6 +15,7 @@ from controller.api.scalable_target import ScalableTarget
 from controller.aws import AwsClients
 from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, compare
 from controller.kinds.batching import BatchLoader
+from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
 
 TargetKey = tuple[str, str, str]  # (namespace, resource id, dimension)
@@ -36,8 +37,8 @@ class ScalableTargetClient(ResourceClient[ScalableTarget]):
                             "application-autoscaling:DeregisterScalableTarget")
     tags_ownership = False
 
-    def __init__(self, aws: AwsClients) -> None:
-        super().__init__(aws)
+    def __init__(self, aws: AwsClients, tag_index: TagIndex | None = None) -> None:
+        super().__init__(aws, tag_index)
         self._loader: BatchLoader[TargetKey, dict[str, Any]] = BatchLoader(self._describe, DESCRIBE_BATCH)
 
     def identity(self, resource: ScalableTarget, refs: RefResolver) -> Identity:
