@@ -27,6 +27,7 @@ from controller.store.base import ItemStatus, Store
 from controller.store.dynamodb import FencedWrite
 
 CONFIRMATION_POLL_SECONDS = 0.5
+STOP_GRACE_SECONDS = 2.0  # for cancelled background tasks to finish at shutdown
 RESTAMP_SLICE = 50  # status writes between yields to the workers
 SOURCE_STATUS_REFRESH_SECONDS = 60.0  # the source status is rewritten at least this often while it is unchanged
 _APPLIED = frozenset({Action.IN_SYNC, Action.CREATE, Action.UPDATE, Action.ADOPT, Action.SUSPENDED})
@@ -111,9 +112,16 @@ class Manager:
         self.events.emit("Stopping", "draining in-flight work", in_flight=len(self.queue.processing()))
         self.queue.shut_down()
         _, pending = await asyncio.wait(workers, timeout=self.config.drain_timeout)
-        for task in [*tasks, *pending, *([self._restamping] if self._restamping else [])]:
+        background = [*tasks, *pending, *([self._restamping] if self._restamping else [])]
+        for task in background:
             task.cancel()
-        await asyncio.gather(*tasks, *pending, return_exceptions=True)
+        # Python 3.11's asyncio.wait_for drops a cancellation that arrives as its inner wait finishes
+        # (a file event at the wrong moment): the loops also stop on _stopping, and shutdown never
+        # waits on a task that missed its cancel for longer than this.
+        _, stuck = await asyncio.wait(background, timeout=STOP_GRACE_SECONDS)
+        if stuck:
+            self.events.emit("StopIncomplete", "tasks still running at exit",
+                             tasks=sorted(task.get_name() for task in stuck))
         if self.coordinator is not None:
             await self.coordinator.release_all()
         await self.source.close()
@@ -132,7 +140,7 @@ class Manager:
     # ---- the source --------------------------------------------------------------------------------
 
     async def _follow_source(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             await self.source.wait_for_change()
             await self.refresh_source()
 
@@ -144,7 +152,7 @@ class Manager:
 
     async def _watch_confirmations(self) -> None:
         """`trimtab prune --confirm` writes to the store; look for it twice a second."""
-        while True:
+        while not self._stopping.is_set():
             await asyncio.sleep(CONFIRMATION_POLL_SECONDS)
             await self._check_prune_confirmation()
 
