@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -89,24 +90,31 @@ class QueueClient(ResourceClient[Queue]):
         if url is None:
             return Observation(exists=False)
         sqs = await self.aws.client("sqs")
+
+        async def own_tags() -> dict[str, str]:
+            return dict((await sqs.list_queue_tags(QueueUrl=url)).get("Tags", {}))
+
+        # Attributes and tags together: the ARN the tag index needs follows from the URL.
         try:
-            attributes = (await sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]))["Attributes"]
+            response, tags = await asyncio.gather(
+                sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"]),
+                self.tag_index.tags(self._arn(sqs, url, name), self.aws.region, desired.tags, own_tags),
+            )
         except ClientError as error:
             self._urls.pop(name, None)  # resolved afresh next time, whatever went wrong
             if error_code(error) in _MISSING_CODES:
                 return Observation(exists=False)
             raise
-
-        async def own_tags() -> dict[str, str]:
-            return dict((await sqs.list_queue_tags(QueueUrl=url)).get("Tags", {}))
-
+        attributes = response["Attributes"]
         observation = Observation(
-            exists=True,
-            state=_state_from_attributes(attributes),
-            tags=await self.tag_index.tags(attributes["QueueArn"], self.aws.region, desired.tags, own_tags),
-            outputs=_outputs(url, attributes),
+            exists=True, state=_state_from_attributes(attributes), tags=tags, outputs=_outputs(url, attributes),
         )
         return compare(desired, observation)
+
+    def _arn(self, sqs: Any, url: str, name: str) -> str:
+        """A queue's ARN from its URL (.../ACCOUNT/NAME), without a call."""
+        account = url.rstrip("/").split("/")[-2]
+        return f"arn:{sqs.meta.partition}:sqs:{self.aws.region}:{account}:{name}"
 
     async def create(self, desired: Desired[Queue]) -> Outputs:
         sqs = await self.aws.client("sqs")
@@ -116,11 +124,9 @@ class QueueClient(ResourceClient[Queue]):
         response = await sqs.create_queue(
             QueueName=desired.identity["name"], Attributes=attributes, tags=desired.tags or {}
         )
-        url = self._urls[desired.identity["name"]] = response["QueueUrl"]
-        # The ARN follows from the URL (.../ACCOUNT/NAME), which saves a GetQueueAttributes per create.
-        account = url.rstrip("/").split("/")[-2]
-        arn = f"arn:{sqs.meta.partition}:sqs:{self.aws.region}:{account}:{desired.identity['name']}"
-        return _outputs(url, {"QueueArn": arn})
+        name = desired.identity["name"]
+        url = self._urls[name] = response["QueueUrl"]
+        return _outputs(url, {"QueueArn": self._arn(sqs, url, name)})  # saves a GetQueueAttributes
 
     async def update(self, desired: Desired[Queue], observation: Observation) -> Outputs:
         sqs = await self.aws.client("sqs")
