@@ -29,6 +29,14 @@ class SpecRecord:
     resource: Resource
     document: Document
 
+    @classmethod
+    def kept(cls, resource: Resource, document: Document) -> SpecRecord:
+        """The record as a revision keeps it: its document slimmed to what later errors need."""
+        references = tuple(find_references(resource.spec))
+        record = cls(resource, document.kept_for_errors(parse_path(path) for path, _ in references))
+        record.__dict__["references"] = references  # fills the cached_property below: computed once
+        return record
+
     @property
     def key(self) -> str:
         return self.resource.key
@@ -72,9 +80,10 @@ class SpecGraph:
         """`keys`, those heading the longest chains of dependents first (critical-path list scheduling):
         a scalable target before its policies before their alarms, so a cold start does not finish
         with one slow chain, and dependents rarely run before what they need."""
-        chain = self._chain_lengths()
+        chain = self._chain_lengths
         return sorted(keys, key=lambda key: -chain.get(key, 0))
 
+    @cached_property
     def _chain_lengths(self) -> dict[str, int]:
         """For each key, the length of the longest chain of dependents below it (0: nothing waits on it)."""
         lengths: dict[str, int] = {}

@@ -75,7 +75,7 @@ def _parse_file(name: str, content: bytes, limits: Limits | None) -> ParsedFile:
             if "?" not in subject and subject != "-":
                 invalid_keys.add(subject)
             continue
-        records.append(SpecRecord(resource, document))
+        records.append(SpecRecord.kept(resource, document))
     return ParsedFile(tuple(records), tuple(errors), frozenset(invalid_keys))
 
 
