@@ -17,6 +17,7 @@ from typing import Any
 import aioboto3
 from aiobotocore.config import AioConfig
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from controller.metrics import Metrics
 from controller.ratelimit import AdaptiveRateLimiter
@@ -232,4 +233,6 @@ def is_retryable(error: BaseException) -> bool:
             return False
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
         return code in THROTTLE_CODES or status >= 500 or status == 0 or code == "QueueDeletedRecently"
-    return isinstance(error, (BotoCoreError, asyncio.TimeoutError, OSError))
+    # An unparseable answer is a proxy's or a server's error page (botocore: "further retries may
+    # succeed"); botocore's ResponseParserError is not a BotoCoreError.
+    return isinstance(error, (BotoCoreError, ResponseParserError, asyncio.TimeoutError, OSError))

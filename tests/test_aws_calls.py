@@ -5,8 +5,9 @@ from __future__ import annotations
 import aioboto3
 import pytest
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
 
-from controller.aws import AwsClients, AwsSettings
+from controller.aws import AwsClients, AwsSettings, is_retryable
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator
 from controller.metrics import Metrics
 from tests.conftest import REGION
@@ -34,3 +35,9 @@ async def test_an_aws_error_response_is_counted_with_its_code_not_as_ok(moto: Lo
     assert sample(metrics, "trimtab_aws_api_errors_total", code=code, **labels) == 1
     assert sample(metrics, "trimtab_aws_api_errors_total", service="sqs", operation="CreateQueue", code="ok") == 0
     assert sample(metrics, "trimtab_aws_api_call_duration_seconds_count", **labels) == 1
+
+
+def test_an_unparseable_answer_is_retried() -> None:
+    # Seen at 10,000 resources: moto answered an HTML error page; botocore's parser error is not a
+    # BotoCoreError, and without this the item waited for its next periodic resync.
+    assert is_retryable(ResponseParserError("Unable to parse response, invalid XML received"))
