@@ -102,6 +102,8 @@ def run(resources: int) -> dict[str, Any]:
             print(f"change latency over {EDITS} edits ...", file=sys.stderr)
             latencies = _change_latency(root / "specs" / "unit-00000.yaml", sqs)
             rss = controller.rss_mib()
+            progress("drift, change latency, memory", drift_seconds=round(drift_seconds, 2),
+                     latencies_ms=sorted(round(latency * 1000) for latency in latencies), rss_mib=round(rss, 1))
         finally:
             controller.stop()
 
