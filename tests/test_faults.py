@@ -62,7 +62,7 @@ def test_convergence_under_throttling_errors_and_resets(
             # show the lowered rate.
             early, late = record.throttle_trend()
             print(f"throttles: {early} in the first half of each service's active time, {late} in the second")
-            assert early > 2 * late, f"throttles did not fall: {early} in the first halves, {late} in the second"
+            assert early > 1.5 * late, f"throttles did not fall: {early} in the first halves, {late} in the second"
             metrics = http("GET", f"{controller.url}/metrics")[1]
             assert float(re.findall(r"^trimtab_aws_api_throttles_total\{[^}]*\} (\S+)$", metrics, re.M)[0]) > 0
             rates = [float(v) for v in re.findall(r"^trimtab_aws_rate_limit_per_second\{[^}]*\} (\S+)$", metrics,

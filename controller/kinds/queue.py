@@ -44,6 +44,12 @@ class QueueClient(ResourceClient[Queue]):
     iam_owner_tagged_actions = ("sqs:DeleteQueue",)
     iam_unscoped_actions = ("tag:GetResources",)  # tags read in bulk (tag_index.py)
 
+    def __init__(self, aws: AwsClients, tag_index: TagIndex | None = None) -> None:
+        super().__init__(aws, tag_index)
+        # Queue name -> URL. A URL is fixed by the name, so once known it is reused: a steady-state
+        # observe is GetQueueAttributes alone (tags come from the tag index).
+        self._urls: dict[str, str] = {}
+
     def identity(self, resource: Queue, refs: RefResolver) -> Identity:
         return {"name": resource.external_name(), "region": self.aws.region}
 
@@ -66,12 +72,6 @@ class QueueClient(ResourceClient[Queue]):
         if spec.policy is not None:
             state["policy"] = spec.policy
         return state
-
-    def __init__(self, aws: AwsClients, tag_index: TagIndex | None = None) -> None:
-        super().__init__(aws, tag_index)
-        # Queue name -> URL. A URL is fixed by the name, so once known it is reused: a steady-state
-        # observe is GetQueueAttributes alone (tags come from the tag index).
-        self._urls: dict[str, str] = {}
 
     async def _url(self, name: str) -> str | None:
         sqs = await self.aws.client("sqs")

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from controller.aws import AwsClients
 from controller.kinds.batching import BatchLoader
@@ -38,7 +39,7 @@ class TagIndex:
         if desired is not None:
             try:
                 indexed = await self._loader(region).load(arn)
-            except (ClientError, BotoCoreError):
+            except (ClientError, BotoCoreError, ResponseParserError):
                 indexed = None  # counted in the AWS error metrics; the service's own read still answers
             if indexed is not None and _own(indexed) == dict(desired):
                 return indexed
