@@ -19,6 +19,7 @@ from aiobotocore.config import AioConfig
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from controller.aws_models import ENDPOINT_PREFIXES, lean_session
 from controller.metrics import Metrics
 from controller.ratelimit import AdaptiveRateLimiter
 
@@ -86,7 +87,7 @@ class AwsClients:
         self.stats = CallStats()
         self.metrics = metrics
         self.last_success = 0.0  # monotonic time of the last call that succeeded, for /readyz
-        self._session = session or aioboto3.Session()
+        self._session = session or lean_session()
         self._stack = AsyncExitStack()
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = asyncio.Lock()
@@ -114,6 +115,8 @@ class AwsClients:
         return self._clients[key]
 
     async def _open(self, service: str, region: str) -> Any:
+        if service not in ENDPOINT_PREFIXES:  # its endpoints would be missing from the lean data
+            raise ValueError(f"{service} is not in controller.aws_models.ENDPOINT_PREFIXES; add it there")
         settings = self.settings
         config = AioConfig(
             retries={"mode": "standard", "max_attempts": settings.max_attempts},

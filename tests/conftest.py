@@ -7,11 +7,11 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import aioboto3
 import boto3
 import pytest
 
 from controller.aws import AwsClients, AwsSettings, is_mutating
+from controller.aws_models import lean_session
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator
 from tests.controller_process import ControllerProcess
 from tests.helpers import Harness
@@ -66,7 +66,7 @@ def boto(moto: LocalEmulator) -> Any:
 @pytest.fixture
 async def harness(moto: LocalEmulator, tmp_path: Path) -> AsyncIterator[Harness]:
     recorder = CallRecorder()
-    session = aioboto3.Session()
+    session = lean_session()  # the session production builds
     session.events.register("before-call", recorder)
     settings = AwsSettings(region=REGION, endpoint_url=moto.url, static_credentials=EMULATOR_CREDENTIALS)
     async with AwsClients(settings, session=session) as aws:

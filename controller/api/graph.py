@@ -15,11 +15,11 @@ from functools import cached_property
 
 from controller.api.envelope import Resource
 from controller.api.errors import SpecError
-from controller.api.fields import Ref, find_references
+from controller.api.fields import Ref, find_references, share_fields_sets
 from controller.api.queue import Queue
 from controller.api.scalable_target import ScalableTarget
 from controller.api.scaling_policy import ScalingPolicy
-from controller.api.yamldoc import Document, parse_path
+from controller.api.yamldoc import Document, KeptDocument, parse_path
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,14 @@ class SpecRecord:
     """A validated spec and the document it came from."""
 
     resource: Resource
-    document: Document
+    document: Document | KeptDocument
 
     @classmethod
     def kept(cls, resource: Resource, document: Document) -> SpecRecord:
-        """The record as a revision keeps it: its document slimmed to what later errors need."""
-        references = tuple(find_references(resource.spec))
-        record = cls(resource, document.kept_for_errors(parse_path(path) for path, _ in references))
-        record.__dict__["references"] = references  # fills the cached_property below: computed once
-        return record
+        """The record as a revision keeps it: its document slimmed to what later errors need, its
+        models sharing their fields-sets."""
+        share_fields_sets(resource)
+        return cls(resource, document.kept())
 
     @property
     def key(self) -> str:
@@ -62,19 +61,20 @@ class SpecGraph:
     """The specs that passed every check, their dependencies, and the errors of those that did not."""
 
     records: dict[str, SpecRecord] = field(default_factory=dict)
-    dependencies: dict[str, set[str]] = field(default_factory=dict)
+    # Tuples, not sets: most specs need none or one other, and a set is 216 bytes even when empty.
+    dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
     errors: list[SpecError] = field(default_factory=list)
     # Keys of specs that exist in the source but are invalid: dependents wait for them.
     invalid_keys: set[str] = field(default_factory=set)
 
     @cached_property
-    def dependents(self) -> dict[str, set[str]]:
+    def dependents(self) -> dict[str, tuple[str, ...]]:
         """The reverse of `dependencies`: for each key, the keys that wait for it."""
-        reverse: dict[str, set[str]] = {}
+        reverse: dict[str, list[str]] = {}
         for key, needs in self.dependencies.items():
             for needed in needs:
-                reverse.setdefault(needed, set()).add(key)
-        return reverse
+                reverse.setdefault(needed, []).append(key)
+        return {key: tuple(waiting) for key, waiting in reverse.items()}
 
     def critical_first(self, keys: Iterable[str]) -> list[str]:
         """`keys`, those heading the longest chains of dependents first (critical-path list scheduling):
@@ -125,7 +125,7 @@ def build_graph(records: Iterable[SpecRecord], invalid_keys: Iterable[str] = ())
                 graph.errors.append(record.error(path, problem))
                 rejected.add(record.key)
             needs.add(str(ref))
-        graph.dependencies[record.key] = needs
+        graph.dependencies[record.key] = tuple(sorted(needs))
     for key in _cycle_members(graph.dependencies):
         record = by_key[key]
         path, ref = next((p, r) for p, r in record.references
@@ -189,7 +189,7 @@ def _reference_problem(ref: Ref, names_by_kind: dict[str, set[str]]) -> str | No
     return f"refers to {ref}, which is not defined in the source"
 
 
-def _reaches(dependencies: dict[str, set[str]], start: str, goal: str) -> bool:
+def _reaches(dependencies: dict[str, tuple[str, ...]], start: str, goal: str) -> bool:
     seen: set[str] = set()
     stack = [start]
     while stack:
@@ -203,7 +203,7 @@ def _reaches(dependencies: dict[str, set[str]], start: str, goal: str) -> bool:
     return False
 
 
-def _cycle_members(dependencies: dict[str, set[str]]) -> list[str]:
+def _cycle_members(dependencies: dict[str, tuple[str, ...]]) -> list[str]:
     return sorted(key for key, needs in dependencies.items() if any(_reaches(dependencies, n, key) for n in needs))
 
 

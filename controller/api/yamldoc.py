@@ -8,7 +8,8 @@ silently overwritten.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import functools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,35 +37,67 @@ class Position:
     column: int  # 1-based
 
 
+class _Located:
+    """Something that can say where a field path was written."""
+
+    __slots__ = ()  # so that KeptDocument, one per valid spec, stays without a __dict__
+    file: str
+
+    def position_of(self, path: PathKey) -> Position:
+        raise NotImplementedError
+
+    def error_at(self, path: PathKey, subject: str, message: str) -> SpecError:
+        position = self.position_of(path)
+        return SpecError(self.file, position.line, position.column, subject, format_path(path), message)
+
+
 @dataclass
-class Document:
+class Document(_Located):
     file: str
     index: int  # position of the document in its file, from 0
     data: Any
     start: Position
     positions: dict[PathKey, Position] = field(default_factory=dict)
+    source: bytes | str = b""  # the whole file, shared by its documents (not copied)
+    limits: Limits = field(default_factory=Limits)
 
     def position_of(self, path: PathKey) -> Position:
         """The position of the deepest prefix of `path` that was written in the file."""
-        for length in range(len(path), 0, -1):
-            found = self.positions.get(path[:length])
-            if found is not None:
-                return found
-        return self.start
+        return _deepest(self.positions, path, self.start)
 
-    def kept_for_errors(self, paths: Iterable[PathKey], depth: int = 2) -> Document:
-        """A copy without the values, and with positions only down to `depth` plus along `paths`: what
-        errors found after parsing (references, cross-spec rules) need. Every valid spec lives as long
-        as its revision, and the full position map was most of its memory (10,000 specs: 38 MiB of 73);
-        a deeper path still resolves, to the line of its nearest kept parent."""
-        wanted = {path[:length] for path in paths for length in range(1, len(path) + 1)}
-        positions = {path: position for path, position in self.positions.items()
-                     if len(path) <= depth or path in wanted}
-        return Document(self.file, self.index, None, self.start, positions)
+    def kept(self) -> KeptDocument:
+        """What a valid spec keeps for errors found after parsing (references, cross-spec rules, AWS
+        rejections): not its values and not its positions. Every valid spec lives as long as its
+        revision, and the position map was most of its memory (10,000 specs: about 20 MiB); such errors
+        are rare, so the file is parsed again to find the line when one happens."""
+        return KeptDocument(self.file, self.index, self.start, self.source, self.limits)
 
-    def error_at(self, path: PathKey, subject: str, message: str) -> SpecError:
-        position = self.position_of(path)
-        return SpecError(self.file, position.line, position.column, subject, format_path(path), message)
+
+@dataclass(frozen=True, slots=True)
+class KeptDocument(_Located):
+    file: str
+    index: int
+    start: Position
+    source: bytes | str = field(repr=False)  # the file's content object, which the source holds anyway
+    limits: Limits
+
+    def position_of(self, path: PathKey) -> Position:
+        positions = _positions_by_document(self.source, self.file, self.limits).get(self.index, {})
+        return _deepest(positions, path, self.start)
+
+
+def _deepest(positions: dict[PathKey, Position], path: PathKey, start: Position) -> Position:
+    for length in range(len(path), 0, -1):
+        found = positions.get(path[:length])
+        if found is not None:
+            return found
+    return start
+
+
+@functools.lru_cache(maxsize=4)  # errors come in runs from one file; the content's hash is cached by Python
+def _positions_by_document(source: bytes | str, file: str, limits: Limits) -> dict[int, dict[PathKey, Position]]:
+    documents, _ = load_documents(source, file, limits)
+    return {document.index: document.positions for document in documents}
 
 
 def format_path(path: PathKey) -> str:
@@ -146,6 +179,7 @@ def load_documents(content: bytes | str, file: str, limits: Limits | None = None
 ]:
     """Parse every document in one YAML file. Errors stop at the first broken document of the file."""
     limits = limits or Limits()
+    source = content
     size = len(content)
     if size > limits.max_file_bytes:
         return [], [SpecError(file, 1, 1, "-", "", f"file is {size} bytes; the limit is {limits.max_file_bytes}")]
@@ -169,7 +203,7 @@ def load_documents(content: bytes | str, file: str, limits: Limits | None = None
             data = builder.build(node, (), 0, None)
             if data is None:
                 continue
-            documents.append(Document(file, index, data, _position(node.start_mark), builder.positions))
+            documents.append(Document(file, index, data, _position(node.start_mark), builder.positions, source, limits))
     except _Rejected as error:
         position = _position(error.mark)
         return documents, [SpecError(file, position.line, position.column, "-", "", str(error))]

@@ -17,7 +17,7 @@ from controller.cli.config_reference import render_configuration
 from controller.cli.controller_commands import register_get, register_prune, register_run
 from controller.cli.iam_policy import register_iam_policy
 from controller.cli.output import print_applied_item, print_plan_item, summary
-from controller.cli.session import add_aws_arguments, open_session
+from controller.cli.session import add_aws_arguments, ecs_services_of, open_session
 from controller.emulator import LocalEmulator
 from controller.engine.runner import run_graph
 from controller.sources.base import SourceError
@@ -69,7 +69,7 @@ async def _plan_or_apply(args: argparse.Namespace, dry_run: bool) -> int:
     state = _load(args.path)
     if state is None:
         return EXIT_ERROR
-    async with open_session(args, state.graph) as session:
+    async with open_session(args, ecs_services_of(state.graph)) as session:
         if dry_run:
             result = await run_graph(state.graph, session.reconciler, dry_run=True, concurrency=args.concurrency)
             for outcome in result.outcomes.values():

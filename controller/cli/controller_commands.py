@@ -21,6 +21,7 @@ from controller.cli.session import (
     DEFAULT_STATE_DIR,
     LOCAL_STATE_DIR,
     add_aws_arguments,
+    ecs_services_of,
     open_session,
     prepare_state_dir,
 )
@@ -52,14 +53,14 @@ async def _run(args: argparse.Namespace) -> int:
     try:
         source = build_source(args, args.state_dir)
         webhook = webhook_secret(args)
-        graph = (await source.load()).graph
+        ecs_services = ecs_services_of((await source.load()).graph)
     except SourceError as error:
         if not isinstance(source, GitSource):  # a local path that does not hold specs: a mistake to report now
             print(f"trimtab: {error}", file=sys.stderr)
             return EXIT_ERROR
         # A remote can be down at start-up: run, report it, and keep trying with backoff.
         events.emit("SourceError", str(error))
-        graph = None
+        ecs_services = []
     config = ManagerConfig(
         resync_interval=args.resync_interval,
         kind_resync=dict(args.kind_resync_interval),
@@ -69,7 +70,7 @@ async def _run(args: argparse.Namespace) -> int:
     )
     token = _api_token(args)
     metrics = Metrics()
-    async with open_session(args, graph, metrics) as session:
+    async with open_session(args, ecs_services, metrics) as session:
         coordinator = None
         if isinstance(session.store, DynamoStore):
             leases = LeaseSettings(args.shards, args.lease_duration, args.lease_renew_interval)

@@ -72,7 +72,10 @@ class Session:
     store: Store
 
 
-def _ecs_services(graph: SpecGraph) -> list[tuple[str, str]]:
+def ecs_services_of(graph: SpecGraph | None) -> list[tuple[str, str]]:
+    """(cluster, service) of every scalable target: what --emulator creates in ECS for them."""
+    if graph is None:
+        return []
     return [
         pair for record in graph.records.values()
         if isinstance(record.resource, ScalableTarget)
@@ -92,8 +95,10 @@ def prepare_state_dir(args: Any) -> Path:
 
 @asynccontextmanager
 async def open_session(
-    args: Any, graph: SpecGraph | None, metrics: Metrics | None = None
+    args: Any, ecs_services: list[tuple[str, str]], metrics: Metrics | None = None
 ) -> AsyncIterator[Session]:
+    """AWS clients, the store and the reconciler. Takes the ECS services to seed in an emulator rather
+    than the graph: a long-running caller must not keep its first revision alive for its whole life."""
     async with AsyncExitStack() as stack:
         region = args.region or default_region()
         state_dir = prepare_state_dir(args)
@@ -118,7 +123,7 @@ async def open_session(
             store = SqliteStore(state_dir)
         stack.callback(store.close)
         if emulator_url is not None:
-            seeded = await seed_ecs_services(aws, _ecs_services(graph) if graph else [])
+            seeded = await seed_ecs_services(aws, ecs_services)
             if seeded:
                 print(f"trimtab: created ECS services in the emulator for scalable targets: {', '.join(seeded)}",
                       file=sys.stderr)

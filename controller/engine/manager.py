@@ -222,8 +222,9 @@ class Manager:
             if status is None or status.revision == revision or not self._settled(key, spec_generation):
                 continue
             with contextlib.suppress(FencedWrite):  # lost the shard meanwhile: its new holder records it
-                await self.store.put_status(replace(status, revision=revision))
-                self.statuses[key] = replace(status, revision=revision)
+                restamped = replace(status, revision=revision)
+                await self.store.put_status(restamped)
+                self.statuses[key] = restamped
 
     def _check_applied(self) -> None:
         """A revision is applied when every spec it changed has reconciled from it (a complete one only)."""

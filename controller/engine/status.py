@@ -70,11 +70,17 @@ def build_status(
     conditions = []
     for kind, status, reason, message in rows:
         before = previous.condition(kind) if previous else None
+        if before is not None and (before.status, before.reason, before.message) == (status, reason, message):
+            conditions.append(before)  # unchanged: kept as it is, not rebuilt at every drift check
+            continue
         since = before.last_transition_time if before is not None and before.status == status else stamp
         conditions.append(Condition(kind, status, reason, message, since))
+    kept = tuple(conditions)
+    if previous is not None and kept == previous.conditions:
+        kept = previous.conditions
     return ItemStatus(
         key=key,
-        conditions=tuple(conditions),
+        conditions=kept,
         observed_generation=observed_generation,
         revision=revision,
         outputs=outputs or (previous.outputs if previous else {}),

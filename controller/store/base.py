@@ -14,7 +14,7 @@ def identity_key(kind: str, identity: Identity) -> str:
     return f"{kind}:{json.dumps(identity, sort_keys=True, separators=(',', ':'))}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InventoryEntry:
     """A resource trimtab created or adopted, remembered so it can be pruned after its spec is gone."""
 
@@ -25,7 +25,7 @@ class InventoryEntry:
     recorded_at: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Condition:
     type: str  # Ready or Synced
     status: str  # "True", "False" or "Unknown", as in Kubernetes
@@ -34,7 +34,7 @@ class Condition:
     last_transition_time: str  # RFC 3339
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemStatus:
     """What `trimtab get` shows for one spec; kept across restarts."""
 

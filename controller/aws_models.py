@@ -1,0 +1,80 @@
+"""botocore's service data, loaded lean: a long-lived controller never reads the documentation, nor the
+endpoints of services it does not call.
+
+botocore loads every JSON model with OrderedDict and keeps it for the life of the process. For the
+services trimtab opens that was about 15 MiB of a 10,000-spec controller's memory, much of it the
+`documentation` text of shapes and operations (for docstrings and `help()` only) held in OrderedDicts
+(plain dicts have kept insertion order since Python 3.7), and 4 MiB more the endpoints table of every
+AWS service. This file loader reads every data file as plain dicts, drops that text from service
+models and keeps the endpoints of the services in ENDPOINT_PREFIXES; what botocore serialises,
+parses and signs with for those services is unchanged (tests/test_lean_state.py compares).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aioboto3
+from aiobotocore.session import AioSession
+from botocore.loaders import JSONFileLoader
+
+# The services trimtab opens clients for (botocore's names), each with its endpoint prefix: the key of
+# botocore's endpoints table. sts, sso and sso-oidc are for credentials botocore resolves itself (role
+# profiles, web identity, IAM Identity Center). AwsClients refuses a service missing here.
+ENDPOINT_PREFIXES = {
+    "sqs": "sqs",
+    "s3": "s3",
+    "cloudwatch": "monitoring",
+    "application-autoscaling": "application-autoscaling",
+    "resourcegroupstaggingapi": "tagging",
+    "dynamodb": "dynamodb",
+    "ecs": "ecs",
+    "sts": "sts",
+    "sso": "portal.sso",
+    "sso-oidc": "oidc",
+}
+_KEPT_ENDPOINTS = frozenset(ENDPOINT_PREFIXES.values())
+
+
+def lean_session() -> aioboto3.Session:
+    """An aioboto3 session whose botocore loader reads service data without documentation."""
+    botocore_session = AioSession()
+    botocore_session.get_component("data_loader").file_loader = LeanJSONFileLoader()
+    return aioboto3.Session(botocore_session=botocore_session)
+
+
+class LeanJSONFileLoader:
+    """botocore's JSONFileLoader (finding and reading the file), with the documentation dropped."""
+
+    def __init__(self) -> None:
+        self._json = JSONFileLoader()
+
+    def exists(self, file_path: str) -> bool:
+        return bool(self._json.exists(file_path))
+
+    def load_file(self, file_path: str) -> Any:
+        data = plain(self._json.load_file(file_path))
+        if isinstance(data, dict) and "partitions" in data:  # the endpoints table (or the partitions list)
+            for partition in data["partitions"]:
+                if "services" in partition:  # every AWS service's regions; 4 MiB, of which a few entries matter
+                    partition["services"] = {prefix: entry for prefix, entry in partition["services"].items()
+                                             if prefix in _KEPT_ENDPOINTS}
+        if isinstance(data, dict) and "shapes" in data:  # a service model
+            # Only where botocore reads documentation with .get(): shapes, operations and the service's
+            # own text. Other sections index it (clientContextParams' `documentation` is required).
+            data.pop("documentation", None)
+            for section in ("shapes", "operations"):
+                if section in data:
+                    data[section] = plain(data[section], drop_documentation=True)
+        return data
+
+
+def plain(value: Any, drop_documentation: bool = False) -> Any:
+    """`value` as plain dicts and lists, optionally without `documentation` strings. Only string values
+    go: a shape member that happens to be named "documentation" is a mapping and stays."""
+    if isinstance(value, dict):
+        return {key: plain(item, drop_documentation) for key, item in value.items()
+                if not (drop_documentation and key == "documentation" and isinstance(item, str))}
+    if isinstance(value, list):
+        return [plain(item, drop_documentation) for item in value]
+    return value
