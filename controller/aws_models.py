@@ -37,14 +37,15 @@ _KEPT_ENDPOINTS = frozenset(ENDPOINT_PREFIXES.values())
 
 
 def lean_session() -> aioboto3.Session:
-    """An aioboto3 session whose botocore loader reads service data without documentation."""
+    """An aioboto3 session whose botocore loader reads the lean data (see the module docstring)."""
     botocore_session = AioSession()
     botocore_session.get_component("data_loader").file_loader = LeanJSONFileLoader()
     return aioboto3.Session(botocore_session=botocore_session)
 
 
 class LeanJSONFileLoader:
-    """botocore's JSONFileLoader (finding and reading the file), with the documentation dropped."""
+    """botocore's JSONFileLoader (finding and reading the file), then plain dicts, no documentation in
+    service models, and only the ENDPOINT_PREFIXES entries of the endpoints table."""
 
     def __init__(self) -> None:
         self._json = JSONFileLoader()
