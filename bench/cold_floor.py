@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from itertools import count
 from typing import Any
 
+from bench.cpu import Processes, Usage
 from bench.floor import replay
 
 Params = Callable[[int], dict[str, Any]]
@@ -99,13 +100,16 @@ def _calls(counts: dict[tuple[str, str], int], parameters: dict[tuple[str, str],
 
 def measure_cold_floor(
     counts: dict[tuple[str, str], int], options: dict[str, Any], queue_base: str, targets: list[str],
-    concurrency: int,
-) -> tuple[float, list[str]]:
-    """(seconds for both waves, operations it could not replay) at the given concurrency."""
+    concurrency: int, *, processes: Processes,
+) -> tuple[Usage, list[str]]:
+    """(time and CPU of both waves, operations it could not replay) at the given concurrency."""
     parameters = _parameters(queue_base, targets)
     known = {key: n for key, n in counts.items() if key in parameters}
     skipped = sorted(f"{s}:{o}" for (s, o) in counts if (s, o) not in parameters)
     first = {key: n for key, n in known.items() if key[1] not in SECOND_WAVE}
     second = {key: n for key, n in known.items() if key[1] in SECOND_WAVE}
-    seconds = sum(replay(list(_calls(wave, parameters)), options, concurrency) for wave in (first, second) if wave)
-    return seconds, skipped
+    usage = Usage()
+    for wave in (first, second):
+        if wave:
+            usage.add(replay(list(_calls(wave, parameters)), options, concurrency, processes))
+    return usage, skipped

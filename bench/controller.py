@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,21 @@ _RECONCILES = re.compile(r"^controller_runtime_reconcile_total\{[^}]*\} (\S+)$",
 
 
 class Controller:
+    """`trimtab run` as in production, a subprocess with the embedded emulator's endpoint.
+
+    `extra_args` are appended to its command line (a parameter measured by flag, not by editing
+    controller/). With `wrapped`, it runs under bench/trace.py instead of `-m controller`: the same
+    command, traced or with an override, as `env` says (TRIMTAB_BENCH_TRACE, TRIMTAB_BENCH_OVERRIDE).
+    """
+
     def __init__(self, specs: Path, state: Path, emulator: str, env: dict[str, str],
-                 resync_interval: str = "1h") -> None:
+                 *, resync_interval: str = "1h", extra_args: Sequence[str] = (), wrapped: bool = False) -> None:
         self.log = state.parent / "controller.log"
         self.state = state
+        module = "bench.trace" if wrapped else "controller"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "controller", "run", "--source", str(specs), "--state-dir", str(state),
-             "--emulator", emulator, "--listen", "127.0.0.1:0", "--resync-interval", resync_interval],
+            [sys.executable, "-m", module, "run", "--source", str(specs), "--state-dir", str(state),
+             "--emulator", emulator, "--listen", "127.0.0.1:0", "--resync-interval", resync_interval, *extra_args],
             env={**env, "TRIMTAB_API_TOKEN": TOKEN}, stdout=self.log.open("w"), stderr=subprocess.STDOUT, cwd=REPO)
         self.url = self._listening()
 

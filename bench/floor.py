@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -14,6 +13,8 @@ import aioboto3
 import boto3
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
+
+from bench.cpu import Processes, Usage
 
 Params = Callable[[], dict[str, Any]]
 
@@ -65,7 +66,8 @@ def resource_parameters(options: dict[str, Any], targets: list[str]) -> dict[tup
     }
 
 
-async def _replay(calls: list[tuple[str, str, dict[str, Any]]], options: dict[str, Any], concurrency: int) -> float:
+async def _replay(calls: list[tuple[str, str, dict[str, Any]]], options: dict[str, Any], concurrency: int,
+                  processes: Processes) -> Usage:
     session = aioboto3.Session()
     async with contextlib.AsyncExitStack() as stack:
         clients = {service: await stack.enter_async_context(session.client(service, **options))
@@ -80,14 +82,16 @@ async def _replay(calls: list[tuple[str, str, dict[str, Any]]], options: dict[st
                 with contextlib.suppress(ClientError, ResponseParserError):
                     await method(**params)
 
-        started = time.perf_counter()
-        await asyncio.gather(*(one(*call) for call in calls))
-        return time.perf_counter() - started
+        with processes.measure() as usage:  # from the first call: client set-up is not the floor's work
+            await asyncio.gather(*(one(*call) for call in calls))
+        return usage
 
 
-def replay(calls: list[tuple[str, str, dict[str, Any]]], options: dict[str, Any], concurrency: int) -> float:
-    """Seconds to issue `calls` (service, operation, parameters) with at most `concurrency` in flight."""
-    return asyncio.run(_replay(calls, options, concurrency))
+def replay(calls: list[tuple[str, str, dict[str, Any]]], options: dict[str, Any], concurrency: int,
+           processes: Processes | None = None) -> Usage:
+    """Wall seconds to issue `calls` (service, operation, parameters) with at most `concurrency` in
+    flight, and the CPU `processes` (by role: this process is the bare loop's "client") spent meanwhile."""
+    return asyncio.run(_replay(calls, options, concurrency, processes or Processes()))
 
 
 def _snake(operation: str) -> str:
@@ -95,9 +99,10 @@ def _snake(operation: str) -> str:
 
 
 def measure_floor(
-    counts: dict[tuple[str, str], int], options: dict[str, Any], targets: list[str]
-) -> tuple[float, int, list[str]]:
-    """(best seconds, its concurrency, operations it could not replay) for the given read counts."""
+    counts: dict[tuple[str, str], int], options: dict[str, Any], targets: list[str], processes: Processes,
+) -> tuple[Usage, int, list[str]]:
+    """(the best full replay's time and CPU, its concurrency, operations it could not replay) for the
+    given read counts."""
     parameters = resource_parameters(options, targets)
     calls = [(service, operation, parameters[(service, operation)]())
              for (service, operation), count in sorted(counts.items()) if (service, operation) in parameters
@@ -106,6 +111,7 @@ def measure_floor(
     # Rank the concurrencies on a tenth of the calls, then time all of them at the best two (a tenth
     # is a noisy judge) and keep the faster: the floor is the best a bare loop achieves.
     sample = calls[::10] or calls
-    ranked = sorted((replay(sample, options, c), c) for c in (8, 32, 64))
-    seconds, concurrency = min((replay(calls, options, c), c) for _, c in ranked[:2])
-    return seconds, concurrency, skipped
+    ranked = sorted((replay(sample, options, c).seconds, c) for c in (8, 32, 64))
+    usage, concurrency = min(((replay(calls, options, c, processes), c) for _, c in ranked[:2]),
+                             key=lambda timed: timed[0].seconds)
+    return usage, concurrency, skipped

@@ -10,8 +10,9 @@ import asyncio
 import os
 import time
 from collections import Counter
+from collections.abc import Collection
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aioboto3
@@ -20,6 +21,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from controller.aws_models import ENDPOINT_PREFIXES, lean_session
+from controller.fencing import Fence
 from controller.metrics import Metrics
 from controller.ratelimit import AdaptiveRateLimiter
 
@@ -50,6 +52,8 @@ class AwsSettings:
     # Static credentials, for the embedded emulator only; otherwise the standard credential chain.
     static_credentials: tuple[str, str] | None = None
     # Client-side limit per AWS service, in calls per second; it halves on throttling (see ratelimit.py).
+    # It paces the kinds' services (SQS, S3, CloudWatch, Application Auto Scaling), never the store's
+    # own clients (`AwsClients.for_store`).
     max_calls_per_second: float = 100.0
 
     @property
@@ -78,12 +82,17 @@ class CallStats:
 
 
 class AwsClients:
-    """Lazily opened, cached aiobotocore clients keyed by (service, region); close with `async with`."""
+    """Lazily opened, cached aiobotocore clients keyed by (service, region); close with `async with`.
+
+    Every mutating call passes `fence` (controller/fencing.py) just before each attempt is sent; the
+    store's clients (`for_store`) are neither fenced this way nor rate limited."""
 
     def __init__(
         self, settings: AwsSettings, session: aioboto3.Session | None = None, metrics: Metrics | None = None
     ) -> None:
         self.settings = settings
+        self.fence = Fence()
+        self._for_store = False
         self.stats = CallStats()
         self.metrics = metrics
         self.last_success = 0.0  # monotonic time of the last call that succeeded, for /readyz
@@ -114,6 +123,23 @@ class AwsClients:
                 self._clients[key] = await self._open(service, key[1])
         return self._clients[key]
 
+    def for_store(self, *, max_pool_connections: int | None = None, read_timeout: float | None = None) -> AwsClients:
+        """Clients for trimtab's own store, with their own connection pool: the same region, endpoint,
+        credentials, retries and metrics, but no rate limiter and no fence check. `--aws-max-rate` paces
+        the kinds' services; lease renewals and status writes queued behind it lose leases (63 lost in
+        2.5 minutes at 3 calls/s with two tasks). Store writes are fenced by their own transactions.
+        Their calls are counted in their own `stats`, so `/readyz` and apply's summary keep speaking of
+        the kinds' AWS calls. Closed together with this AwsClients."""
+        settings = replace(
+            self.settings,
+            max_pool_connections=max_pool_connections or self.settings.max_pool_connections,
+            read_timeout=read_timeout or self.settings.read_timeout,
+        )
+        store = AwsClients(settings, self._session, self.metrics)
+        store._stack = self._stack  # one owner closes every client
+        store._for_store = True
+        return store
+
     async def _open(self, service: str, region: str) -> Any:
         if service not in ENDPOINT_PREFIXES:  # its endpoints would be missing from the lean data
             raise ValueError(f"{service} is not in controller.aws_models.ENDPOINT_PREFIXES; add it there")
@@ -133,8 +159,20 @@ class AwsClients:
             kwargs["aws_access_key_id"], kwargs["aws_secret_access_key"] = settings.static_credentials
         client = await self._stack.enter_async_context(self._session.client(service, **kwargs))
         self._count_calls(client, service)
-        self._limit_rate(client, service)
+        if not self._for_store:
+            self._limit_rate(client, service)
+            self._fence_mutations(client)
         return client
+
+    def _fence_mutations(self, client: Any) -> None:
+        # Registered last, so it runs after the limiter's wait: the lease is judged when the attempt
+        # leaves, not when it started queueing. Every attempt, retries included.
+        def before_send(event_name: str = "", **_: Any) -> None:
+            operation = event_name.rsplit(".", 1)[-1]
+            if is_mutating(operation):
+                self.fence.check(operation)
+
+        client.meta.events.register_last("before-send", before_send)
 
     def _limit_rate(self, client: Any, service: str) -> None:
         limiter = self.limiters.setdefault(service, AdaptiveRateLimiter(self.settings.max_calls_per_second))
@@ -145,7 +183,7 @@ class AwsClients:
         def needs_retry(response: Any = None, event_name: str = "", **_: Any) -> None:
             parsed = response[1] if isinstance(response, tuple) and len(response) == 2 else None
             code = parsed.get("Error", {}).get("Code") if isinstance(parsed, dict) else None
-            if code in THROTTLE_CODES:
+            if code is not None and short_code(str(code)) in THROTTLE_CODES:
                 limiter.on_throttle()
                 if self.metrics is not None:
                     self.metrics.aws_throttles.labels(service, event_name.rsplit(".", 1)[-1]).inc()
@@ -199,9 +237,43 @@ class AwsClients:
 
 
 def error_code(error: BaseException) -> str:
+    """The code as botocore reports it (for status, events and metrics); compare codes with `code_in`."""
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code", "Unknown"))
     return type(error).__name__
+
+
+# SQS speaks JSON but is "query compatible": AWS adds an x-amzn-query-error header, and botocore then
+# reports the old query code (AWS.SimpleQueueService.QueueDeletedRecently, AWS.SimpleQueueService.
+# NonExistentQueue) as Code and the JSON name (QueueDeletedRecently, QueueDoesNotExist) as QueryErrorCode.
+# moto sends the header too. Without it (older botocore, errors built by hand) only one form is there.
+_CODE_PREFIXES = ("AWS.SimpleQueueService.",)
+
+
+def short_code(code: str) -> str:
+    """A code without the service prefix some protocols put on it, so that every form compares equal.
+
+    `AWS.SimpleQueueService.QueueDeletedRecently` -> `QueueDeletedRecently`; a Smithy shape id
+    (`com.amazonaws.sqs#QueueDoesNotExist`) keeps only its name; any other code comes back unchanged.
+    """
+    code = code.rpartition("#")[2]
+    for prefix in _CODE_PREFIXES:
+        if code.startswith(prefix):
+            return code[len(prefix):]
+    return code
+
+
+def error_codes(error: BaseException) -> frozenset[str]:
+    """Every short form of the error's code: Code and, for query-compatible services, QueryErrorCode."""
+    if not isinstance(error, ClientError):
+        return frozenset({type(error).__name__})
+    details = error.response.get("Error", {})
+    return frozenset(short_code(str(details[key])) for key in ("Code", "QueryErrorCode") if details.get(key))
+
+
+def code_in(error: BaseException, codes: Collection[str]) -> bool:
+    """Whether the error's code is one of `codes`, however either side spells it (short or full form)."""
+    return not error_codes(error).isdisjoint(short_code(code) for code in codes)
 
 
 def error_message(error: BaseException) -> str:
@@ -212,7 +284,7 @@ def error_message(error: BaseException) -> str:
 
 def outcome_of(code: str) -> str:
     """The `outcome` label for a failed call: throttles are one outcome, other errors keep their code."""
-    return "throttled" if code in THROTTLE_CODES else code
+    return "throttled" if short_code(code) in THROTTLE_CODES else code
 
 
 def classify_exception(error: object) -> str:
@@ -224,18 +296,41 @@ TERMINAL_CODES = frozenset({
     "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "InvalidParameterValue",
     "InvalidParameterCombination", "InvalidParameterException", "InvalidAttributeValue", "InvalidArgument",
     "ValidationError", "ValidationException", "MalformedPolicy", "InvalidClientTokenId", "BucketNotEmpty",
-    "IllegalLocationConstraintException", "BucketAlreadyExists", "KMS.NotFoundException",
+    "IllegalLocationConstraintException", "BucketAlreadyExists", "UnsupportedOperation", "InvalidAttributeName",
+    # SQS names a KMS failure KmsNotFound in JSON and KMS.NotFoundException in its query form.
+    "KMS.NotFoundException", "KmsNotFound", "KMS.AccessDeniedException", "KmsAccessDenied",
+    "KMS.DisabledException", "KmsDisabled", "KMS.InvalidKeyUsageException", "KmsInvalidKeyUsage",
 })
+# Codes are compared in their short form (short_code), so these sets hold short forms, and both names
+# where a service has two for one error (KmsNotFound in JSON, KMS.NotFoundException in the query form).
+
+# AWS: "You must wait 60 seconds after deleting a queue before you can create another queue with the
+# same name." The deletion came before the error, so 60 s from the error is enough; 1 s more is for
+# clock skew between AWS's count and ours.
+QUEUE_DELETED_RECENTLY_WAIT_SECONDS = 61.0
 
 
 def is_retryable(error: BaseException) -> bool:
     """Throttling, server errors and transport failures are retried with backoff; terminal codes are not."""
     if isinstance(error, ClientError):
-        code = error_code(error)
-        if code in TERMINAL_CODES:
+        codes = error_codes(error)
+        if not codes.isdisjoint(TERMINAL_CODES):
             return False
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        return code in THROTTLE_CODES or status >= 500 or status == 0 or code == "QueueDeletedRecently"
+        return (not codes.isdisjoint(THROTTLE_CODES) or status >= 500 or status == 0
+                or "QueueDeletedRecently" in codes)
     # An unparseable answer is a proxy's or a server's error page (botocore: "further retries may
     # succeed"); botocore's ResponseParserError is not a BotoCoreError.
     return isinstance(error, (BotoCoreError, ResponseParserError, asyncio.TimeoutError, OSError))
+
+
+def retry_after(error: BaseException) -> float | None:
+    """Seconds to wait before retrying, where AWS states the wait; None where the usual backoff decides.
+
+    A queue re-created less than 60 s after its deletion fails with QueueDeletedRecently (in either
+    form) until those 60 s are up: retrying sooner only spends calls, so wait them out in one step
+    (QUEUE_DELETED_RECENTLY_WAIT_SECONDS). moto has no such cooldown; LocalStack and AWS do.
+    """
+    if code_in(error, ("QueueDeletedRecently",)):
+        return QUEUE_DELETED_RECENTLY_WAIT_SECONDS
+    return None

@@ -123,6 +123,12 @@ class Metrics:
             "When a reconcile last succeeded and left its resource Ready", registry=r)
         self.prune_held = Gauge("trimtab_prune_held", "Resources a held prune would delete (0: none held)",
                                 registry=r)
+        self.prune_failures = Counter(
+            "trimtab_prune_delete_failures_total", "Deletes of removed or replaced resources that failed (retried "
+            "on a per-item backoff)", ["kind"], registry=r)
+        self.prune_survivors = Gauge(
+            "trimtab_prune_survivors", "Resources of removed specs whose delete failed and waits for its retry",
+            registry=r)
         self.spec_errors = Gauge("trimtab_spec_errors", "Invalid specs in the live revision", registry=r)
         self.asyncio_tasks = Gauge("trimtab_asyncio_tasks", "asyncio tasks alive in the controller's event loop",
                                    registry=r)
@@ -132,6 +138,7 @@ class Metrics:
             self.reconcile_total.labels(kind, "success").inc(0)
             self.reconcile_errors.labels(kind).inc(0)
             self.drift_corrections.labels(kind).inc(0)
+            self.prune_failures.labels(kind).inc(0)
         for series in (self.queue_adds, self.queue_retries):
             series.labels(QUEUE_NAME).inc(0)
         for outcome in ("ok", "error"):
@@ -139,4 +146,5 @@ class Metrics:
         for change in ("acquired", "released", "lost"):
             self.lease_changes.labels(change).inc(0)
         self.prune_held.set(0)
+        self.prune_survivors.set(0)
         self.spec_errors.set(0)

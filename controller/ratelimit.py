@@ -9,24 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
 @dataclass
 class TokenBucket:
-    """`rate` tokens per second, up to `burst`; `delay()` reserves one and says how long to wait for it."""
+    """`rate` tokens per second, up to `burst`; `delay()` reserves one and says how long to wait for it.
+    `clock` (monotonic seconds) is injectable so tests can drive time by hand."""
 
     rate: float
     burst: float
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
     _tokens: float = field(init=False)
     _updated: float = field(init=False)
 
     def __post_init__(self) -> None:
         self._tokens = self.burst
-        self._updated = time.monotonic()
+        self._updated = self.clock()
 
     def _refill(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 

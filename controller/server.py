@@ -3,32 +3,43 @@
 Read endpoints and /metrics are open; resync and prune confirmation need `Authorization: Bearer`,
 compared in constant time. With no token configured the admin endpoints answer 403. The git
 webhook (/hooks/git) authenticates by its own signature (webhook.py).
+
+The port may face the network (ECS, the webhook), so the server bounds what a client can hold:
+request bodies (MAX_BODY_BYTES; JSON too deeply nested to parse is a 400, never a 500), the time to
+send a request's head (HEADER_TIMEOUT_SECONDS, also the idle keep-alive time), and the number of open
+connections (MAX_CONNECTIONS). aiohttp has the body limit but, before 3.14, no timeout for a client
+that connects and never finishes a request, and no connection cap: `start_server` adds both around
+aiohttp's own protocol, which it otherwise leaves alone.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from controller.aws import AwsClients
 from controller.engine.events import EventLog
-from controller.engine.manager import Manager
 from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING
-from controller.engine.status import source_document, status_document
-from controller.engine.workqueue import Priority
+from controller.engine.status import status_document
+from controller.engine.view import ControllerView
 from controller.metrics import Metrics
 from controller.store.base import Store
 from controller.webhook import git_hook
 
 MAX_BODY_BYTES = 64 * 1024
+HEADER_TIMEOUT_SECONDS = 10.0  # to send a complete request head, from connecting or from the last response
+MAX_CONNECTIONS = 256  # open at once; more are answered 503 and closed (Prometheus and webhooks need a few)
 WEDGED_AFTER_SECONDS = 300.0  # a reconcile running longer than this means a stuck worker
 AWS_QUIET_READY_SECONDS = 900.0  # /readyz wants an AWS call to have succeeded within this
-_MANAGER: web.AppKey[Manager] = web.AppKey("manager", Manager)
+_VIEW: web.AppKey[ControllerView] = web.AppKey("controller", ControllerView)
 _CONTEXT: web.AppKey[dict[str, Any]] = web.AppKey("context", dict)
 
 
@@ -47,21 +58,21 @@ async def metrics_handler(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     # Answering at all proves the event loop runs; a worker stuck in one item is the other failure.
-    longest = request.app[_MANAGER].queue.longest_running_seconds()
+    longest = request.app[_VIEW].longest_running_seconds()
     if longest > WEDGED_AFTER_SECONDS:
         return _error(503, f"a worker has been busy with one item for {longest:.0f}s")
     return _json({"status": "ok"})
 
 
 async def readyz(request: web.Request) -> web.Response:
-    manager, context = request.app[_MANAGER], request.app[_CONTEXT]
+    view, context = request.app[_VIEW], request.app[_CONTEXT]
     aws: AwsClients = context["aws"]
     checks: dict[str, str] = {}
-    fetches = manager.source.fetches
-    if manager.state is None:
+    fetches = view.fetches
+    if view.revision is None:
         checks["source"] = f"not loaded: {fetches.error}" if fetches.error else "not loaded"
     elif fetches.error:
-        checks["source"] = f"failing: {fetches.error}; revision {manager.state.revision} stays live"
+        checks["source"] = f"failing: {fetches.error}; revision {view.revision} stays live"
     else:
         checks["source"] = "ok"
     try:
@@ -78,19 +89,17 @@ async def readyz(request: web.Request) -> web.Response:
 
 
 async def list_resources(request: web.Request) -> web.Response:
-    statuses = request.app[_MANAGER].statuses
+    statuses = request.app[_VIEW].statuses()
     return _json([status_document(statuses[key]) for key in sorted(statuses)])
 
 
 async def get_source(request: web.Request) -> web.Response:
-    manager = request.app[_MANAGER]
-    return _json(source_document(manager.source.description, manager.state, manager.source.fetches,
-                                 manager.applied))
+    return _json(request.app[_VIEW].source_document())
 
 
 async def get_resource(request: web.Request) -> web.Response:
     key = f"{request.match_info['kind']}/{request.match_info['name']}"
-    status = request.app[_MANAGER].statuses.get(key)
+    status = request.app[_VIEW].statuses().get(key)
     if status is None:
         return _error(404, f"no resource {key}")
     return _json(status_document(status))
@@ -124,6 +133,8 @@ async def _body(request: web.Request) -> dict[str, Any] | web.Response:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as error:
         return _error(400, f"malformed JSON body: {error}")
+    except RecursionError:  # json's decoder recurses per level and stops at the interpreter's limit
+        return _error(400, "malformed JSON body: nested too deeply")
     if not isinstance(body, dict):
         return _error(400, 'the body must be a JSON object such as {"items": ["Queue/orders"]}')
     return body
@@ -136,28 +147,25 @@ async def resync(request: web.Request) -> web.Response:
     body = await _body(request)
     if isinstance(body, web.Response):
         return body
-    manager = request.app[_MANAGER]
+    view = request.app[_VIEW]
     revision = None
     if body.get("source") is True:  # `trimtab resync --source`: fetch first, then resync what it holds
-        revision = await manager.refresh_source()
-    known = set(manager.state.graph.records) if manager.state else set()
+        revision = await view.refresh_source()
+    known = view.live_keys()
     items = body.get("items")
     if items is None:
-        keys = sorted(known)
+        wanted = None
     elif isinstance(items, list) and all(isinstance(item, str) for item in items):
         unknown = sorted(set(items) - known)
         if unknown:
             return _error(404, f"not in the live revision: {', '.join(unknown)}")
-        keys = list(dict.fromkeys(items))
+        wanted = list(dict.fromkeys(items))
     else:
         return _error(400, '"items" must be a list of "Kind/name" strings')
-    elsewhere = [key for key in keys if not manager.shards.owns(key)]  # another task's shard: resync it there
-    keys = [key for key in keys if manager.shards.owns(key)]
-    for key in keys:
-        manager.queue.add(key, Priority.HIGH)  # jumps the periodic resyncs
-    manager.events.emit("ResyncRequested", "manual resync (API)", queued=len(keys))
-    return _json({"queued": len(keys), "items": keys, "heldByOtherTasks": elsewhere, "revision": revision or (
-        manager.state.revision if manager.state else None), "sourceError": manager.source.fetches.error}, 202)
+    keys, elsewhere = view.resync(wanted)  # jumps the periodic resyncs; another task's shard resyncs there
+    request.app[_CONTEXT]["events"].emit("ResyncRequested", "manual resync (API)", queued=len(keys))
+    return _json({"queued": len(keys), "items": keys, "heldByOtherTasks": elsewhere,
+                  "revision": revision or view.revision, "sourceError": view.fetches.error}, 202)
 
 
 async def confirm_prune(request: web.Request) -> web.Response:
@@ -173,11 +181,11 @@ async def confirm_prune(request: web.Request) -> web.Response:
 
 
 def build_app(
-    manager: Manager, aws: AwsClients, store: Store, metrics: Metrics, events: EventLog, *, token: str | None,
+    view: ControllerView, aws: AwsClients, store: Store, metrics: Metrics, events: EventLog, *, token: str | None,
     webhook_secret: str | None = None,
 ) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
-    app[_MANAGER] = manager
+    app[_VIEW] = view
     app[_CONTEXT] = {"aws": aws, "store": store, "metrics": metrics, "events": events, "token": token}
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_get("/healthz", healthz)
@@ -187,5 +195,127 @@ def build_app(
     app.router.add_get("/api/v1/resources/{kind}/{name}", get_resource)
     app.router.add_post("/api/v1/resync", resync)
     app.router.add_post("/api/v1/prune/confirm", confirm_prune)
-    app.router.add_post("/hooks/git", git_hook(manager.source, webhook_secret, events))
+    app.router.add_post("/hooks/git", git_hook(view.source, webhook_secret, events))
     return app
+
+
+# ---- serving -----------------------------------------------------------------------------------------
+
+_REFUSED = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n"
+            b"Retry-After: 1\r\nConnection: close\r\n\r\ntoo many connections\n")
+
+
+class _Guarded(asyncio.Protocol):
+    """One connection: aiohttp's protocol behind the cap and the first request head's deadline.
+
+    After the first request aiohttp's own keep-alive timeout (set to the same value) closes a
+    connection that does not send its next request head in time, and it never closes one mid-request.
+    """
+
+    def __init__(self, guard: ConnectionGuard) -> None:
+        self._guard = guard
+        self._inner: asyncio.Protocol | None = None
+        self._transport: asyncio.Transport | None = None
+        self._deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        stream = cast(asyncio.Transport, transport)  # a TCP server's transports are streams
+        if len(self._guard.open) >= self._guard.max_connections:
+            stream.write(_REFUSED)
+            stream.close()  # after the answer is written
+            return
+        self._transport = stream
+        self._guard.open[stream] = self
+        self._deadline = asyncio.get_running_loop().call_later(self._guard.header_timeout, stream.close)
+        self._inner = self._guard.factory()
+        self._inner.connection_made(stream)
+
+    def first_request(self) -> None:
+        """A request head arrived: from now on aiohttp's keep-alive timeout applies."""
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def data_received(self, data: bytes) -> None:
+        if self._inner is not None:
+            self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return self._inner.eof_received() if self._inner is not None else None
+
+    def pause_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        if self._inner is not None:
+            self._inner.resume_writing()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.first_request()  # nothing left to time out
+        if self._transport is not None:
+            self._guard.open.pop(self._transport, None)
+        if self._inner is not None:
+            self._inner.connection_lost(exc)
+
+
+class ConnectionGuard:
+    """The listening socket's protocol factory: aiohttp's (`factory`), with the cap and the head deadline."""
+
+    def __init__(self, factory: Callable[[], asyncio.Protocol], header_timeout: float, max_connections: int) -> None:
+        self.factory = factory
+        self.header_timeout = header_timeout
+        self.max_connections = max_connections
+        self.open: dict[asyncio.BaseTransport, _Guarded] = {}  # admitted and not yet closed
+
+    def __call__(self) -> _Guarded:
+        return _Guarded(self)
+
+    def request_started(self, request: web.Request) -> None:
+        guarded = self.open.get(request.transport) if request.transport is not None else None
+        if guarded is not None:
+            guarded.first_request()
+
+
+class _GuardedSite(web.BaseSite):
+    """A TCP site serving through a ConnectionGuard. It registers with its runner as aiohttp's TCPSite
+    does, so `runner.addresses` and `runner.cleanup()` work unchanged."""
+
+    def __init__(self, runner: web.AppRunner, host: str, port: int, guard: ConnectionGuard) -> None:
+        super().__init__(runner)
+        self._host, self._port, self._guard = host, port, guard
+
+    @property
+    def name(self) -> str:
+        return f"http://{self._host}:{self._port}"
+
+    async def start(self) -> None:
+        await super().start()
+        server = await asyncio.get_running_loop().create_server(
+            self._guard, self._host, self._port, backlog=self._backlog)
+        self._server = server
+        self._port = server.sockets[0].getsockname()[1]
+
+
+async def start_server(
+    app: web.Application, host: str, port: int, *, header_timeout: float = HEADER_TIMEOUT_SECONDS,
+    max_connections: int = MAX_CONNECTIONS,
+) -> web.AppRunner:
+    """Serve `app` on host:port (port 0: a free one) until `runner.cleanup()`; returns the runner."""
+    runner = web.AppRunner(app, access_log=None, keepalive_timeout=header_timeout)
+
+    def protocol() -> asyncio.Protocol:
+        assert runner.server is not None  # set up before the socket listens
+        return runner.server()
+
+    guard = ConnectionGuard(protocol, header_timeout, max_connections)
+
+    @web.middleware
+    async def head_received(request: web.Request, handler: Handler) -> web.StreamResponse:
+        guard.request_started(request)
+        return await handler(request)
+
+    app.middlewares.append(head_received)  # before setup, which freezes the application
+    await runner.setup()
+    await _GuardedSite(runner, host, port, guard).start()
+    return runner

@@ -4,6 +4,10 @@ GitHub signs the raw body with HMAC-SHA256 (`X-Hub-Signature-256: sha256=<hex>`)
 shared secret itself (`X-Gitlab-Token`). Both are compared in constant time. A bad or missing
 signature gets 401 and changes nothing. Pushes to refs the source does not follow are acknowledged
 and ignored. Hooks arriving in a burst coalesce into one fetch (the source's wake-up is a flag).
+
+The signature covers the whole body, so the whole body is read (up to MAX_HOOK_BYTES) before it is
+checked: one read returns only what has arrived so far, and a push split over TCP segments would
+otherwise be verified over its first part and refused.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import StreamReader, web
 
 from controller.engine.events import EventLog
 from controller.sources.base import Source
@@ -40,13 +44,23 @@ def pushed_ref(body: bytes) -> str | None:
     """The ref a push event names (GitHub and GitLab both say "ref"); None when the body has none."""
     try:
         payload = json.loads(body) if body.strip() else {}
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deeply to parse
         return None
     ref = payload.get("ref") if isinstance(payload, dict) else None
     return ref if isinstance(ref, str) else None
 
 
-def git_hook(source: Source, secret: str | None, events: EventLog) -> Handler:
+async def read_body(content: StreamReader, limit: int) -> bytes | None:
+    """The whole body, to its end; None as soon as it is found to be over `limit` bytes."""
+    body = bytearray()
+    while chunk := await content.read(limit + 1 - len(body)):  # what has arrived, at most one byte over
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
+
+
+def git_hook(source: Source, secret: str | None, events: EventLog, max_bytes: int = MAX_HOOK_BYTES) -> Handler:
     warned = False
 
     async def handle(request: web.Request) -> web.Response:
@@ -57,9 +71,10 @@ def git_hook(source: Source, secret: str | None, events: EventLog) -> Handler:
                                      "--webhook-secret-file)")
                 warned = True
             return web.json_response({"error": "the webhook is disabled: no secret is configured"}, status=403)
-        body = await request.content.read(MAX_HOOK_BYTES + 1)
-        if len(body) > MAX_HOOK_BYTES:
-            return web.json_response({"error": f"body over {MAX_HOOK_BYTES} bytes"}, status=413)
+        declared = request.content_length  # a body declared too large is refused before any of it is read
+        body = None if declared is not None and declared > max_bytes else await read_body(request.content, max_bytes)
+        if body is None:
+            return web.json_response({"error": f"body over {max_bytes} bytes"}, status=413)
         if not signature_valid(secret, body, request.headers):
             return web.json_response({"error": "missing or bad signature"}, status=401)
         if request.headers.get("X-GitHub-Event") == "ping":

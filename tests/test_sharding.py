@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ import pytest
 from controller.aws import AwsClients, AwsSettings
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator
 from controller.engine.sharding import shard_of
-from controller.store.base import ItemStatus
+from controller.store.base import ItemStatus, Lease
 from controller.store.dynamodb import DynamoStore, FencedWrite, table_definition
 from tests.conftest import REGION
 from tests.controller_process import ControllerProcess
@@ -138,12 +139,27 @@ async def test_a_stale_lease_holder_cannot_overwrite_newer_status(moto: LocalEmu
     settings = AwsSettings(region=REGION, endpoint_url=moto.url, static_credentials=EMULATOR_CREDENTIALS)
     async with AwsClients(settings, session=aioboto3.Session()) as aws:
         old, new = DynamoStore(aws, TABLE), DynamoStore(aws, TABLE)
-        old.fence_for, new.fence_for = (lambda _key: 3), (lambda _key: 4)
-        status = ItemStatus("Queue/q", (), "gen", "rev-new", {}, "2026-11-22T00:00:00Z", 0.1,
+        shard = shard_of("Queue/q", SHARDS)
+        old_lease = Lease(shard, "old", 3, time.time() + 60)
+        assert await old.write_lease(shard, "old", 3, old_lease.expires, None)
+        old.fence_with(Holding(old_lease))
+        status = ItemStatus("Queue/q", (), "gen", "rev-old", {}, "2026-11-22T00:00:00Z", 0.1,
                             "2026-11-22T00:00:00Z")
         await old.put_status(status)
-        await new.put_status(status)  # a newer lease counter may overwrite
-        with pytest.raises(FencedWrite):
-            await old.put_status(ItemStatus("Queue/q", (), "gen", "rev-stale", {}, "2026-11-22T00:00:01Z", 0.1,
-                                            "2026-11-22T00:00:00Z"))
+        new_lease = Lease(shard, "new", 4, time.time() + 60)
+        assert await new.write_lease(shard, "new", 4, new_lease.expires, old_lease)  # the shard moves
+        new.fence_with(Holding(new_lease))
+        await new.put_status(replace(status, revision="rev-new"))
+        with pytest.raises(FencedWrite):  # still re-exported where the engine used to import it
+            await old.put_status(replace(status, revision="rev-stale"))
         assert (await new.statuses())["Queue/q"].revision == "rev-new"
+
+
+@dataclass
+class Holding:
+    """A lease holder that trusts the one lease it was given."""
+
+    lease: Lease
+
+    def lease_for(self, key: str) -> Lease | None:
+        return self.lease if shard_of(key, SHARDS) == self.lease.shard else None

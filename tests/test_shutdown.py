@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 from controller.engine.events import EventLog
-from controller.engine.manager import Manager, ManagerConfig
+from controller.engine.supervisor import ControllerConfig, Supervisor
 from controller.metrics import Metrics
 from controller.sources.directory import DirectorySource
 from tests.helpers import Harness, write_specs
@@ -43,14 +43,14 @@ async def test_stop_completes_when_a_task_swallows_its_cancellation(harness: Har
     specs = write_specs(tmp_path / "specs", {"q.yaml": QUEUE})
     source = CancellationSwallowingSource(specs)
     log = io.StringIO()
-    manager = Manager(ManagerConfig(drain_timeout=5), source, reconciler=harness.reconciler, store=harness.store,
-                      events=EventLog(log, human=False), metrics=Metrics())
     reconciled = asyncio.Event()
-    manager.on_reconciled = lambda outcome: reconciled.set()
-    running = asyncio.create_task(manager.run())
+    supervisor = Supervisor(ControllerConfig(drain_timeout=5), source, reconciler=harness.reconciler,
+                            store=harness.store, events=EventLog(log, human=False), metrics=Metrics(),
+                            on_outcome=lambda outcome: reconciled.set())
+    running = asyncio.create_task(supervisor.run())
     await asyncio.wait_for(reconciled.wait(), 30)
 
-    manager.stop()
+    supervisor.stop()
     await asyncio.wait_for(running, 15)  # before the fix: forever
 
     assert source.swallowed == 1

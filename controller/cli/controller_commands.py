@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from aiohttp import web
 
 from controller.cli.api_client import ApiError, api_token, confirm_prune_remote, fetch_resources, fetch_source
 from controller.cli.argtypes import duration, kind_interval
@@ -27,15 +26,16 @@ from controller.cli.session import (
 )
 from controller.cli.source_args import add_source_arguments, build_source, webhook_secret
 from controller.engine.events import EventLog
-from controller.engine.manager import Manager, ManagerConfig
 from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING, PruneThreshold
 from controller.engine.sharding import LeaseSettings, ShardCoordinator, default_task_id
 from controller.engine.status import SOURCE_SETTING, status_document
+from controller.engine.supervisor import ControllerConfig, Supervisor
+from controller.engine.view import ControllerView
 from controller.metrics import Metrics
-from controller.server import build_app
+from controller.server import build_app, start_server
 from controller.sources.base import SourceError
 from controller.sources.git import GitSource
-from controller.store.dynamodb import DynamoStore
+from controller.store.base import LeaseStore
 from controller.store.sqlite import DATABASE_NAME, SqliteStore
 
 EXIT_OK, EXIT_ERROR, EXIT_PRUNE_HELD = 0, 1, 3
@@ -61,7 +61,7 @@ async def _run(args: argparse.Namespace) -> int:
         # A remote can be down at start-up: run, report it, and keep trying with backoff.
         events.emit("SourceError", str(error))
         ecs_services = []
-    config = ManagerConfig(
+    config = ControllerConfig(
         resync_interval=args.resync_interval,
         kind_resync=dict(args.kind_resync_interval),
         workers=args.workers,
@@ -72,28 +72,31 @@ async def _run(args: argparse.Namespace) -> int:
     metrics = Metrics()
     async with open_session(args, ecs_services, metrics) as session:
         coordinator = None
-        if isinstance(session.store, DynamoStore):
+        if isinstance(session.store, LeaseStore):
             leases = LeaseSettings(args.shards, args.lease_duration, args.lease_renew_interval)
             coordinator = ShardCoordinator(session.store, args.task_id, leases, metrics, events)
-        manager = Manager(config, source, reconciler=session.reconciler, store=session.store, events=events,
-                          metrics=metrics, coordinator=coordinator)
-        app = build_app(manager, session.aws, session.store, metrics, events, token=token, webhook_secret=webhook)
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
+            # Fencing: the store's item writes check the lease in DynamoDB; AWS mutations for the item
+            # being worked on (controller.fencing.working_on) are checked just before they are sent.
+            session.store.fence_with(coordinator)
+            session.aws.fence.install(coordinator.owns)
+        supervisor = Supervisor(config, source, reconciler=session.reconciler, store=session.store,
+                                events=events, metrics=metrics, coordinator=coordinator)
+        app = build_app(ControllerView(supervisor), session.aws, session.store, metrics, events, token=token,
+                        webhook_secret=webhook)
         host, _, port = args.listen.rpartition(":")
-        site = web.TCPSite(runner, host or "127.0.0.1", int(port))
-        await site.start()
+        runner = await start_server(app, host or "127.0.0.1", int(port))  # with a header timeout and a cap
         bound = runner.addresses[0]
         events.emit("Listening", f"http://{bound[0]}:{bound[1]}", admin="enabled" if token else "disabled")
         loop = asyncio.get_running_loop()
         metrics.asyncio_tasks.set_function(lambda: len(asyncio.all_tasks(loop)))  # scraped on this loop
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(stop_signal, manager.stop)
+            loop.add_signal_handler(stop_signal, supervisor.stop)
         loop.add_signal_handler(
-            signal.SIGHUP, lambda: events.emit("ResyncRequested", "SIGHUP: full resync", queued=manager.resync_all())
+            signal.SIGHUP,
+            lambda: events.emit("ResyncRequested", "SIGHUP: full resync", queued=len(supervisor.resync()[0])),
         )
         try:
-            await manager.run()
+            await supervisor.run()
         finally:
             await runner.cleanup()
     return EXIT_OK
@@ -132,8 +135,8 @@ def register_run(subcommands: Subparsers) -> None:
     parser.add_argument("--kind-resync-interval", type=kind_interval, action="append", default=[],
                         metavar="KIND=DURATION", help="per-kind interval, e.g. Alarm=10m (repeatable)")
     parser.add_argument(
-        "--workers", type=int, default=ManagerConfig.workers,
-        help=f"items reconciled at once, at most {ManagerConfig.per_service_concurrency} per AWS service "
+        "--workers", type=int, default=ControllerConfig.workers,
+        help=f"items reconciled at once, at most {ControllerConfig.per_service_concurrency} per AWS service "
              "(default: %(default)s)",
     )
     parser.add_argument("--observe-only", action="store_true", help="report drift, change nothing")
@@ -228,7 +231,11 @@ def _print_source(source: dict[str, Any]) -> None:
     """The source's line, and its problems: the live revision, fetch failures, invalid specs."""
     revision = (source.get("revision") or "none")[:12]
     applied = source.get("appliedRevision")
-    state = "applied" if applied and applied == source.get("revision") else "applying"
+    state = source.get("phase") or ("applied" if applied and applied == source.get("revision") else "applying")
+    counts = [f"{source[field]} {label}" for field, label in (("pendingSpecs", "pending"),
+              ("failingSpecs", "failing"), ("invalidSpecs", "invalid")) if source.get(field)]
+    if counts:
+        state += f": {', '.join(counts)} of {source.get('specCount', 0) + source.get('invalidSpecs', 0)} specs"
     print(f"SOURCE {source['source']}  REVISION {revision} ({state})  FETCHED {source.get('lastFetchTime')}",
           file=sys.stderr)
     if source.get("fetchError"):

@@ -62,7 +62,7 @@ def build_policy(kinds: list[str], name_prefix: str = "", store_table: str | Non
                 "Resource": resource,
                 "Condition": {"StringEquals": {f"aws:ResourceTag/{OWNER_TAG}": controller_id}},
             })
-        unscoped.update(client.iam_unscoped_actions)
+        unscoped.update(client.iam_unscoped_actions, client.iam_implied_actions)
     if unscoped:
         statements.append({"Sid": "NoResourceLevelPermissions", "Effect": "Allow", "Action": sorted(unscoped),
                            "Resource": "*"})

@@ -11,10 +11,11 @@ from controller.engine.runner import RunResult
 from controller.kinds.diff import ABSENT, FieldChange
 
 _SYMBOL = {
-    Action.CREATE: "+", Action.UPDATE: "~", Action.ADOPT: "^", Action.IN_SYNC: "=",
+    Action.CREATE: "+", Action.REPLACE: "-/+", Action.UPDATE: "~", Action.ADOPT: "^", Action.IN_SYNC: "=",
     Action.CONFLICT: "!", Action.BLOCKED: "…", Action.ERROR: "x", Action.SUSPENDED: "-",
 }
-_PAST = {Action.CREATE: "created", Action.UPDATE: "updated", Action.ADOPT: "adopted", Action.IN_SYNC: "in sync"}
+_PAST = {Action.CREATE: "created", Action.REPLACE: "replaced", Action.UPDATE: "updated", Action.ADOPT: "adopted",
+         Action.IN_SYNC: "in sync"}
 
 
 def show(value: Any) -> str:
@@ -41,7 +42,7 @@ def print_plan_item(outcome: Outcome, verbose: bool, out: TextIO = sys.stdout) -
         headline += f" ({outcome.error_code})"
     print(headline, file=out)
     for change in outcome.changes:
-        print(f"    {change_line(change, creating=outcome.action is Action.CREATE)}", file=out)
+        print(f"    {change_line(change, creating=outcome.action in (Action.CREATE, Action.REPLACE))}", file=out)
 
 
 def print_applied_item(outcome: Outcome, out: TextIO = sys.stdout) -> None:
@@ -52,7 +53,7 @@ def print_applied_item(outcome: Outcome, out: TextIO = sys.stdout) -> None:
     if outcome.error_code:
         line += f" ({outcome.error_code})"
     print(line, file=out, flush=True)
-    if outcome.applied and outcome.action is not Action.CREATE:  # plan shows what a create sets
+    if outcome.applied and outcome.action not in (Action.CREATE, Action.REPLACE):  # plan shows what a create sets
         for change in outcome.changes:
             print(f"    {change_line(change)}", file=out)
 
@@ -60,6 +61,7 @@ def print_applied_item(outcome: Outcome, out: TextIO = sys.stdout) -> None:
 def summary(result: RunResult, *, dry_run: bool) -> str:
     labels = (
         (Action.CREATE, "to create" if dry_run else "created"),
+        (Action.REPLACE, "to replace" if dry_run else "replaced"),
         (Action.UPDATE, "to update" if dry_run else "updated"),
         (Action.ADOPT, "to adopt" if dry_run else "adopted"),
     )

@@ -1,13 +1,16 @@
-"""Safe pruning: what a removed spec may delete, and the guard against mass deletion.
+"""Safe pruning, as a pure function of the live revision and the inventory (after Flux's inventory diff).
 
 Rules (see docs/architecture.md): only resources in trimtab's inventory are candidates; a revision
 with any invalid spec deletes nothing; a spec that is merely invalid is not "removed"; Retain means
-forget, never delete; a prune larger than the threshold is held until a person confirms it.
+forget, never delete; a prune larger than the threshold is held until a person confirms it. A
+resource whose spec is still live but names another AWS identity now (a rename) is not pruned
+here: it is retired once its replacement is ready (engine/retire.py).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from controller.sources.desired import DesiredState
@@ -36,22 +39,25 @@ class PrunePlan:
 
     @property
     def keys(self) -> list[str]:
-        return sorted(entry.key for entry in self.delete + self.retain)
+        return sorted({entry.key for entry in self.delete + self.retain})
 
     def fingerprint(self) -> str:
         """Identifies this exact set, so a confirmation never releases a different, later prune."""
         return json.dumps(self.keys)
 
 
-def plan_prune(state: DesiredState, inventory: dict[str, InventoryEntry]) -> PrunePlan:
+def delete_rank(entry: InventoryEntry) -> tuple[int, str]:
+    return (DELETE_ORDER.index(entry.kind) if entry.kind in DELETE_ORDER else len(DELETE_ORDER), entry.key)
+
+
+def plan_prune(state: DesiredState, inventory: Iterable[InventoryEntry]) -> PrunePlan:
     present = set(state.graph.records) | state.graph.invalid_keys
-    removed = [entry for key, entry in inventory.items() if key not in present]
+    removed = sorted((entry for entry in inventory if entry.key not in present), key=delete_rank)
     if not removed:
         return PrunePlan()
     if not state.complete:
         return PrunePlan(blocked_reason=f"revision {state.revision} has invalid specs; nothing is deleted "
                                         f"({len(removed)} resources of removed specs are kept)")
-    removed.sort(key=lambda entry: (DELETE_ORDER.index(entry.kind) if entry.kind in DELETE_ORDER else 99, entry.key))
     return PrunePlan(
         delete=[entry for entry in removed if entry.deletion_policy == "Delete"],
         retain=[entry for entry in removed if entry.deletion_policy != "Delete"],

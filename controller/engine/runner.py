@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from controller.api.envelope import Resource
 from controller.api.fields import Ref
 from controller.api.graph import SpecGraph
-from controller.engine.reconciler import Action, Outcome, Reconciler
+from controller.engine.reconciler import CHANGING, Action, Outcome, Reconciler
+from controller.engine.retire import retire
 from controller.kinds.base import Outputs, RefResolver
 
 DEFAULT_CONCURRENCY = 16
@@ -87,6 +89,8 @@ async def run_graph(
                     outcome = await reconciler.reconcile(graph.records[key].resource, resolver, dry_run=dry_run)
                 if outcome.ready or outcome.action is Action.UPDATE:
                     outputs[key] = outcome.outputs
+                if outcome.applied and outcome.replaced:
+                    await _retire_replaced(outcome, reconciler)
             outcomes[key] = outcome
             if on_outcome is not None:
                 on_outcome(outcome)
@@ -98,6 +102,21 @@ async def run_graph(
         for key in graph.records:
             group.create_task(run_one(key))
     return RunResult(dict(sorted(outcomes.items())))
+
+
+async def _retire_replaced(outcome: Outcome, reconciler: Reconciler) -> None:
+    """`apply` of a renamed identity: the new resource is ready, so the old one is deleted (if owned and
+    deletionPolicy Delete) or forgotten; what happened is added to the outcome's message."""
+    notes = []
+    for entry in outcome.replaced:
+        old = entry.identity.get("name", json.dumps(entry.identity))
+        try:
+            result, why = await retire(entry, reconciler.clients[entry.kind], reconciler.store,
+                                       reconciler.controller_id, delete=entry.deletion_policy == "Delete")
+            notes.append(f"old {old}: {result.value}" + (f" ({why})" if why else ""))
+        except Exception as error:  # the new one stands; the old one stays in the inventory for `run`
+            notes.append(f"old {old}: delete failed: {error}")
+    outcome.message = "; ".join([outcome.message, *notes]) if outcome.message else "; ".join(notes)
 
 
 async def _prefetch(graph: SpecGraph, reconciler: Reconciler) -> None:
@@ -121,7 +140,7 @@ def _blocked(key: str, graph: SpecGraph, outcomes: dict[str, Outcome], dry_run: 
         result = outcomes.get(needed)
         if result is None:
             return Outcome(key, Action.BLOCKED, message=f"waiting for {needed}: it was not reconciled")
-        usable = result.ready or (dry_run and result.action in (Action.CREATE, Action.UPDATE, Action.ADOPT))
+        usable = result.ready or (dry_run and result.action in CHANGING)
         if not usable:
             reason = result.message or result.action.value
             return Outcome(key, Action.BLOCKED, message=f"waiting for {needed}: {result.action.value}: {reason}")

@@ -3,10 +3,11 @@ lastTransitionTime that only moves when the status does."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from controller.engine.reconciler import Action, Outcome
+from controller.engine.reconciler import CHANGING, Action, Outcome
 from controller.sources.base import FetchRecord
 from controller.sources.desired import DesiredState
 from controller.store.base import Condition, ItemStatus
@@ -32,12 +33,11 @@ def conditions_for(outcome: Outcome, previous: ItemStatus | None) -> list[tuple[
     """(type, status, reason, message) for Ready and Synced."""
     message = _describe(outcome)
     if outcome.ready:
-        reason = {Action.CREATE: "Created", Action.UPDATE: "Updated", Action.ADOPT: "Adopted"}.get(
-            outcome.action, "Available"
-        )
+        reason = {Action.CREATE: "Created", Action.REPLACE: "Replaced", Action.UPDATE: "Updated",
+                  Action.ADOPT: "Adopted"}.get(outcome.action, "Available")
         return [("Ready", TRUE, "Available", ""), ("Synced", TRUE, reason, message)]
-    if outcome.action in (Action.CREATE, Action.UPDATE, Action.ADOPT):  # observe-only: drift not applied
-        ready_reason = "NotFound" if outcome.action is Action.CREATE else "Drifted"
+    if outcome.action in CHANGING:  # observe-only: drift not applied
+        ready_reason = "NotFound" if outcome.action in (Action.CREATE, Action.REPLACE) else "Drifted"
         return [("Ready", FALSE, ready_reason, message), ("Synced", TRUE, "ObserveOnly", "changes nothing")]
     if outcome.action is Action.CONFLICT:
         return [("Ready", FALSE, "Conflict", message), ("Synced", FALSE, "Conflict", message)]
@@ -54,6 +54,16 @@ def conditions_for(outcome: Outcome, previous: ItemStatus | None) -> list[tuple[
     ready_row = (("Ready", ready.status, ready.reason, ready.message) if ready
                  else ("Ready", UNKNOWN, reason, message))
     return [ready_row, ("Synced", FALSE, reason, message)]
+
+
+def invalid_conditions(problem: str) -> list[tuple[str, str, str, str]]:
+    """An invalid spec: nothing is reconciled from it, whatever AWS holds, until it is fixed."""
+    return [("Ready", FALSE, "InvalidSpec", problem), ("Synced", FALSE, "InvalidSpec", problem)]
+
+
+def delete_failed_conditions(message: str) -> list[tuple[str, str, str, str]]:
+    """A removed spec whose resource could not be deleted yet: still there, retried on its backoff."""
+    return [("Ready", FALSE, "DeleteFailed", message), ("Synced", FALSE, "DeleteFailed", message)]
 
 
 def build_status(
@@ -119,19 +129,42 @@ def _rfc3339(unix_time: float | None) -> str | None:
     return datetime.fromtimestamp(unix_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@dataclass(frozen=True)
+class RevisionProgress:
+    """How far the live revision is: every spec has a status for it, or some are still pending."""
+
+    specs: int = 0  # valid specs of the revision
+    pending: int = 0  # valid specs with no successful status for this revision yet
+    invalid: int = 0  # specs of the revision that failed validation
+    failing: int = 0  # specs whose status for this revision is an error, conflict or wait
+
+    @property
+    def phase(self) -> str:
+        if self.pending:
+            return "applying"
+        return "invalid" if self.invalid else ("failing" if self.failing else "applied")
+
+
 def source_document(
-    description: str, state: DesiredState | None, fetches: FetchRecord, applied: tuple[str, float] | None
+    description: str, state: DesiredState | None, fetches: FetchRecord, applied: tuple[str, float] | None,
+    progress: RevisionProgress | None = None,
 ) -> dict[str, Any]:
     """The source's status, as `trimtab get` and GET /api/v1/source show it. Never holds a credential."""
     errors = [str(problem) for problem in state.errors] if state else []
+    progress = progress or RevisionProgress()
     return {
         "source": description,
         "revision": state.revision if state else None,
+        "phase": progress.phase if state else "loading",
         "lastFetchTime": _rfc3339(fetches.last_success),
         "fetchError": fetches.error,
         "failingSince": _rfc3339(fetches.failing_since),
         "appliedRevision": applied[0] if applied else None,
         "appliedTime": _rfc3339(applied[1]) if applied else None,
+        "specCount": progress.specs,
+        "pendingSpecs": progress.pending,
+        "failingSpecs": progress.failing,
         "specErrorCount": len(errors),
+        "invalidSpecs": progress.invalid,
         "specErrors": errors[:MAX_REPORTED_SPEC_ERRORS],
     }

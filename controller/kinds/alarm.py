@@ -12,6 +12,7 @@ from controller.kinds.base import (
     Outputs,
     RefResolver,
     ResourceClient,
+    ResourceGone,
     compare,
     tag_changes,
 )
@@ -145,6 +146,14 @@ class AlarmClient(ResourceClient[Alarm]):
                     ResourceARN=arn, Tags=[{"Key": key, "Value": value} for key, value in sorted(tags.items())]
                 )
         return observation.outputs
+
+    async def read_tags(self, identity: Identity) -> dict[str, str] | None:
+        client = await self.aws.client("cloudwatch")
+        found = (await client.describe_alarms(AlarmNames=[identity["name"]])).get("MetricAlarms", [])
+        if not found:
+            raise ResourceGone(identity["name"])
+        tags = (await client.list_tags_for_resource(ResourceARN=found[0]["AlarmArn"])).get("Tags", [])
+        return {tag["Key"]: tag["Value"] for tag in tags}
 
     async def delete(self, identity: Identity) -> None:
         client = await self.aws.client("cloudwatch")

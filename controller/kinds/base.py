@@ -33,6 +33,14 @@ class TerminalError(Exception):
     """An error that retrying cannot fix; the spec or the world must change first."""
 
 
+class OwnedElsewhere(Exception):
+    """A create found the resource already there, marked as another owner's: a conflict, not an error."""
+
+
+class ResourceGone(Exception):
+    """The resource does not exist (raised by `read_tags`)."""
+
+
 @dataclass(frozen=True)
 class Desired(Generic[R]):
     resource: R
@@ -82,6 +90,8 @@ class ResourceClient(ABC, Generic[R]):
     # Of iam_actions, those granted only on resources tagged trimtab.io/owner=<controller id>, where
     # the service evaluates aws:ResourceTag: deletion, the one change that cannot be undone.
     iam_owner_tagged_actions: ClassVar[tuple[str, ...]] = ()
+    # Actions AWS checks as part of another call, never called on their own (tags passed to a create).
+    iam_implied_actions: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, aws: AwsClients, tag_index: TagIndex | None = None) -> None:
         self.aws = aws
@@ -112,6 +122,12 @@ class ResourceClient(ABC, Generic[R]):
     @abstractmethod
     async def delete(self, identity: Identity) -> None:
         """Delete by identity alone: pruning has no spec any more. Absent already is success."""
+
+    async def read_tags(self, identity: Identity) -> dict[str, str] | None:
+        """The resource's tags read from the service itself, never from a cache: ownership is checked
+        with it right after a create and right before a delete. Raises ResourceGone when the resource
+        does not exist. None: this kind's ownership cannot be read from tags (the inventory decides)."""
+        return None
 
     def desired(self, resource: R, refs: RefResolver, ownership_tags: Mapping[str, str]) -> Desired[R]:
         tags = dict(getattr(resource.spec, "tags", {}))

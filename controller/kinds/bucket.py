@@ -10,17 +10,20 @@ from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_snake
 
 from controller.api.bucket import Bucket, LifecycleRule
-from controller.aws import AwsClients, error_code
+from controller.aws import AwsClients, code_in
 from controller.kinds.base import (
     Desired,
     Observation,
     Outputs,
+    OwnedElsewhere,
     RefResolver,
     ResourceClient,
+    ResourceGone,
     TerminalError,
     compare,
 )
 from controller.kinds.diff import ABSENT
+from controller.kinds.ownership import describe_owner, marked_for_another
 from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
 
@@ -87,9 +90,9 @@ class BucketClient(ResourceClient[Bucket]):
         try:
             return await self._observe(s3, desired, known_region)
         except ClientError as error:
-            if error_code(error) in _NOT_FOUND:
+            if code_in(error, _NOT_FOUND):
                 return Observation(exists=False)
-            if error_code(error) in {"403", "AccessDenied", "Forbidden"} and known_region is None:
+            if code_in(error, {"403", "AccessDenied", "Forbidden"}) and known_region is None:
                 # Someone else's bucket (names are global): it exists, and it is not ours.
                 return Observation(exists=True, tags={}, outputs=_outputs(name))
             raise
@@ -120,6 +123,12 @@ class BucketClient(ResourceClient[Bucket]):
             arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
         await s3.create_bucket(**arguments)
         self._regions[name] = region
+        # CreateBucket in us-east-1 answers 200 for a bucket this account already has, and S3 cannot tag
+        # in the create call: a bucket marked by another owner is theirs, so it is never re-tagged.
+        found = await _read_tags(s3, name)
+        if marked_for_another(found, desired.tags):
+            raise OwnedElsewhere(f"already existed when created: it is owned by {describe_owner(found)}; "
+                                 "set spec.adopt: true to take it over")
         await _write_tags(s3, name, desired.tags or {})
         await self._write(s3, name, desired.state, set(desired.state))
         return _outputs(name)
@@ -159,14 +168,23 @@ class BucketClient(ResourceClient[Bucket]):
         if "policy" in parts:
             await s3.put_bucket_policy(Bucket=name, Policy=json.dumps(state["policy"]))
 
+    async def read_tags(self, identity: Identity) -> dict[str, str] | None:
+        s3 = await self.aws.client("s3", identity.get("region"))
+        try:
+            return await _read_tags(s3, identity["name"])
+        except ClientError as error:
+            if code_in(error, _NOT_FOUND):
+                raise ResourceGone(identity["name"]) from error
+            raise
+
     async def delete(self, identity: Identity) -> None:
         s3 = await self.aws.client("s3", identity.get("region"))
         try:
             await s3.delete_bucket(Bucket=identity["name"])
         except ClientError as error:
-            if error_code(error) in _NOT_FOUND:
+            if code_in(error, _NOT_FOUND):
                 return
-            if error_code(error) == "BucketNotEmpty":
+            if code_in(error, ("BucketNotEmpty",)):
                 raise TerminalError(
                     f"bucket {identity['name']} is not empty; trimtab never deletes objects. "
                     "Empty it, or set deletionPolicy: Retain"
@@ -251,7 +269,7 @@ async def _missing_is(default: Any, call: Any, codes: set[str]) -> Any:
     try:
         return await call
     except ClientError as error:
-        if error_code(error) in codes:
+        if code_in(error, codes):
             return default
         raise
 

@@ -22,3 +22,11 @@ def describe_owner(tags: Mapping[str, str] | None) -> str | None:
 
 def is_marked_for(tags: Mapping[str, str] | None, controller_id: str, key: str) -> bool:
     return bool(tags) and tags.get(OWNER_TAG) == controller_id and tags.get(RESOURCE_TAG) == key  # type: ignore[union-attr]
+
+
+def marked_for_another(found: Mapping[str, str] | None, desired: Mapping[str, str] | None) -> bool:
+    """`found` tags carry an ownership mark other than the one in the `desired` tags."""
+    if not found or OWNER_TAG not in found:
+        return False
+    desired = desired or {}
+    return (found.get(OWNER_TAG), found.get(RESOURCE_TAG)) != (desired.get(OWNER_TAG), desired.get(RESOURCE_TAG))

@@ -10,13 +10,14 @@ from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_snake
 
 from controller.api.queue import Queue
-from controller.aws import AwsClients, error_code
+from controller.aws import AwsClients, code_in
 from controller.kinds.base import (
     Desired,
     Observation,
     Outputs,
     RefResolver,
     ResourceClient,
+    ResourceGone,
     compare,
     tag_changes,
 )
@@ -78,7 +79,7 @@ class QueueClient(ResourceClient[Queue]):
         try:
             response = await sqs.get_queue_url(QueueName=name)
         except ClientError as error:
-            if error_code(error) in _MISSING_CODES:
+            if code_in(error, _MISSING_CODES):
                 return None
             raise
         url = self._urls[name] = str(response["QueueUrl"])
@@ -102,7 +103,7 @@ class QueueClient(ResourceClient[Queue]):
             )
         except ClientError as error:
             self._urls.pop(name, None)  # resolved afresh next time, whatever went wrong
-            if error_code(error) in _MISSING_CODES:
+            if code_in(error, _MISSING_CODES):
                 return Observation(exists=False)
             raise
         attributes = response["Attributes"]
@@ -147,6 +148,18 @@ class QueueClient(ResourceClient[Queue]):
                 await sqs.tag_queue(QueueUrl=url, Tags=changed)
         return observation.outputs
 
+    async def read_tags(self, identity: Identity) -> dict[str, str] | None:
+        url = await self._url(identity["name"])
+        if url is None:
+            raise ResourceGone(identity["name"])
+        sqs = await self.aws.client("sqs")
+        try:
+            return dict((await sqs.list_queue_tags(QueueUrl=url)).get("Tags", {}))
+        except ClientError as error:
+            if code_in(error, _MISSING_CODES):
+                raise ResourceGone(identity["name"]) from error
+            raise
+
     async def delete(self, identity: Identity) -> None:
         url = await self._url(identity["name"])
         self._urls.pop(identity["name"], None)
@@ -156,7 +169,7 @@ class QueueClient(ResourceClient[Queue]):
         try:
             await sqs.delete_queue(QueueUrl=url)
         except ClientError as error:
-            if error_code(error) not in _MISSING_CODES:
+            if not code_in(error, _MISSING_CODES):
                 raise
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from controller.api.errors import SpecError
@@ -27,6 +27,12 @@ class DesiredState:
     @property
     def complete(self) -> bool:
         return not self.graph.errors
+
+    @property
+    def empty(self) -> bool:
+        """No spec and no error: every file held nothing but whitespace, comments or bare `---`.
+        Sources treat this like a tree without files: it says nothing, least of all "delete everything"."""
+        return not self.graph.records and not self.graph.errors
 
 
 def fingerprint(files: Mapping[str, bytes]) -> str:
@@ -81,10 +87,11 @@ def _parse_file(name: str, content: bytes, limits: Limits | None) -> ParsedFile:
 
 def parse_files(
     files: Mapping[str, bytes], revision: str | None = None, limits: Limits | None = None,
-    cache: ParseCache | None = None,
+    cache: ParseCache | None = None, unread: Sequence[SpecError] = (),
 ) -> DesiredState:
+    """`unread`: errors for files the source refused to read (they make the revision incomplete)."""
     records: list[SpecRecord] = []
-    errors: list[SpecError] = []
+    errors: list[SpecError] = list(unread)
     invalid_keys: set[str] = set()
     for name in sorted(files):
         parsed = cache.get(name, files[name], limits) if cache else _parse_file(name, files[name], limits)

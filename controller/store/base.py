@@ -1,10 +1,18 @@
-"""The store contract, shared by the embedded (SQLite) backend and, later, DynamoDB."""
+"""The store contract, shared by the embedded (SQLite) backend and the DynamoDB one.
+
+Leases and fencing are part of the contract, so the engine never needs to know which backend it has:
+a store shared by several tasks is also a `LeaseStore`, and every write that concerns one item
+(status, inventory, create-pending records) is fenced by the lease on that item's shard once the
+engine has given the store a `LeaseHolder` (`Store.fence_with`). A fenced write by a task that no
+longer holds the lease raises `FencedWrite` and changes nothing.
+"""
 
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import Protocol
 
 Identity = dict[str, str]
 
@@ -51,12 +59,79 @@ class ItemStatus:
         return next((condition for condition in self.conditions if condition.type == kind), None)
 
 
-class Store(ABC):
-    @abstractmethod
-    async def inventory(self) -> dict[str, InventoryEntry]: ...
+class FencedWrite(Exception):
+    """A store write refused because this task does not hold the lease of the item's shard (any more):
+    another task may own the item now, so nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """One shard's lease, as the store keeps it."""
+
+    shard: int
+    owner: str  # "" when released
+    counter: int  # grows at every change of owner: the fencing token
+    expires: float  # Unix time
+
+
+class LeaseHolder(Protocol):
+    """What a store asks before an item's write: the lease this task holds on the item's shard."""
+
+    def lease_for(self, key: str) -> Lease | None:
+        """The lease on the shard of item `key` (Kind/name) that this task holds and still trusts now
+        (checked against the clock at each call); None: not held, so the write must not happen."""
+        ...
+
+
+class LeaseStore(ABC):
+    """Shard leases and task membership, for a store shared by several tasks. Leases are written with
+    conditions, as the Kinesis Client Library keeps them, so two tasks never both take one."""
 
     @abstractmethod
-    async def forget(self, key: str) -> None: ...
+    async def leases(self) -> dict[int, Lease]:
+        """Every shard's lease as stored now (a consistent read)."""
+
+    @abstractmethod
+    async def write_lease(self, shard: int, owner: str, counter: int, expires: float, expected: Lease | None) -> bool:
+        """Write a lease if it is still exactly as `expected` (owner and counter; None: it must not exist
+        yet). False: another task changed it first. Renewals never queue behind other store traffic."""
+
+    @abstractmethod
+    async def members(self) -> dict[str, float]:
+        """Live tasks and the Unix time their heartbeat expires."""
+
+    @abstractmethod
+    async def heartbeat(self, member: str, expires: float | None) -> None:
+        """Announce this task until `expires`; None: leave (graceful shutdown)."""
+
+
+class Store(ABC):
+    """Status, inventory, create-pending records and settings. Once fenced (`fence_with`), the writes
+    for one item (put_status, delete_status, record_owned, forget, mark_create_pending and
+    clear_create_pending) raise FencedWrite, writing nothing, unless this task holds the lease of the
+    item's shard at the moment the write is applied. Settings are controller-wide and never fenced."""
+
+    def fence_with(self, holder: LeaseHolder | None) -> None:  # noqa: B027 (a default, not an obligation)
+        """From now on, fence every write for an item by `holder`'s lease on its shard (None: unfenced).
+        The default serves a store used by a single task (SQLite), which has nobody to be fenced from."""
+
+    # The inventory holds one entry per AWS resource trimtab owns (keyed by kind and identity): a spec
+    # has one, or several while a replacement of its renamed resource is under way.
+
+    @abstractmethod
+    async def inventory(self) -> list[InventoryEntry]: ...
+
+    @abstractmethod
+    async def owned(self, kind: str, identity: Identity) -> InventoryEntry | None:
+        """The inventory's entry for this AWS resource, if trimtab owns it."""
+
+    @abstractmethod
+    async def owned_by(self, key: str) -> list[InventoryEntry]:
+        """Every resource the inventory records for the spec `key` (Kind/name)."""
+
+    @abstractmethod
+    async def forget(self, entry: InventoryEntry) -> None:
+        """Drop the entry of this AWS resource (by kind and identity)."""
 
     @abstractmethod
     async def put_status(self, status: ItemStatus) -> None: ...
@@ -74,12 +149,15 @@ class Store(ABC):
     @abstractmethod
     async def put_setting(self, name: str, value: str | None) -> None: ...
 
-    @abstractmethod
     async def owner_of(self, kind: str, identity: Identity) -> str | None:
         """The Kind/name that the inventory records as owning this AWS resource, if any."""
+        entry = await self.owned(kind, identity)
+        return entry.key if entry is not None else None
 
     @abstractmethod
-    async def record_owned(self, entry: InventoryEntry) -> None: ...
+    async def record_owned(self, entry: InventoryEntry) -> None:
+        """Insert or replace the entry of this AWS resource (one owner per resource: an adopting spec
+        takes over the entry of a removed one). Entries of the spec's other identities are kept."""
 
     @abstractmethod
     async def mark_create_pending(self, key: str, kind: str, identity: Identity) -> None:
@@ -90,7 +168,8 @@ class Store(ABC):
         """The Kind/name whose create of this resource may have been cut short, if any."""
 
     @abstractmethod
-    async def clear_create_pending(self, kind: str, identity: Identity) -> None: ...
+    async def clear_create_pending(self, kind: str, identity: Identity) -> None:
+        """Fenced by the item being worked on (`controller.fencing.working_on`), else by the record's own."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -2,31 +2,66 @@
 table, shared by every ECS task (`--store dynamodb://TABLE`).
 
 One table, partition key `pk` (the record type) and sort key `sk` (its name), so each listing is a
-Query. Status writes are fenced: each carries the lease counter of its shard, and a write with an
-older counter than the item's fails, so a task that lost a lease cannot overwrite newer state.
-Leases are conditional writes with expiry, as the Kinesis Client Library keeps them.
+Query. Leases are conditional writes with expiry, as the Kinesis Client Library keeps them.
+
+Fencing is exact, as fencing tokens are: once the shard coordinator is the store's `LeaseHolder`, every
+write for an item is one TransactWriteItems whose first action is a ConditionCheck on the lease of the
+item's shard (owner = this task AND counter = the counter it holds). A task whose lease was taken over,
+even by a task that has not written that item yet, can never complete the write: FencedWrite, and
+nothing changes. Settings are controller-wide and never fenced. Without a holder (plan, apply, the IAM
+test) writes are plain calls, as one task needs no fence.
+
+The store talks to DynamoDB through its own clients (`AwsClients.for_store`), outside the kinds'
+`--aws-max-rate` limiter, and leases through a connection pool of their own, so neither a throttled SQS
+nor a burst of thousands of status writes can make a renewal wait. In DynamoDB a PutItem on an item that
+an ongoing transaction includes fails with TransactionConflictException, and a transaction meeting a
+write in progress is cancelled with the reason TransactionConflict: a renewal and a fenced write on the
+same shard can meet that way, so both retry such conflicts at once (moto does not emulate them).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import random
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from controller.aws import AwsClients
-from controller.store.base import Condition, Identity, InventoryEntry, ItemStatus, Store, identity_key
+from controller.aws import AwsClients, error_code
+from controller.fencing import current_item
+from controller.store.base import (
+    Condition,
+    FencedWrite,
+    Identity,
+    InventoryEntry,
+    ItemStatus,
+    Lease,
+    LeaseHolder,
+    LeaseStore,
+    Store,
+    identity_key,
+)
+
+__all__ = ["LEASE", "MEMBER", "STORE_SCHEME", "DynamoStore", "FencedWrite", "Lease", "table_definition"]
 
 STORE_SCHEME = "dynamodb://"
-_STATUS, _INVENTORY, _OWNER, _SETTING, _PENDING = "status", "inventory", "owner", "setting", "pending"
+_STATUS, _SETTING, _PENDING = "status", "setting", "pending"
+_OWNED, _BY_SPEC = "owned", "owned-by"  # inventory entries, by identity and by spec
+_LEGACY_INVENTORY, _LEGACY_OWNER = "inventory", "owner"  # one entry per spec, before entries were per resource
 LEASE, MEMBER = "lease", "member"
-
-
-class FencedWrite(Exception):
-    """A write refused because a newer lease holder has written the item since."""
+# A round renews every held lease at once: up to a fair share of the shards in flight together.
+LEASE_CONNECTIONS = 16
+# Three attempts of at most this long stay well inside the default 15 s lease; a renewal that hangs
+# on a stalled connection is better retried on a fresh one than waited for.
+LEASE_READ_TIMEOUT_SECONDS = 3.0
+CONFLICT_RETRIES = 5  # transaction conflicts last milliseconds: a few quick, jittered retries
+CONFLICT_BACKOFF_SECONDS = 0.02
+# A write's actions: ("Put", {"Item": ...}) or ("Delete", {"Key": ...}), each with optional conditions.
+Action = tuple[str, dict[str, Any]]
 
 
 def table_definition(name: str) -> dict[str, Any]:
@@ -40,31 +75,90 @@ def table_definition(name: str) -> dict[str, Any]:
     }
 
 
-def _is_condition_failure(error: ClientError) -> bool:
-    code = error.response.get("Error", {}).get("Code")
-    return code in ("ConditionalCheckFailedException", "TransactionCanceledException")
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}, "sk": {"S": sk}}
 
 
-@dataclass(frozen=True)
-class Lease:
-    shard: int
-    owner: str  # "" when released
-    counter: int  # grows at every change of owner: the fencing token
-    expires: float  # Unix time
+def _lease_key(shard: int) -> dict[str, Any]:
+    return _key(LEASE, f"{shard:04d}")
 
 
-class DynamoStore(Store):
+def _held_as(owner: str, counter: int) -> dict[str, Any]:
+    """The condition that a lease item still names `owner` at `counter`."""
+    return {"ConditionExpression": "#owner = :owner AND #counter = :counter",
+            "ExpressionAttributeNames": {"#owner": "owner", "#counter": "counter"},
+            "ExpressionAttributeValues": {":owner": {"S": owner}, ":counter": {"N": str(counter)}}}
+
+
+def _ident(entry: InventoryEntry) -> str:
+    return identity_key(entry.kind, entry.identity)
+
+
+def _by_spec_sk(key: str, ident: str) -> str:
+    return f"{key}\n{ident}"  # spec names never hold a newline: the prefix `key\n` is exactly this spec's
+
+
+def _names_spec(key: str) -> dict[str, Any]:
+    """The condition that a record still names the spec `key` as owner."""
+    return {"ConditionExpression": "#key = :key", "ExpressionAttributeNames": {"#key": "key"},
+            "ExpressionAttributeValues": {":key": {"S": key}}}
+
+
+def _attributes(entry: InventoryEntry) -> dict[str, Any]:
+    return {"key": {"S": entry.key}, "kind": {"S": entry.kind},
+            "identity": {"S": json.dumps(entry.identity, sort_keys=True)},
+            "deletion_policy": {"S": entry.deletion_policy}, "recorded_at": {"N": repr(entry.recorded_at)}}
+
+
+def _entry(item: dict[str, Any]) -> InventoryEntry:
+    return InventoryEntry(item["key"]["S"], item["kind"]["S"], json.loads(item["identity"]["S"]),
+                          item["deletion_policy"]["S"], float(item["recorded_at"]["N"]))
+
+
+def _legacy_entry(item: dict[str, Any]) -> InventoryEntry:
+    return InventoryEntry(item["sk"]["S"], item["kind"]["S"], json.loads(item["identity"]["S"]),
+                          item["deletion_policy"]["S"], float(item["recorded_at"]["N"]))
+
+
+def _cancellation_reasons(error: ClientError) -> list[str]:
+    """The per-action reason codes of a cancelled transaction, in the order of its actions."""
+    if error_code(error) != "TransactionCanceledException":
+        return []
+    return [str(reason.get("Code", "None")) for reason in error.response.get("CancellationReasons", [])]
+
+
+async def _conflict_pause(attempt: int) -> None:
+    await asyncio.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))
+
+
+class _ActionRefused(Exception):
+    """An action's own condition failed (not the fence): the caller looks again."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"the condition of action {index} failed")
+        self.index = index
+
+
+class DynamoStore(Store, LeaseStore):
     def __init__(self, aws: AwsClients, table: str) -> None:
-        self.aws = aws
         self.table = table
-        # The fencing token for an item's writes: its shard's lease counter. Set by the shard coordinator.
-        self.fence_for: Callable[[str], int] = lambda _key: 0
+        self._data = aws.for_store()
+        self._leasing = aws.for_store(max_pool_connections=LEASE_CONNECTIONS,
+                                      read_timeout=LEASE_READ_TIMEOUT_SECONDS)
+        self._holder: LeaseHolder | None = None
+        # moto gap: TransactWriteItems deep-copies the whole table, once per action, without a lock, so
+        # a transaction racing an insert answers 500 ("dictionary changed size during iteration"); at
+        # a few dozen in flight most did. Against an emulator this task sends one transaction at a time.
+        self._one_at_a_time = asyncio.Lock() if aws.settings.custom_endpoint else None
+
+    def fence_with(self, holder: LeaseHolder | None) -> None:
+        self._holder = holder
 
     async def _client(self) -> Any:
-        return await self.aws.client("dynamodb")
+        return await self._data.client("dynamodb")
 
-    async def _query(self, pk: str) -> list[dict[str, Any]]:
-        client = await self._client()
+    async def _query(self, pk: str, clients: AwsClients | None = None) -> list[dict[str, Any]]:
+        client = await (clients or self._data).client("dynamodb")
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"TableName": self.table, "KeyConditionExpression": "pk = :pk",
                                   "ExpressionAttributeValues": {":pk": {"S": pk}}, "ConsistentRead": True}
@@ -77,18 +171,54 @@ class DynamoStore(Store):
 
     async def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         client = await self._client()
-        found = await client.get_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}},
-                                      ConsistentRead=True)
+        found = await client.get_item(TableName=self.table, Key=_key(pk, sk), ConsistentRead=True)
         item: dict[str, Any] | None = found.get("Item")
         return item
 
-    async def _put(self, item: dict[str, Any], **conditions: Any) -> None:
+    async def _write(self, key: str | None, actions: list[Action]) -> None:
+        """Apply `actions` for item `key` (None: a controller-wide record): fenced by the lease on the
+        item's shard when a holder is set, else as plain calls in order."""
+        holder = self._holder
+        if holder is None or key is None:
+            await self._write_plainly(actions)
+            return
         client = await self._client()
-        await client.put_item(TableName=self.table, Item=item, **conditions)
+        for attempt in range(CONFLICT_RETRIES + 1):
+            lease = holder.lease_for(key)  # asked again at each attempt: time passes, leases move
+            if lease is None:
+                raise FencedWrite(f"{key}: this task does not hold the lease on its shard; nothing written")
+            items = [{"ConditionCheck": {"TableName": self.table, "Key": _lease_key(lease.shard),
+                                         **_held_as(lease.owner, lease.counter)}}]
+            items.extend({operation: {"TableName": self.table, **body}} for operation, body in actions)
+            try:
+                async with self._one_at_a_time or contextlib.nullcontext():
+                    await client.transact_write_items(TransactItems=items)
+                return
+            except ClientError as error:
+                reasons = _cancellation_reasons(error)
+                if not reasons:
+                    raise
+                if reasons[0] == "ConditionalCheckFailed":
+                    raise FencedWrite(f"{key}: the lease on shard {lease.shard} is no longer this task's at "
+                                      f"counter {lease.counter}; nothing written") from error
+                if "ConditionalCheckFailed" in reasons[1:]:
+                    raise _ActionRefused(reasons.index("ConditionalCheckFailed", 1) - 1) from error
+                if "TransactionConflict" not in reasons or attempt == CONFLICT_RETRIES:
+                    raise
+            await _conflict_pause(attempt)
 
-    async def _delete(self, pk: str, sk: str) -> None:
+    async def _write_plainly(self, actions: list[Action]) -> None:
         client = await self._client()
-        await client.delete_item(TableName=self.table, Key={"pk": {"S": pk}, "sk": {"S": sk}})
+        for index, (operation, body) in enumerate(actions):
+            try:
+                if operation == "Put":
+                    await client.put_item(TableName=self.table, **body)
+                else:
+                    await client.delete_item(TableName=self.table, **body)
+            except ClientError as error:
+                if error_code(error) == "ConditionalCheckFailedException":
+                    raise _ActionRefused(index) from error
+                raise
 
     async def check(self) -> None:
         """Fail early, with the table's name, if it is missing or unreachable."""
@@ -96,66 +226,120 @@ class DynamoStore(Store):
         await client.describe_table(TableName=self.table)
 
     # ---- inventory ---------------------------------------------------------------------------------
+    # One entry per AWS resource, kept twice so that both lookups are one read: by identity (`owned`,
+    # at every pass) and by spec (`owned_by`, a Query on the `key\n` prefix). Both copies change in one
+    # transaction. Tables written before entries were per resource hold one `inventory` item per spec
+    # and an `owner` item per identity; those are read too, and dropped when their entry is next
+    # written or forgotten. They are not rewritten in place, so tasks of the older version, which read
+    # only them, never see a spec name they do not know.
 
-    async def inventory(self) -> dict[str, InventoryEntry]:
-        return {
-            item["sk"]["S"]: InventoryEntry(item["sk"]["S"], item["kind"]["S"], json.loads(item["identity"]["S"]),
-                                            item["deletion_policy"]["S"], float(item["recorded_at"]["N"]))
-            for item in await self._query(_INVENTORY)
+    async def inventory(self) -> list[InventoryEntry]:
+        entries = {_ident(entry): entry for entry in map(_entry, await self._query(_OWNED))}
+        for item in await self._query(_LEGACY_INVENTORY):
+            entries.setdefault(item["identity_key"]["S"], _legacy_entry(item))
+        return sorted(entries.values(), key=lambda entry: (entry.key, _ident(entry)))
+
+    async def owned(self, kind: str, identity: Identity) -> InventoryEntry | None:
+        ident = identity_key(kind, identity)
+        item = await self._get(_OWNED, ident)
+        if item is not None:
+            return _entry(item)
+        legacy = await self._get(_LEGACY_OWNER, ident)  # read only when there is no entry: at creates
+        if legacy is None:
+            return None
+        inventory = await self._get(_LEGACY_INVENTORY, legacy["key"]["S"])
+        return _legacy_entry(inventory) if inventory is not None and inventory["identity_key"]["S"] == ident else None
+
+    async def owned_by(self, key: str) -> list[InventoryEntry]:
+        client = await self._client()
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table, "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": _BY_SPEC}, ":prefix": {"S": f"{key}\n"}},
+            "ConsistentRead": True,
         }
+        while True:
+            page = await client.query(**kwargs)
+            items.extend(page.get("Items", []))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        entries = {_ident(entry): entry for entry in map(_entry, items)}
+        legacy = await self._get(_LEGACY_INVENTORY, key)
+        if legacy is not None:
+            entries.setdefault(legacy["identity_key"]["S"], _legacy_entry(legacy))
+        return sorted(entries.values(), key=_ident)
 
-    async def forget(self, key: str) -> None:
-        item = await self._get(_INVENTORY, key)
-        if item is None:
-            return
-        owner = await self._get(_OWNER, item["identity_key"]["S"])
-        if owner is not None and owner["key"]["S"] == key:
-            await self._delete(_OWNER, item["identity_key"]["S"])
-        await self._delete(_INVENTORY, key)
-
-    async def owner_of(self, kind: str, identity: Identity) -> str | None:
-        item = await self._get(_OWNER, identity_key(kind, identity))
-        return None if item is None else str(item["key"]["S"])
+    async def forget(self, entry: InventoryEntry) -> None:
+        ident = _ident(entry)
+        for attempt in range(3):
+            actions: list[Action] = []
+            current = await self._get(_OWNED, ident)
+            if current is not None and current["key"]["S"] == entry.key:
+                # Only while it still names this spec: an adopting spec may have taken the resource over.
+                actions.append(("Delete", {"Key": _key(_OWNED, ident), **_names_spec(entry.key)}))
+            actions.append(("Delete", {"Key": _key(_BY_SPEC, _by_spec_sk(entry.key, ident))}))
+            actions.extend(await self._legacy_removals(entry.key, ident))
+            try:
+                await self._write(entry.key, actions)
+                return
+            except _ActionRefused:
+                if attempt == 2:
+                    raise
 
     async def record_owned(self, entry: InventoryEntry) -> None:
-        # One owner per AWS resource: an adopting spec replaces the record of a removed one.
-        ident = identity_key(entry.kind, entry.identity)
-        previous = await self.owner_of(entry.kind, entry.identity)
-        if previous is not None and previous != entry.key:
-            await self._delete(_INVENTORY, previous)
-        await self._put({"pk": {"S": _OWNER}, "sk": {"S": ident}, "key": {"S": entry.key}})
-        await self._put({
-            "pk": {"S": _INVENTORY}, "sk": {"S": entry.key}, "kind": {"S": entry.kind},
-            "identity_key": {"S": ident}, "identity": {"S": json.dumps(entry.identity, sort_keys=True)},
-            "deletion_policy": {"S": entry.deletion_policy}, "recorded_at": {"N": repr(entry.recorded_at)},
-        })
+        ident = _ident(entry)
+        previous = await self._get(_OWNED, ident)
+        previous_key = previous["key"]["S"] if previous is not None else None
+        actions: list[Action] = []
+        if previous_key is not None and previous_key != entry.key:
+            # One owner per AWS resource: an adopting spec replaces the record of a removed one.
+            actions.append(("Delete", {"Key": _key(_BY_SPEC, _by_spec_sk(previous_key, ident))}))
+        if previous is None:  # perhaps recorded the older way: replace that record
+            legacy = await self._get(_LEGACY_OWNER, ident)
+            if legacy is not None:
+                actions.extend(await self._legacy_removals(legacy["key"]["S"], ident))
+        attributes = _attributes(entry)
+        actions.append(("Put", {"Item": {**_key(_OWNED, ident), **attributes}}))
+        actions.append(("Put", {"Item": {**_key(_BY_SPEC, _by_spec_sk(entry.key, ident)), **attributes}}))
+        await self._write(entry.key, actions)
+
+    async def _legacy_removals(self, key: str, ident: str) -> list[Action]:
+        """Deletes of the older-format records of this spec's entry for `ident`, where they exist."""
+        removals: list[Action] = []
+        owner = await self._get(_LEGACY_OWNER, ident)
+        if owner is not None and owner["key"]["S"] == key:
+            removals.append(("Delete", {"Key": _key(_LEGACY_OWNER, ident), **_names_spec(key)}))
+        inventory = await self._get(_LEGACY_INVENTORY, key)
+        if inventory is not None and inventory["identity_key"]["S"] == ident:
+            removals.append(("Delete", {"Key": _key(_LEGACY_INVENTORY, key),
+                                        "ConditionExpression": "identity_key = :ident",
+                                        "ExpressionAttributeValues": {":ident": {"S": ident}}}))
+        return removals
 
     async def mark_create_pending(self, key: str, kind: str, identity: Identity) -> None:
-        await self._put({"pk": {"S": _PENDING}, "sk": {"S": identity_key(kind, identity)}, "key": {"S": key},
-                         "started_at": {"N": repr(time.time())}})
+        await self._write(key, [("Put", {"Item": {**_key(_PENDING, identity_key(kind, identity)), "key": {"S": key},
+                                                  "started_at": {"N": repr(time.time())}}})])
 
     async def pending_create(self, kind: str, identity: Identity) -> str | None:
         item = await self._get(_PENDING, identity_key(kind, identity))
         return None if item is None else str(item["key"]["S"])
 
     async def clear_create_pending(self, kind: str, identity: Identity) -> None:
-        await self._delete(_PENDING, identity_key(kind, identity))
+        ident = identity_key(kind, identity)
+        key = current_item()
+        if key is None and self._holder is not None:
+            item = await self._get(_PENDING, ident)  # fenced by the item whose create it records
+            if item is None:
+                return
+            key = str(item["key"]["S"])
+        await self._write(key, [("Delete", {"Key": _key(_PENDING, ident)})])
 
     # ---- status ------------------------------------------------------------------------------------
 
     async def put_status(self, status: ItemStatus) -> None:
-        fence = self.fence_for(status.key)
-        try:
-            await self._put(
-                {"pk": {"S": _STATUS}, "sk": {"S": status.key}, "document": {"S": json.dumps(asdict(status))},
-                 "fence": {"N": str(fence)}},
-                ConditionExpression="attribute_not_exists(fence) OR fence <= :fence",
-                ExpressionAttributeValues={":fence": {"N": str(fence)}},
-            )
-        except ClientError as error:
-            if _is_condition_failure(error):
-                raise FencedWrite(f"{status.key}: a newer lease holder (fence > {fence}) wrote it") from error
-            raise
+        await self._write(status.key, [("Put", {"Item": {**_key(_STATUS, status.key),
+                                                         "document": {"S": json.dumps(asdict(status))}}})])
 
     async def statuses(self) -> dict[str, ItemStatus]:
         found = {}
@@ -166,7 +350,7 @@ class DynamoStore(Store):
         return dict(sorted(found.items()))
 
     async def delete_status(self, key: str) -> None:
-        await self._delete(_STATUS, key)
+        await self._write(key, [("Delete", {"Key": _key(_STATUS, key)})])
 
     # ---- settings ----------------------------------------------------------------------------------
 
@@ -176,48 +360,48 @@ class DynamoStore(Store):
 
     async def put_setting(self, name: str, value: str | None) -> None:
         if value is None:
-            await self._delete(_SETTING, name)
+            await self._write(None, [("Delete", {"Key": _key(_SETTING, name)})])
         else:
-            await self._put({"pk": {"S": _SETTING}, "sk": {"S": name}, "value": {"S": value}})
+            await self._write(None, [("Put", {"Item": {**_key(_SETTING, name), "value": {"S": value}}})])
 
-    # ---- leases ------------------------------------------------------------------------------------
+    # ---- leases: on their own connection pool ------------------------------------------------------
 
     async def leases(self) -> dict[int, Lease]:
         return {
             int(item["sk"]["S"]): Lease(int(item["sk"]["S"]), item["owner"]["S"], int(item["counter"]["N"]),
                                         float(item["expires"]["N"]))
-            for item in await self._query(LEASE)
+            for item in await self._query(LEASE, self._leasing)
         }
 
     async def write_lease(self, shard: int, owner: str, counter: int, expires: float, expected: Lease | None) -> bool:
-        """Write a lease if it is still as `expected` (None: it must not exist yet). False: someone was faster."""
-        item = {"pk": {"S": LEASE}, "sk": {"S": f"{shard:04d}"}, "owner": {"S": owner},
-                "counter": {"N": str(counter)}, "expires": {"N": repr(expires)}}
-        if expected is None:
-            conditions: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(pk)"}
-        else:
-            conditions = {"ConditionExpression": "#owner = :owner AND #counter = :counter",
-                          "ExpressionAttributeNames": {"#owner": "owner", "#counter": "counter"},
-                          "ExpressionAttributeValues": {":owner": {"S": expected.owner},
-                                                        ":counter": {"N": str(expected.counter)}}}
-        try:
-            await self._put(item, **conditions)
-        except ClientError as error:
-            if _is_condition_failure(error):
-                return False
-            raise
-        return True
+        item = {**_lease_key(shard), "owner": {"S": owner}, "counter": {"N": str(counter)},
+                "expires": {"N": repr(expires)}}
+        conditions = ({"ConditionExpression": "attribute_not_exists(pk)"} if expected is None
+                      else _held_as(expected.owner, expected.counter))
+        client = await self._leasing.client("dynamodb")
+        for attempt in range(CONFLICT_RETRIES + 1):
+            try:
+                await client.put_item(TableName=self.table, Item=item, **conditions)
+                return True
+            except ClientError as error:
+                code = error_code(error)
+                if code == "ConditionalCheckFailedException":
+                    return False
+                # A fenced write's transaction holds the lease item for a moment: not a loss, retry.
+                if code != "TransactionConflictException" or attempt == CONFLICT_RETRIES:
+                    raise
+            await _conflict_pause(attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def members(self) -> dict[str, float]:
-        """Live tasks and when their heartbeat expires."""
-        return {item["sk"]["S"]: float(item["expires"]["N"]) for item in await self._query(MEMBER)}
+        return {item["sk"]["S"]: float(item["expires"]["N"]) for item in await self._query(MEMBER, self._leasing)}
 
     async def heartbeat(self, member: str, expires: float | None) -> None:
-        """Announce this task until `expires`; None: leave (graceful shutdown)."""
+        client = await self._leasing.client("dynamodb")
         if expires is None:
-            await self._delete(MEMBER, member)
+            await client.delete_item(TableName=self.table, Key=_key(MEMBER, member))
         else:
-            await self._put({"pk": {"S": MEMBER}, "sk": {"S": member}, "expires": {"N": repr(expires)}})
+            await client.put_item(TableName=self.table, Item={**_key(MEMBER, member), "expires": {"N": repr(expires)}})
 
     def close(self) -> None:
-        """Nothing to close: the DynamoDB client belongs to AwsClients."""
+        """Nothing to close: the DynamoDB clients belong to the AwsClients they came from."""

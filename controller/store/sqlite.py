@@ -15,15 +15,15 @@ from pathlib import Path
 from controller.store.base import Condition, Identity, InventoryEntry, ItemStatus, Store, identity_key
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS inventory (
-    key TEXT PRIMARY KEY,
+CREATE TABLE IF NOT EXISTS owned (
+    identity_key TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
     kind TEXT NOT NULL,
-    identity_key TEXT NOT NULL,
     identity TEXT NOT NULL,
     deletion_policy TEXT NOT NULL,
     recorded_at REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS inventory_identity ON inventory(identity_key);
+CREATE INDEX IF NOT EXISTS owned_key ON owned(key);
 CREATE TABLE IF NOT EXISTS status (
     key TEXT PRIMARY KEY,
     document TEXT NOT NULL
@@ -38,6 +38,12 @@ CREATE TABLE IF NOT EXISTS create_pending (
     started_at REAL NOT NULL
 );
 """
+# State dirs written before the inventory was keyed by AWS resource (one row per spec): moved over once.
+MIGRATE_INVENTORY = """
+INSERT OR IGNORE INTO owned
+    SELECT identity_key, key, kind, identity, deletion_policy, recorded_at FROM inventory;
+DROP TABLE inventory;
+"""
 DATABASE_NAME = "trimtab.sqlite3"
 
 
@@ -50,16 +56,25 @@ class SqliteStore(Store):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inventory'").fetchone():
+            self._db.executescript(MIGRATE_INVENTORY)
 
-    async def inventory(self) -> dict[str, InventoryEntry]:
-        rows = self._db.execute("SELECT key, kind, identity, deletion_policy, recorded_at FROM inventory")
-        return {
-            key: InventoryEntry(key, kind, json.loads(identity), policy, recorded_at)
-            for key, kind, identity, policy, recorded_at in rows
-        }
+    async def inventory(self) -> list[InventoryEntry]:
+        rows = self._db.execute("SELECT key, kind, identity, deletion_policy, recorded_at FROM owned ORDER BY key")
+        return [_entry(*row) for row in rows]
 
-    async def forget(self, key: str) -> None:
-        self._db.execute("DELETE FROM inventory WHERE key = ?", (key,))
+    async def owned(self, kind: str, identity: Identity) -> InventoryEntry | None:
+        row = self._db.execute("SELECT key, kind, identity, deletion_policy, recorded_at FROM owned "
+                               "WHERE identity_key = ?", (identity_key(kind, identity),)).fetchone()
+        return None if row is None else _entry(*row)
+
+    async def owned_by(self, key: str) -> list[InventoryEntry]:
+        rows = self._db.execute("SELECT key, kind, identity, deletion_policy, recorded_at FROM owned WHERE key = ?",
+                                (key,))
+        return [_entry(*row) for row in rows]
+
+    async def forget(self, entry: InventoryEntry) -> None:
+        self._db.execute("DELETE FROM owned WHERE identity_key = ?", (identity_key(entry.kind, entry.identity),))
 
     async def put_status(self, status: ItemStatus) -> None:
         document = asdict(status)
@@ -86,22 +101,12 @@ class SqliteStore(Store):
         else:
             self._db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (name, value))
 
-    async def owner_of(self, kind: str, identity: Identity) -> str | None:
-        row = self._db.execute(
-            "SELECT key FROM inventory WHERE identity_key = ?", (identity_key(kind, identity),)
-        ).fetchone()
-        return None if row is None else str(row[0])
-
     async def record_owned(self, entry: InventoryEntry) -> None:
-        # One owner per AWS resource: an adopting spec replaces the record of a removed one,
-        # so pruning the removed spec can never delete what the new one now manages.
+        # One row per AWS resource: an adopting spec replaces the record of a removed one, so pruning
+        # the removed spec can never delete what the new one now manages.
         self._db.execute(
-            "DELETE FROM inventory WHERE identity_key = ? AND key != ?",
-            (identity_key(entry.kind, entry.identity), entry.key),
-        )
-        self._db.execute(
-            "INSERT OR REPLACE INTO inventory VALUES (?, ?, ?, ?, ?, ?)",
-            (entry.key, entry.kind, identity_key(entry.kind, entry.identity),
+            "INSERT OR REPLACE INTO owned VALUES (?, ?, ?, ?, ?, ?)",
+            (identity_key(entry.kind, entry.identity), entry.key, entry.kind,
              json.dumps(entry.identity, sort_keys=True), entry.deletion_policy, entry.recorded_at),
         )
 
@@ -122,3 +127,7 @@ class SqliteStore(Store):
 
     def close(self) -> None:
         self._db.close()
+
+
+def _entry(key: str, kind: str, identity: str, policy: str, recorded_at: float) -> InventoryEntry:
+    return InventoryEntry(key, kind, json.loads(identity), policy, recorded_at)
