@@ -81,7 +81,8 @@ class Dispatcher:
                 previous = await self.ledger.record(outcome, record.generation, state.revision)
                 retired = True
                 if outcome.ready and outcome.identity is not None:
-                    retired = await self.pruner.retire_replaced(key, outcome.identity, state.revision)
+                    retired = await self.pruner.retire_replaced(key, outcome.identity, state.revision,
+                                                                replaced=outcome.action is Action.REPLACE)
         except (LeaseLost, FencedWrite) as error:
             self.telemetry.resource_event("LeaseLost", key, str(error))
             return

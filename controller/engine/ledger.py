@@ -49,6 +49,10 @@ class Ledger:
         self.statuses: dict[str, ItemStatus] = {}
         self.ready: set[str] = set()
         self.outputs: dict[str, Outputs] = {}
+        self._revision = ""
+        self._valid: set[str] = set()
+        self._pending: set[str] = set()  # valid keys with no row for the live revision yet
+        self._failing: set[str] = set()  # valid keys whose row for it is an error, conflict or wait
 
     async def load(self) -> None:
         """What the store remembers (a restart): dependents may proceed before their dependencies re-run."""
@@ -65,6 +69,7 @@ class Ledger:
     def _keep(self, key: str, status: ItemStatus) -> None:
         self.telemetry.count_conditions(key, self.statuses.get(key), status)
         self.statuses[key] = status
+        self._note(key)
         ready = status.condition("Ready")
         if ready is not None and ready.status == "True":
             self.ready.add(key)
@@ -80,6 +85,7 @@ class Ledger:
         await self.store.put_status(status)  # fenced: raises before anything here changes
         self.telemetry.count_conditions(status.key, previous, status)
         self.statuses[status.key] = status
+        self._note(status.key)
         return previous
 
     async def record(self, outcome: Outcome, generation: str, revision: str) -> ItemStatus | None:
@@ -125,6 +131,7 @@ class Ledger:
         restamped = replace(status, revision=revision)
         await self.store.put_status(restamped)
         self.statuses[key] = restamped
+        self._note(key)
 
     async def drop(self, key: str, *, persist: bool = True) -> None:
         """The spec left the revision: its row, its series, its readiness and outputs go with it.
@@ -135,17 +142,35 @@ class Ledger:
         self.statuses.pop(key, None)
         self.ready.discard(key)
         self.outputs.pop(key, None)
+        self._note(key)
         if previous is not None:
             self.telemetry.count_conditions(key, previous, None)
 
-    def progress(self, valid: Iterable[str], invalid: int, revision: str) -> RevisionProgress:
-        specs = pending = failing = 0
-        for key in valid:
-            specs += 1
-            status = self.statuses.get(key)
-            if status is None or status.revision != revision:
-                pending += 1
-            elif not _is_good(status):
-                failing += 1
-        return RevisionProgress(specs=specs, pending=pending, invalid=invalid, failing=failing)
+    # ---- progress of the live revision: kept as rows change, so reading it costs nothing -------------
 
+    def track(self, revision: str, valid: Iterable[str]) -> None:
+        """From now on, count the valid keys of `revision` that have no good row for it yet."""
+        self._revision = revision
+        self._valid = set(valid)
+        self._pending.clear()
+        self._failing.clear()
+        for key in self._valid:
+            self._note(key)
+
+    def _note(self, key: str) -> None:
+        if key not in self._valid:
+            return
+        status = self.statuses.get(key)
+        if status is None or status.revision != self._revision:
+            self._pending.add(key)
+            self._failing.discard(key)
+            return
+        self._pending.discard(key)
+        if _is_good(status):
+            self._failing.discard(key)
+        else:
+            self._failing.add(key)
+
+    def progress(self, invalid: int) -> RevisionProgress:
+        return RevisionProgress(specs=len(self._valid), pending=len(self._pending), invalid=invalid,
+                                failing=len(self._failing))

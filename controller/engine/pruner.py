@@ -13,6 +13,7 @@ resource is ready.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -46,12 +47,17 @@ class Pruner:
         self.controller_id = controller_id
         self._retry_later = retry_later  # queue the key again after its backoff
         self.survivors: dict[str, str] = {}  # key -> the error its last delete failed with
+        # Live keys the inventory holds more than one resource for: a replacement not yet finished
+        # (cut short by a crash or a failed delete). Learnt from the inventory at each revision.
+        self._replacing: set[str] = set()
 
     # ---- removed specs -----------------------------------------------------------------------------
 
     async def prune(self, state: DesiredState) -> None:
         """Act on the revision: delete or forget what its removed specs left, unless held."""
         inventory = await self.store.inventory()
+        counts = Counter(entry.key for entry in inventory)
+        self._replacing = {key for key, count in counts.items() if count > 1}
         for key in [key for key in self.survivors if key in state.graph.records or key in state.graph.invalid_keys]:
             del self.survivors[key]  # put back: its spec is live again, nothing to delete
         self._count_survivors()
@@ -124,14 +130,21 @@ class Pruner:
 
     # ---- replaced identities -----------------------------------------------------------------------
 
-    async def retire_replaced(self, key: str, identity: Identity, revision: str) -> bool:
-        """The spec's resource of `identity` is ready: retire those of its old identities. False: a
-        delete failed (logged and counted; the caller retries the key on its backoff)."""
+    async def retire_replaced(self, key: str, identity: Identity, revision: str, *, replaced: bool) -> bool:
+        """The spec's resource of `identity` is ready: retire those of its old identities, if it just
+        replaced them or the inventory holds more than one for it. False: a delete failed (logged and
+        counted; the caller retries the key on its backoff)."""
+        if not replaced and key not in self._replacing:
+            return True  # the common case costs no store read
         ok = True
         for entry in sorted(await self.store.owned_by(key), key=delete_rank):
             if entry.identity != identity:
                 ok = await self._retire(entry, revision, delete=entry.deletion_policy == "Delete",
                                         replaced=True) is None and ok
+        if ok:
+            self._replacing.discard(key)
+        else:
+            self._replacing.add(key)
         return ok
 
     # ---- one entry ---------------------------------------------------------------------------------

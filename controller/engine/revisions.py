@@ -92,6 +92,7 @@ class RevisionFollower:
             await self.report()
             return
         self.state = state
+        self.ledger.track(state.revision, state.graph.records)
         self._announce(state, initial)
         before = set(self.ledger.statuses) if previous is None else (
             set(previous.graph.records) | previous.graph.invalid_keys)
@@ -187,11 +188,14 @@ class RevisionFollower:
         state = self.state
         if state is None:
             return RevisionProgress()
-        return self.ledger.progress(state.graph.records, len(state.graph.invalid_keys), state.revision)
+        return self.ledger.progress(len(state.graph.invalid_keys))
 
     async def item_done(self) -> None:
-        """A spec reconciled: if that completed the revision, say so now."""
-        if self.state is not None and (self.applied is None or self.applied[0] != self.state.revision):
+        """A spec reconciled: if that completed the revision, say so now (progress on the way is
+        written by `report`'s periodic call, not at every item)."""
+        state = self.state
+        if state is not None and (self.applied is None or self.applied[0] != state.revision) and (
+                self.progress().phase == "applied"):
             await self.report()
 
     async def report(self) -> None:

@@ -132,7 +132,12 @@ class Supervisor:
         return here, [key for key in wanted if not self.shards.owns(key)]
 
     async def _watch_confirmations(self) -> None:
-        """`trimtab prune --confirm` writes to the store; look for it twice a second."""
+        """`trimtab prune --confirm` writes to the store; look for it twice a second. The source's
+        progress (pending, failing, invalid specs) is written on the same beat, when it changed."""
         while not self._stopping.is_set():
             await asyncio.sleep(CONFIRMATION_POLL_SECONDS)
-            await self.pruner.confirmation_check(self.follower.state)
+            try:
+                await self.pruner.confirmation_check(self.follower.state)
+                await self.follower.report()
+            except Exception as error:  # a store outage: the loop stays, and says so
+                self.events.emit("Error", f"prune confirmation or source status check failed: {error}")
