@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from controller.api import rules
 from controller.api.envelope import Resource
 from controller.api.errors import SpecError
 from controller.api.fields import Ref, find_references, share_fields_sets
@@ -241,4 +242,4 @@ def _backlog_needs_ecs_target(record: SpecRecord, by_key: dict[str, SpecRecord])
     return None
 
 
-_PAIR_RULES: tuple[PairRule, ...] = (_dlq_matches_queue_type, _backlog_needs_ecs_target)
+_PAIR_RULES: tuple[PairRule, ...] = (_dlq_matches_queue_type, _backlog_needs_ecs_target, *rules.PAIR_RULES)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from controller.api import rules
 from controller.api.catalog import MODELS
 from controller.api.envelope import Resource
 from controller.api.errors import SpecError
@@ -30,9 +31,10 @@ def parse_document(document: Document) -> tuple[Resource | None, list[SpecError]
         return None, [_error(document, ("kind",), subject,
                              f"unknown kind {kind!r}; known kinds: {', '.join(MODELS)}{hint}")]
     try:
-        return model.model_validate(data), []
+        resource = model.model_validate(data)
     except ValidationError as error:
         return None, [_translate(document, subject, model, detail) for detail in error.errors()]
+    return rules.checked(document, resource)  # cross-field rules as AWS documents them
 
 
 def _subject(data: dict[str, Any]) -> str:

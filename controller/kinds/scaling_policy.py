@@ -48,7 +48,8 @@ class ScalingPolicyClient(ResourceClient[ScalingPolicy]):
         configuration: dict[str, Any] = {
             "AdjustmentType": step.adjustment_type,
             "MetricAggregationType": step.metric_aggregation_type,
-            "StepAdjustments": [_step(s) for s in step.steps],
+            # In the order observe reports them: a spec listing steps highest first is not drift.
+            "StepAdjustments": _sorted_steps([_step(s) for s in step.steps]),
         }
         if step.cooldown is not None:
             configuration["Cooldown"] = step.cooldown

@@ -1,0 +1,57 @@
+"""Alarm actions: the ARNs CloudWatch can act on.
+
+Source: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+(AlarmActions, OKActions, InsufficientDataActions: "Valid values").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from controller.api.alarm import Alarm
+from controller.api.rules.base import Violation, rule
+
+_PARTITION = r"arn:aws[a-z-]*"
+_REGION = r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d"
+_ACCOUNT = r"\d{12}"
+ACTION_FORMS: dict[str, re.Pattern[str]] = {
+    "EC2 action": re.compile(rf"^{_PARTITION}:automate:{_REGION}:ec2:(stop|terminate|reboot|recover)$"),
+    "EC2 action (SWF form)": re.compile(
+        rf"^{_PARTITION}:swf:{_REGION}:{_ACCOUNT}:action/actions/AWS_EC2\.InstanceId\.(Stop|Terminate|Reboot|Recover)/1\.0$"),
+    "Auto Scaling policy": re.compile(
+        rf"^{_PARTITION}:autoscaling:{_REGION}:{_ACCOUNT}:scalingPolicy:[0-9a-fA-F-]+:"
+        r"(autoScalingGroupName/.+|resource/.+):policyName/.+$"),
+    "Lambda function": re.compile(
+        rf"^{_PARTITION}:lambda:{_REGION}:{_ACCOUNT}:function:[A-Za-z0-9_-]+(:[A-Za-z0-9_$-]+)?$"),
+    "SNS topic": re.compile(rf"^{_PARTITION}:sns:{_REGION}:{_ACCOUNT}:[A-Za-z0-9_-]+(\.fifo)?$"),
+    "Systems Manager OpsItem": re.compile(
+        rf"^{_PARTITION}:ssm:{_REGION}:{_ACCOUNT}:opsitem:[1-4](#CATEGORY=[A-Za-z]+)?$"),
+    "Systems Manager Incident Manager response plan": re.compile(
+        rf"^{_PARTITION}:ssm-incidents::{_ACCOUNT}:responseplan/[A-Za-z0-9_-]+$"),
+}
+# "Start a Amazon Q Developer operational investigation" is listed for AlarmActions only.
+INVESTIGATION = re.compile(rf"^{_PARTITION}:aiops:{_REGION}:{_ACCOUNT}:investigation-group:[A-Za-z0-9]+$")
+LISTS = (("alarmActions", "alarm_actions"), ("okActions", "ok_actions"),
+         ("insufficientDataActions", "insufficient_data_actions"))
+
+
+@rule(Alarm)
+def actions_are_alarm_actions(alarm: Alarm) -> Iterator[Violation]:
+    """An action is an SNS topic, an Auto Scaling (EC2 or Application Auto Scaling) policy, an EC2
+    stop/terminate/reboot/recover action, a Lambda function, a Systems Manager OpsItem or Incident Manager
+    response plan, or (alarm actions only) an Amazon Q investigation group. Any other ARN is refused.
+    https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html"""
+    for field, attribute in LISTS:
+        for index, action in enumerate(getattr(alarm.spec, attribute)):
+            arn = action.arn
+            if arn is None or any(form.match(arn) for form in ACTION_FORMS.values()):
+                continue
+            if INVESTIGATION.match(arn):
+                if field == "alarmActions":
+                    continue
+                message = f"an investigation group can only be an alarm action, not one of {field}"
+            else:
+                message = (f"CloudWatch cannot act on {arn!r}; an action is one of: {', '.join(ACTION_FORMS)}"
+                           + (", or an Amazon Q investigation group" if field == "alarmActions" else ""))
+            yield Violation(("spec", field, index, "arn"), message)
