@@ -5,13 +5,14 @@ deleted, and the store's operations, is granted; and nothing is granted that no 
 from __future__ import annotations
 
 import shutil
+import time
 from typing import Any
 
 from controller.cli.iam_policy import build_policy, granted_actions, iam_action
 from controller.engine.prune import delete_rank
 from controller.engine.retire import retire
 from controller.kinds.registry import CLIENT_TYPES
-from controller.store.base import InventoryEntry, ItemStatus
+from controller.store.base import InventoryEntry, ItemStatus, Lease
 from controller.store.dynamodb import DynamoStore, table_definition
 from tests.conftest import REPO
 from tests.helpers import CONTROLLER_ID, Harness
@@ -67,6 +68,22 @@ async def _exercise_store(harness: Harness, boto: Any) -> None:
     await store.inventory()
     await store.owned_by("Queue/q")
     await store.forget(entry)
+    # Several tasks: every item write becomes a transaction with a ConditionCheck on its shard's lease.
+    lease = Lease(0, "task", 1, time.time() + 3600)
+    assert await store.write_lease(0, "task", 1, lease.expires, None)
+    store.fence_with(OneLease(lease))
+    await store.record_owned(entry)
+    await store.forget(entry)
+
+
+class OneLease:
+    """A task holding one lease, which covers every key of the test."""
+
+    def __init__(self, lease: Lease) -> None:
+        self.lease = lease
+
+    def lease_for(self, key: str) -> Lease | None:
+        return self.lease
 
 
 ADOPTED = """

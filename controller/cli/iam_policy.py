@@ -14,8 +14,9 @@ from typing import Any
 from controller.kinds.ownership import DEFAULT_CONTROLLER_ID, OWNER_TAG
 from controller.kinds.registry import CLIENT_TYPES
 
+# TransactWriteItems has no action of its own: IAM checks each part (fenced writes add a ConditionCheck).
 STORE_ACTIONS = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
-                 "dynamodb:Query")
+                 "dynamodb:Query", "dynamodb:ConditionCheckItem")
 # Called by AWS on trimtab's behalf the first time an ECS service gets a scalable target.
 ECS_AUTOSCALING_ROLE = ("arn:aws:iam::*:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"
                         "AWSServiceRoleForApplicationAutoScaling_ECSService")
@@ -41,6 +42,8 @@ S3_ACTIONS = {
 
 def iam_action(service_id: str, operation: str) -> str:
     """The IAM action that authorises one API operation ("s3", "HeadBucket" -> "s3:ListBucket")."""
+    if (service_id, operation) == ("dynamodb", "TransactWriteItems"):
+        return "dynamodb:ConditionCheckItem"  # its Put and Delete parts need PutItem and DeleteItem, granted too
     if service_id == "s3":
         operation = S3_ACTIONS.get(operation, operation)
     return f"{IAM_PREFIX.get(service_id, service_id)}:{operation}"

@@ -221,17 +221,32 @@ class DynamoStore(Store, LeaseStore):
                 raise
 
     async def check(self) -> None:
-        """Fail early, with the table's name, if it is missing or unreachable."""
+        """Fail early, with the table's name, if it is missing or unreachable; convert older records."""
         client = await self._client()
         await client.describe_table(TableName=self.table)
+        await self._convert_legacy()
 
     # ---- inventory ---------------------------------------------------------------------------------
     # One entry per AWS resource, kept twice so that both lookups are one read: by identity (`owned`,
     # at every pass) and by spec (`owned_by`, a Query on the `key\n` prefix). Both copies change in one
     # transaction. Tables written before entries were per resource hold one `inventory` item per spec
-    # and an `owner` item per identity; those are read too, and dropped when their entry is next
-    # written or forgotten. They are not rewritten in place, so tasks of the older version, which read
-    # only them, never see a spec name they do not know.
+    # and an `owner` item per identity, in partitions of their own, so tasks of the older version never
+    # see a record they would misread. `check` (every start) converts them; until then, and for any a
+    # task of the older version writes during a rolling upgrade, `inventory` (pruning) and a miss of
+    # `owned` (a create) read them too, and `forget` drops them.
+
+    async def _convert_legacy(self) -> None:
+        for item in await self._query(_LEGACY_INVENTORY):
+            entry, ident = _legacy_entry(item), item["identity_key"]["S"]
+            attributes = _attributes(entry)
+            try:
+                await self._write_plainly([
+                    ("Put", {"Item": {**_key(_OWNED, ident), **attributes}}),
+                    ("Put", {"Item": {**_key(_BY_SPEC, _by_spec_sk(entry.key, ident)), **attributes}}),
+                    *await self._legacy_removals(entry.key, ident),
+                ])
+            except _ActionRefused:
+                continue  # a task of the older version changed it meanwhile: converted at a later start
 
     async def inventory(self) -> list[InventoryEntry]:
         entries = {_ident(entry): entry for entry in map(_entry, await self._query(_OWNED))}
@@ -265,9 +280,6 @@ class DynamoStore(Store, LeaseStore):
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         entries = {_ident(entry): entry for entry in map(_entry, items)}
-        legacy = await self._get(_LEGACY_INVENTORY, key)
-        if legacy is not None:
-            entries.setdefault(legacy["identity_key"]["S"], _legacy_entry(legacy))
         return sorted(entries.values(), key=_ident)
 
     async def forget(self, entry: InventoryEntry) -> None:
@@ -295,10 +307,6 @@ class DynamoStore(Store, LeaseStore):
         if previous_key is not None and previous_key != entry.key:
             # One owner per AWS resource: an adopting spec replaces the record of a removed one.
             actions.append(("Delete", {"Key": _key(_BY_SPEC, _by_spec_sk(previous_key, ident))}))
-        if previous is None:  # perhaps recorded the older way: replace that record
-            legacy = await self._get(_LEGACY_OWNER, ident)
-            if legacy is not None:
-                actions.extend(await self._legacy_removals(legacy["key"]["S"], ident))
         attributes = _attributes(entry)
         actions.append(("Put", {"Item": {**_key(_OWNED, ident), **attributes}}))
         actions.append(("Put", {"Item": {**_key(_BY_SPEC, _by_spec_sk(entry.key, ident)), **attributes}}))
