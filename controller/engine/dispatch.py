@@ -32,8 +32,8 @@ from controller.store.base import FencedWrite
 
 @dataclass(frozen=True)
 class DispatchSettings:
-    workers: int = 16
-    per_service_concurrency: int = 8
+    workers: int
+    per_service_concurrency: int
     observe_only: bool = False
 
 

@@ -39,8 +39,8 @@ STOP_GRACE_SECONDS = 2.0  # for cancelled background tasks to finish at shutdown
 class ControllerConfig:
     resync_interval: float = 300.0
     kind_resync: dict[str, float] = field(default_factory=dict)
-    workers: int = 16
-    per_service_concurrency: int = 8
+    workers: int = 32
+    per_service_concurrency: int = 16
     observe_only: bool = False
     prune_threshold: PruneThreshold = field(default_factory=PruneThreshold)
     drain_timeout: float = 25.0  # within ECS's 30 s stop timeout
@@ -125,7 +125,7 @@ class Supervisor:
         state = self.follower.state
         if state is None:
             return [], []
-        wanted = state.graph.critical_first(state.graph.records if keys is None else keys)
+        wanted = interleave_services(state.graph.critical_first(state.graph.records if keys is None else keys))
         here = [key for key in wanted if self.shards.owns(key)]
         for key in here:
             self.queue.add(key, Priority.HIGH)
@@ -141,3 +141,13 @@ class Supervisor:
                 await self.follower.report()
             except Exception as error:  # a store outage: the loop stays, and says so
                 self.events.emit("Error", f"prune confirmation or source status check failed: {error}")
+
+
+def interleave_services(keys: list[str]) -> list[str]:
+    """`keys` taken in turn from each kind (each kind keeping its order), so a full resync keeps every
+    AWS service busy at once instead of one service's slots full while the other workers wait on them."""
+    by_kind: dict[str, list[str]] = {}
+    for key in keys:
+        by_kind.setdefault(key.split("/", 1)[0], []).append(key)
+    lanes = list(by_kind.values())
+    return [lane[index] for index in range(max(map(len, lanes), default=0)) for lane in lanes if index < len(lane)]
