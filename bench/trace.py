@@ -6,7 +6,8 @@ every worker, so the harness can show (bench/dispatch.py) how many calls were on
 moment of a phase and what the workers were doing instead:
 
 - an AWS call is `pre` from botocore's before-call to before-send (client-side rate limiter, request
-  building, signing), `wire` until before-parse (sent, waiting for the whole answer), `parse`, then
+  building, signing), `wire` until before-parse (sent, or waiting for one of the client's pooled
+  connections, max_pool_connections; then waiting for the whole answer), `parse`, then
   `post` (retry decision, trimtab's accounting) until after-call;
 - a worker is `slot` from taking an item until the kind's reconcile starts (waiting for its AWS
   service's semaphore), `reconcile`, then `record` (the status write and bookkeeping) until done;
