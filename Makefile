@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint generate bench soak clean
+.PHONY: run test lint generate bench soak soak-model clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian, apt-get install python3-venv"; exit 1; }
@@ -34,6 +34,12 @@ bench: $(STAMP)
 ## soak: 10 minutes of spec churn and drift at N = 1,000, watching RSS, asyncio tasks and descriptors
 soak: $(STAMP)
 	$(BIN)/python -m bench --resources 1000 --soak 10
+
+## soak-model: the stateful model test (tests/test_model.py) with many more examples and longer sequences
+MODEL_EXAMPLES ?= 100
+MODEL_STEPS ?= 40
+soak-model: $(STAMP)
+	TRIMTAB_MODEL_EXAMPLES=$(MODEL_EXAMPLES) TRIMTAB_MODEL_STEPS=$(MODEL_STEPS) $(BIN)/pytest -q tests/test_model.py
 
 ## generate: rewrite the CRDs and the spec reference from the models
 generate: $(STAMP)

@@ -38,6 +38,7 @@ RESOURCE_TAG = "trimtab.io/resource"
 SUSPEND_ANNOTATION = "trimtab.io/suspend"
 API_TOKEN = "model-test-token"
 DATABASE = "trimtab.sqlite3"  # the README: "trimtab's inventory (SQLite in --state-dir)"
+INVENTORY_TABLES = ("owned", "inventory")
 
 # ---- the specs -----------------------------------------------------------------------------------------
 
@@ -307,21 +308,21 @@ class Controller:
         except urllib.error.HTTPError as error:
             raise AssertionError(f"POST /api/v1/resync answered {error.code}: {error.read()!r}") from None
 
-    def inventory(self) -> dict[str, tuple[str, str]]:
-        """The SQLite inventory: spec key -> (kind, AWS name). Read-only, while the controller runs."""
+    def inventory_rows(self) -> list[tuple[str, tuple[str, str]]]:
+        """The SQLite inventory: (spec key, (kind, AWS name)) per row, read while the controller runs. The
+        table is `owned` (one row per AWS resource) since the store was keyed by identity; `inventory`
+        (one row per spec) before."""
         path = self.state_dir / DATABASE
         if not path.exists():
-            return {}
-        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+            return []
+        connection = sqlite3.connect(path, timeout=5)  # only reads; WAL lets the controller write meanwhile
         try:
-            rows = connection.execute("SELECT key, kind, identity FROM inventory").fetchall()
-        except sqlite3.OperationalError as error:
-            if "no such table" in str(error):
-                return {}
-            raise
+            tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            table = next((name for name in INVENTORY_TABLES if name in tables), None)
+            rows = [] if table is None else connection.execute(f"SELECT key, kind, identity FROM {table}").fetchall()
         finally:
             connection.close()
-        return {key: (kind, json.loads(identity)["name"]) for key, kind, identity in rows}
+        return [(key, (kind, json.loads(identity)["name"])) for key, kind, identity in rows]
 
 
 # ---- reading AWS ----------------------------------------------------------------------------------------

@@ -92,7 +92,8 @@ class Ledger:
         """A reconcile's result; returns the row it replaced."""
         key = outcome.key
         previous = self.statuses.get(key)
-        status = build_status(key, conditions_for(outcome, previous), previous, observed_generation=generation,
+        status = build_status(key, conditions_for(outcome, previous, generation), previous,
+                              observed_generation=generation,
                               revision=revision, outputs=outcome.outputs, seconds=outcome.seconds)
         await self._write(status)
         if outcome.outputs:

@@ -92,7 +92,8 @@ class Reconciler:
     async def reconcile(self, resource: Resource, refs: RefResolver, *, dry_run: bool) -> Outcome:
         started = time.monotonic()
         try:
-            outcome = await self._reconcile(resource, refs, dry_run or self._observing(resource))
+            observing = self._observing(resource)
+            outcome = await self._reconcile(resource, refs, dry_run or observing, hold=observing and not dry_run)
         except (LeaseLost, FencedWrite):
             raise  # not this item's error: the task lost its shard, and must record nothing
         except TerminalError as error:
@@ -109,7 +110,9 @@ class Reconciler:
     def _observing(resource: Resource) -> bool:
         return resource.spec.management_policy == "ObserveOnly"
 
-    async def _reconcile(self, resource: Resource, refs: RefResolver, dry_run: bool) -> Outcome:
+    async def _reconcile(self, resource: Resource, refs: RefResolver, dry_run: bool, *, hold: bool) -> Outcome:
+        """`hold`: observe-only, outside a plan. Nothing changes in AWS, and an owned resource's inventory
+        entry says Retain meanwhile, so removing an observe-only spec never deletes what it observed."""
         key = resource.key
         client = self.clients[resource.KIND]
         desired = client.desired(resource, refs, ownership_tags(self.controller_id, key))
@@ -129,6 +132,8 @@ class Reconciler:
             await self._remember(desired)
             return Outcome(key, Action.ADOPT, applied=True, changes=observation.diff, outputs=outputs,
                            identity=desired.identity)
+        if hold:
+            await self._remember(desired, policy="Retain")
 
         if observation.diff:
             if dry_run:
@@ -186,9 +191,9 @@ class Reconciler:
         owner = describe_owner(tags) or "nobody (its tags carry no trimtab owner)"
         return f"already existed when created: it is owned by {owner}; set spec.adopt: true to take it over"
 
-    async def _remember(self, desired: Desired[Any]) -> None:
+    async def _remember(self, desired: Desired[Any], policy: str | None = None) -> None:
         resource = desired.resource
-        policy = resource.spec.deletion_policy
+        policy = policy or resource.spec.deletion_policy
         recorded = await self.store.owned(resource.KIND, desired.identity)
         if recorded is not None and recorded.key == resource.key and recorded.deletion_policy == policy:
             return  # nothing new to say: no store write on an in-sync pass

@@ -29,9 +29,15 @@ def _describe(outcome: Outcome) -> str:
     return message
 
 
-def conditions_for(outcome: Outcome, previous: ItemStatus | None) -> list[tuple[str, str, str, str]]:
-    """(type, status, reason, message) for Ready and Synced."""
+def conditions_for(
+    outcome: Outcome, previous: ItemStatus | None, generation: str | None = None,
+) -> list[tuple[str, str, str, str]]:
+    """(type, status, reason, message) for Ready and Synced. A pass that does not look at AWS (suspended)
+    or fails keeps the last known Ready, but only for the same spec: after an edit, what was Ready for
+    the old spec says nothing about the new one."""
     message = _describe(outcome)
+    if previous is not None and generation is not None and previous.observed_generation != generation:
+        previous = None
     if outcome.ready:
         reason = {Action.CREATE: "Created", Action.REPLACE: "Replaced", Action.UPDATE: "Updated",
                   Action.ADOPT: "Adopted"}.get(outcome.action, "Available")
