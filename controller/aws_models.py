@@ -12,11 +12,14 @@ parses and signs with for those services is unchanged (tests/test_lean_state.py 
 
 from __future__ import annotations
 
+import functools
+import os
 from typing import Any
 
 import aioboto3
 from aiobotocore.session import AioSession
-from botocore.loaders import JSONFileLoader
+from botocore.loaders import JSONFileLoader, Loader, create_loader
+from botocore.model import ServiceModel
 
 # The services trimtab opens clients for (botocore's names), each with its endpoint prefix: the key of
 # botocore's endpoints table. sts, sso and sso-oidc are for credentials botocore resolves itself (role
@@ -36,11 +39,30 @@ ENDPOINT_PREFIXES = {
 _KEPT_ENDPOINTS = frozenset(ENDPOINT_PREFIXES.values())
 
 
+@functools.cache
+def lean_loader() -> Loader:
+    """The process's one botocore data loader over the lean data. botocore caches what a loader has read
+    on the loader itself, so every lean session shares it, and so does the spec validation
+    (controller/api/aws_params.py reads its constraints through `service_model`): each service model is
+    read once per process, however many sessions and validators use it. AWS_DATA_PATH is honoured as
+    botocore's own loader honours it."""
+    loader = create_loader(os.environ.get("AWS_DATA_PATH"))
+    loader.file_loader = LeanJSONFileLoader()
+    return loader
+
+
 def lean_session() -> aioboto3.Session:
     """An aioboto3 session whose botocore loader reads the lean data (see the module docstring)."""
     botocore_session = AioSession()
-    botocore_session.get_component("data_loader").file_loader = LeanJSONFileLoader()
+    botocore_session.register_component("data_loader", lean_loader())
     return aioboto3.Session(botocore_session=botocore_session)
+
+
+@functools.cache
+def service_model(service: str) -> ServiceModel:
+    """botocore's model of `service` (e.g. "cloudwatch"), from the shared lean loader: shapes, their
+    min/max/pattern/enum and operations, without documentation."""
+    return ServiceModel(lean_loader().load_service_model(service, "service-2"), service_name=service)
 
 
 class LeanJSONFileLoader:

@@ -99,7 +99,7 @@ CASES: list[tuple[str, str | dict[str, str], str, str]] = [
      "spec.lifecycleRules[1].id", "duplicate lifecycle rule id"),
     ("bucket-region-pattern", b("region: Mars-1  # <-\n"), "spec.region", "must match"),
     ("alarm-period-7", a(METRIC.replace("period: 60", "period: 7  # <-") + ALARM_TAIL),
-     "spec.metric.period", "10, 30 or a multiple of 60"),
+     "spec.metric.period", "10, 20, 30 or a multiple of 60"),
     ("alarm-metric-and-metrics", a(METRIC + "metrics:  # <-\n  - {id: e1, expression: SUM(METRICS())}\n" + ALARM_TAIL),
      "spec.metrics", "exactly one of metric"),
     ("alarm-no-metric", mark(a(ALARM_TAIL), "spec:"), "spec.metric",
@@ -112,9 +112,13 @@ CASES: list[tuple[str, str | dict[str, str], str, str]] = [
     ("alarm-statistic-and-extended", a(METRIC.replace("statistic: Average", "statistic: Average\n  extendedStatistic: p99")
                                        .replace("metric:\n", "metric:  # <-\n") + ALARM_TAIL),
      "spec.metric", "exactly one of statistic"),
-    ("alarm-evaluation-over-a-day", a(METRIC.replace("period: 60", "period: 3600") +
-                                      ALARM_TAIL.replace("evaluationPeriods: 3", "evaluationPeriods: 30  # <-")),
+    # Under an hour, the window is at most a day; from an hour on, at most 7 days (PutMetricAlarm).
+    ("alarm-evaluation-over-a-day", a(METRIC.replace("period: 60", "period: 300") +
+                                      ALARM_TAIL.replace("evaluationPeriods: 3", "evaluationPeriods: 289  # <-")),
      "spec.evaluationPeriods", "at most one day"),
+    ("alarm-evaluation-over-seven-days", a(METRIC.replace("period: 60", "period: 3600") +
+                                           ALARM_TAIL.replace("evaluationPeriods: 3", "evaluationPeriods: 169  # <-")),
+     "spec.evaluationPeriods", "at most 7 days"),
     ("alarm-math-two-returns",
      a("metrics:  # <-\n  - {id: m1, expression: '1'}\n  - {id: m2, expression: '2'}\n" + ALARM_TAIL),
      "spec.metrics", "exactly one metric query may return data"),

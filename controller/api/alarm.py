@@ -6,36 +6,36 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
-from controller.api.envelope import ManagedSpec, Resource
-from controller.api.fields import FieldError, ScalingPolicyRef, SpecModel, Tags
+from controller.api.aws_params import Hand, Param, ParamTable, TrimtabOnly
+from controller.api.envelope import MANAGED_PARAMS, ManagedSpec, Resource
+from controller.api.fields import FieldError, ScalingPolicyRef, SpecModel, Tags, tag_params
 from controller.api.metrics import (
+    PERIOD_RULE,
+    PUT_METRIC_ALARM_URL,
     DimensionValue,
     MetricQuery,
-    Statistic,
-    Unit,
+    alarm_query_params,
     check_extended_statistic,
     check_metric_queries,
     check_period,
+    dimension_params,
 )
 
-ComparisonOperator = Literal[
-    "GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold", "LessThanOrEqualToThreshold"
-]
-TreatMissingData = Literal["breaching", "notBreaching", "ignore", "missing"]
 ONE_DAY_SECONDS = 86400
-ACTIONS_MAX = 5
+SEVEN_DAYS_SECONDS = 7 * ONE_DAY_SECONDS
+ONE_HOUR_SECONDS = 3600
 
 
 class AlarmMetric(SpecModel):
-    namespace: str = Field(min_length=1, max_length=255, description="e.g. AWS/ECS.")
-    metric_name: str = Field(min_length=1, max_length=255, description="e.g. CPUUtilization.")
+    namespace: str = Field(description="e.g. AWS/ECS.")
+    metric_name: str = Field(description="e.g. CPUUtilization.")
     dimensions: dict[str, DimensionValue] = Field(
         default_factory=dict, description="Name to value; a value may be a reference such as {queueRef: orders}."
     )
-    statistic: Statistic | None = Field(default=None, description="Average, Sum, ...; or use extendedStatistic.")
+    statistic: str | None = Field(default=None, description="Average, Sum, ...; or use extendedStatistic.")
     extended_statistic: str | None = Field(default=None, description="A percentile such as p99.")
-    period: int = Field(description="Seconds: 10, 30 or a multiple of 60.")
-    unit: Unit | None = None
+    period: int = Field(description=f"The period: {PERIOD_RULE}.")
+    unit: str | None = Field(default=None, description="A CloudWatch unit such as Count or Percent.")
 
     @model_validator(mode="after")
     def _statistic_and_period(self) -> Self:
@@ -57,7 +57,7 @@ class AlarmAction(SpecModel):
     """Where the alarm notifies: a ScalingPolicy spec by reference, or any action ARN (e.g. an SNS topic)."""
 
     scaling_policy_ref: ScalingPolicyRef | None = Field(default=None, description="A ScalingPolicy spec's name.")
-    arn: str | None = Field(default=None, pattern=r"^arn:aws[a-z-]*:[a-z0-9-]+:", description="An action ARN.")
+    arn: str | None = Field(default=None, description="An action ARN.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
@@ -67,21 +67,19 @@ class AlarmAction(SpecModel):
 
 
 class AlarmSpec(ManagedSpec):
-    alarm_name: str | None = Field(default=None, min_length=1, max_length=255, description="Defaults to metadata.name.")
-    description: str | None = Field(default=None, max_length=1024)
+    alarm_name: str | None = Field(default=None, description="Defaults to metadata.name.")
+    description: str | None = None
     metric: AlarmMetric | None = Field(default=None, description="A single metric; or use metrics.")
-    metrics: list[MetricQuery] | None = Field(
-        default=None, min_length=1, max_length=20, description="Metric math; exactly one query returns data."
-    )
-    evaluation_periods: int = Field(ge=1, description="Periods to evaluate.")
-    datapoints_to_alarm: int | None = Field(default=None, ge=1, description="M of N: at most evaluationPeriods.")
+    metrics: list[MetricQuery] | None = Field(default=None, description="Metric math; exactly one query returns data.")
+    evaluation_periods: int = Field(description="Periods to evaluate.")
+    datapoints_to_alarm: int | None = Field(default=None, description="M of N: at most evaluationPeriods.")
     threshold: float = Field(description="The value the statistic is compared with.")
-    comparison_operator: ComparisonOperator
-    treat_missing_data: TreatMissingData = Field(default="missing", description="How missing datapoints count.")
+    comparison_operator: str
+    treat_missing_data: str = Field(default="missing", description="How missing datapoints count.")
     actions_enabled: bool = True
-    alarm_actions: list[AlarmAction] = Field(default_factory=list, max_length=ACTIONS_MAX)
-    ok_actions: list[AlarmAction] = Field(default_factory=list, max_length=ACTIONS_MAX)
-    insufficient_data_actions: list[AlarmAction] = Field(default_factory=list, max_length=ACTIONS_MAX)
+    alarm_actions: list[AlarmAction] = Field(default_factory=list)
+    ok_actions: list[AlarmAction] = Field(default_factory=list)
+    insufficient_data_actions: list[AlarmAction] = Field(default_factory=list)
     tags: Tags = Field(default_factory=dict, description="Tags; the whole set is managed.")
 
     @model_validator(mode="after")
@@ -99,11 +97,19 @@ class AlarmSpec(ManagedSpec):
                     raise FieldError(f"metrics[{index}].metricStat.period", "alarm metrics need a period")
             periods = [query.metric_stat.period for query in self.metrics if query.metric_stat]
             period = max((p for p in periods if p is not None), default=None)
-        if period is not None and period * self.evaluation_periods > ONE_DAY_SECONDS:
-            raise FieldError(
-                "evaluationPeriods",
-                f"evaluationPeriods x period must be at most one day ({self.evaluation_periods} x {period}s)",
-            )
+        # "An alarm's total current evaluation period can be no longer than seven days ... For alarms with a
+        # period of less than one hour (3,600 seconds), the total evaluation period can't be longer than one
+        # day": https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
+        # (botocore's model says only EvaluationPeriods >= 1).
+        if period is not None:
+            window = SEVEN_DAYS_SECONDS if period >= ONE_HOUR_SECONDS else ONE_DAY_SECONDS
+            if period * self.evaluation_periods > window:
+                limit = ("at most 7 days when the period is an hour or more" if window == SEVEN_DAYS_SECONDS
+                         else "at most one day when the period is under an hour")
+                raise FieldError(
+                    "evaluationPeriods",
+                    f"evaluationPeriods x period must be {limit} ({self.evaluation_periods} x {period}s)",
+                )
         if self.datapoints_to_alarm is not None and self.datapoints_to_alarm > self.evaluation_periods:
             raise FieldError(
                 "datapointsToAlarm",
@@ -112,8 +118,58 @@ class AlarmSpec(ManagedSpec):
         return self
 
 
+_CW, _PUT = "cloudwatch", "PutMetricAlarm"
+# The anomaly-detection operators compare with a band (ThresholdMetricId), which trimtab does not manage.
+_STATIC_OPERATORS = ("GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
+                     "LessThanOrEqualToThreshold")
+_ACTION_ARN = r"^arn:aws[a-z-]*:[a-z0-9-]+:.*$"
+
+
+def _action_params(field: str, member: str) -> ParamTable:
+    return {
+        field: Param(_CW, _PUT, member),
+        f"{field}[].scalingPolicyRef": TrimtabOnly(f"a reference: rendered as the policy's ARN in {member}"),
+        f"{field}[].arn": Param(_CW, _PUT, f"{member}[]", (Hand(PUT_METRIC_ALARM_URL, pattern=_ACTION_ARN),)),
+    }
+
+
+ALARM_PARAMS: ParamTable = {
+    **MANAGED_PARAMS,
+    "alarmName": Param(_CW, _PUT, "AlarmName"),
+    "description": Param(_CW, _PUT, "AlarmDescription"),
+    "metric": TrimtabOnly("groups PutMetricAlarm's single-metric parameters (Namespace, MetricName, ...)"),
+    "metric.namespace": Param(_CW, _PUT, "Namespace"),
+    "metric.metricName": Param(_CW, _PUT, "MetricName"),
+    **dimension_params("metric.dimensions", _CW, _PUT, "Dimensions"),
+    "metric.statistic": Param(_CW, _PUT, "Statistic"),
+    "metric.extendedStatistic": Param(_CW, _PUT, "ExtendedStatistic", (
+        Hand(PUT_METRIC_ALARM_URL, rule="p90, tm90, tc90, ts90, wm90, IQM, PR(n:m), TC/TM/TS/WM(X%:X%)"),)),
+    "metric.period": Param(_CW, _PUT, "Period", (Hand(PUT_METRIC_ALARM_URL, rule=PERIOD_RULE),)),
+    "metric.unit": Param(_CW, _PUT, "Unit"),
+    **alarm_query_params("metrics"),
+    "evaluationPeriods": Param(_CW, _PUT, "EvaluationPeriods", (Hand(
+        PUT_METRIC_ALARM_URL, rule="x period at most 1 day, or 7 days when the period is an hour or more"),)),
+    "datapointsToAlarm": Param(_CW, _PUT, "DatapointsToAlarm", (
+        Hand(PUT_METRIC_ALARM_URL, rule="at most evaluationPeriods"),)),
+    "threshold": Param(_CW, _PUT, "Threshold"),
+    "comparisonOperator": Param(_CW, _PUT, "ComparisonOperator", (Hand(
+        "trimtab: the anomaly-detection operators need ThresholdMetricId, which trimtab does not manage",
+        values=_STATIC_OPERATORS),)),
+    "treatMissingData": Param(_CW, _PUT, "TreatMissingData", (
+        Hand(PUT_METRIC_ALARM_URL, values=("breaching", "notBreaching", "ignore", "missing")),)),
+    "actionsEnabled": Param(_CW, _PUT, "ActionsEnabled"),
+    **_action_params("alarmActions", "AlarmActions"),
+    **_action_params("okActions", "OKActions"),
+    **_action_params("insufficientDataActions", "InsufficientDataActions"),
+    # "You can associate as many as 50 tags with an alarm" (PutMetricAlarm); lengths from the model.
+    **tag_params("tags", _CW, "TagResource", whole="Tags", keys="Tags[].Key", values="Tags[].Value",
+                 count_source=PUT_METRIC_ALARM_URL, lengths_from_model=True),
+}
+
+
 class Alarm(Resource):
     KIND: ClassVar[str] = "Alarm"
+    AWS_PARAMS: ClassVar[ParamTable] = ALARM_PARAMS
     SUMMARY: ClassVar[str] = "A CloudWatch metric alarm on a metric or metric math, with actions by reference."
     EXTRA_COLUMNS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("THRESHOLD", ".spec.threshold", "number"),

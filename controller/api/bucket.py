@@ -9,17 +9,15 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
-from controller.api.envelope import DeletionPolicy, ManagedSpec, Resource
-from controller.api.fields import FieldError, PolicyDocument, SpecModel, Tags
+from controller.api.aws_params import Hand, Param, ParamTable, TrimtabOnly
+from controller.api.envelope import MANAGED_PARAMS, DeletionPolicy, ManagedSpec, Resource
+from controller.api.fields import TAG_KEY, TAG_VALUE, FieldError, PolicyDocument, SpecModel, Tags, tag_params
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
 REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
 
-StorageClass = Literal[
-    "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"
-]
 # AWS refuses transitions to the infrequent-access classes sooner than 30 days after creation.
 _IA_CLASSES = {"STANDARD_IA", "ONEZONE_IA"}
 _IA_MIN_DAYS = 30
@@ -54,20 +52,21 @@ class BucketEncryption(SpecModel):
         default=None, description="SSE-KMS only: key id, ARN or alias; the AWS-managed aws/s3 key if omitted."
     )
     bucket_key: bool | None = Field(
-        default=None, description="SSE-KMS only: use an S3 Bucket Key to cut KMS calls. Default true."
+        default=None,
+        description="Use an S3 Bucket Key to cut KMS calls. Default: true with SSE-KMS, false with SSE-S3.",
     )
 
     @model_validator(mode="after")
     def _kms_only(self) -> Self:
         if self.type == "SSE-S3" and self.kms_key_id is not None:
             raise FieldError("kmsKeyId", "kmsKeyId is only allowed with type SSE-KMS")
-        if self.type == "SSE-S3" and self.bucket_key is not None:
-            raise FieldError("bucketKey", "bucketKey is only allowed with type SSE-KMS")
         return self
 
     @property
     def bucket_key_enabled(self) -> bool:
-        return self.type == "SSE-KMS" and self.bucket_key is not False
+        """BucketKeyEnabled as AWS reports it: S3 takes the flag with either algorithm (ACK's e2e test
+        sets it false with SSE-S3); trimtab defaults it on for SSE-KMS only."""
+        return self.bucket_key if self.bucket_key is not None else self.type == "SSE-KMS"
 
 
 class PublicAccessBlock(SpecModel):
@@ -80,7 +79,7 @@ class PublicAccessBlock(SpecModel):
 
 
 class Expiration(SpecModel):
-    days: int | None = Field(default=None, ge=1, description="Expire current versions this many days old.")
+    days: int | None = Field(default=None, description="Expire current versions this many days old.")
     expired_object_delete_marker: bool | None = Field(
         default=None, description="Remove delete markers that have no noncurrent versions left."
     )
@@ -93,15 +92,15 @@ class Expiration(SpecModel):
 
 
 class NoncurrentVersionExpiration(SpecModel):
-    noncurrent_days: int = Field(ge=1, description="Days after a version becomes noncurrent.")
+    noncurrent_days: int = Field(description="Days after a version becomes noncurrent.")
     newer_noncurrent_versions: int | None = Field(
-        default=None, ge=1, le=100, description="Keep this many newer noncurrent versions."
+        default=None, description="Keep this many newer noncurrent versions."
     )
 
 
 class Transition(SpecModel):
-    days: int = Field(ge=0, description="Days after creation.")
-    storage_class: StorageClass = Field(description="The storage class to move objects to.")
+    days: int = Field(description="Days after creation.")
+    storage_class: str = Field(description="The storage class to move objects to.")
 
     @model_validator(mode="after")
     def _ia_minimum(self) -> Self:
@@ -111,18 +110,18 @@ class Transition(SpecModel):
 
 
 class NoncurrentVersionTransition(SpecModel):
-    noncurrent_days: int = Field(ge=0, description="Days after a version becomes noncurrent.")
-    storage_class: StorageClass = Field(description="The storage class to move versions to.")
+    noncurrent_days: int = Field(description="Days after a version becomes noncurrent.")
+    storage_class: str = Field(description="The storage class to move versions to.")
 
 
 class AbortIncompleteMultipartUpload(SpecModel):
-    days_after_initiation: int = Field(ge=1, description="Abort uploads still incomplete after this many days.")
+    days_after_initiation: int = Field(description="Abort uploads still incomplete after this many days.")
 
 
 class LifecycleRule(SpecModel):
-    id: str = Field(min_length=1, max_length=255, description="The rule's unique id.")
+    id: str = Field(description="The rule's unique id.")
     enabled: bool = Field(default=True, description="Whether the rule is applied.")
-    prefix: str | None = Field(default=None, max_length=1024, description="Filter: object key prefix.")
+    prefix: str | None = Field(default=None, description="Filter: object key prefix.")
     tags: dict[str, str] | None = Field(default=None, description="Filter: objects carrying all these tags.")
     expiration: Expiration | None = None
     noncurrent_version_expiration: NoncurrentVersionExpiration | None = None
@@ -150,9 +149,7 @@ class BucketSpec(ManagedSpec):
         description="Buckets default to Retain: removing the spec leaves the bucket and its data in place.",
     )
     bucket_name: str | None = Field(default=None, description="The S3 bucket name; defaults to metadata.name.")
-    region: str | None = Field(
-        default=None, pattern=REGION_PATTERN, description="The bucket's region; the controller's region if omitted."
-    )
+    region: str | None = Field(default=None, description="The bucket's region; the controller's region if omitted.")
     versioning: bool | None = Field(
         default=None, description="true: Enabled, false: Suspended; unmanaged when omitted."
     )
@@ -163,7 +160,7 @@ class BucketSpec(ManagedSpec):
         default_factory=PublicAccessBlock, description="Always managed; all four settings on by default."
     )
     lifecycle_rules: list[LifecycleRule] | None = Field(
-        default=None, max_length=1000, description="Lifecycle rules; unmanaged (never read) when omitted."
+        default=None, description="Lifecycle rules; unmanaged (never read) when omitted."
     )
     policy: PolicyDocument | None = Field(default=None, description="The bucket policy as YAML.")
     require_tls: bool = Field(
@@ -181,8 +178,86 @@ class BucketSpec(ManagedSpec):
         return self
 
 
+_S3 = "s3"
+_S3_API = "https://docs.aws.amazon.com/AmazonS3/latest/API"
+_LIFECYCLE = "LifecycleConfiguration.Rules"
+_PUT_LIFECYCLE = "PutBucketLifecycleConfiguration"
+_ENCRYPTION = "ServerSideEncryptionConfiguration.Rules[]"
+NAMING_URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html"
+LIFECYCLE_URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html"
+BUCKET_TAGS_URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/CostAllocTagging.html"
+_POSITIVE_DAYS = Hand(f"{_S3_API}/API_LifecycleExpiration.html", minimum=1)  # "a non-zero positive integer"
+
+
+def _rule(member: str, *hand: Hand, translated: str | None = None) -> Param:
+    return Param(_S3, _PUT_LIFECYCLE, f"{_LIFECYCLE}[].{member}", hand, translated)
+
+
+BUCKET_PARAMS: ParamTable = {
+    **MANAGED_PARAMS,
+    "bucketName": Param(_S3, "CreateBucket", "Bucket", (Hand(
+        NAMING_URL, rule="3 to 63 lowercase letters, digits, '.' and '-'; not an IP address; no reserved affixes"),)),
+    # The model's enum lists the location constraints this botocore knows: us-east-1 has none, and regions
+    # newer than botocore are missing, so it cannot decide; "EU" is an alias, not a region to open a client in.
+    "region": Param(_S3, "CreateBucket", "CreateBucketConfiguration.LocationConstraint", (
+        Hand("https://docs.aws.amazon.com/general/latest/gr/rande.html", pattern=REGION_PATTERN),),
+        translated="the region; omitted in us-east-1"),
+    "versioning": Param(_S3, "PutBucketVersioning", "VersioningConfiguration.Status",
+                        translated="true: Enabled, false: Suspended"),
+    "encryption": Param(_S3, "PutBucketEncryption", _ENCRYPTION.removesuffix("[]")),
+    "encryption.type": Param(_S3, "PutBucketEncryption",
+                             f"{_ENCRYPTION}.ApplyServerSideEncryptionByDefault.SSEAlgorithm",
+                             translated="SSE-S3: AES256, SSE-KMS: aws:kms"),
+    "encryption.kmsKeyId": Param(_S3, "PutBucketEncryption",
+                                 f"{_ENCRYPTION}.ApplyServerSideEncryptionByDefault.KMSMasterKeyID"),
+    "encryption.bucketKey": Param(_S3, "PutBucketEncryption", f"{_ENCRYPTION}.BucketKeyEnabled"),
+    "publicAccessBlock": Param(_S3, "PutPublicAccessBlock", "PublicAccessBlockConfiguration"),
+    **{f"publicAccessBlock.{name[0].lower()}{name[1:]}": Param(
+        _S3, "PutPublicAccessBlock", f"PublicAccessBlockConfiguration.{name}")
+       for name in ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")},
+    "lifecycleRules": Param(_S3, _PUT_LIFECYCLE, _LIFECYCLE, (Hand(LIFECYCLE_URL, max_items=1000),)),
+    "lifecycleRules[].id": _rule("ID", Hand(f"{_S3_API}/API_LifecycleRule.html", max_length=255), Hand(
+        "trimtab: the id names the rule in the spec; AWS would invent one for an empty id", min_length=1)),
+    "lifecycleRules[].enabled": _rule("Status", translated="true: Enabled, false: Disabled"),
+    "lifecycleRules[].prefix": _rule("Filter.Prefix", Hand(
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html", max_length=1024)),
+    "lifecycleRules[].tags": _rule("Filter.And.Tags"),
+    "lifecycleRules[].tags{key}": _rule("Filter.And.Tags[].Key", TAG_KEY),
+    "lifecycleRules[].tags{value}": _rule("Filter.And.Tags[].Value", TAG_VALUE),
+    "lifecycleRules[].expiration": _rule("Expiration"),
+    "lifecycleRules[].expiration.days": _rule("Expiration.Days", _POSITIVE_DAYS),
+    "lifecycleRules[].expiration.expiredObjectDeleteMarker": _rule("Expiration.ExpiredObjectDeleteMarker"),
+    "lifecycleRules[].noncurrentVersionExpiration": _rule("NoncurrentVersionExpiration"),
+    "lifecycleRules[].noncurrentVersionExpiration.noncurrentDays": _rule(
+        "NoncurrentVersionExpiration.NoncurrentDays",
+        Hand(f"{_S3_API}/API_NoncurrentVersionExpiration.html", minimum=1)),
+    "lifecycleRules[].noncurrentVersionExpiration.newerNoncurrentVersions": _rule(
+        "NoncurrentVersionExpiration.NewerNoncurrentVersions",
+        Hand(f"{_S3_API}/API_NoncurrentVersionExpiration.html", minimum=1, maximum=100)),
+    "lifecycleRules[].transitions": _rule("Transitions"),
+    "lifecycleRules[].transitions[].days": _rule("Transitions[].Days", Hand(
+        f"{_S3_API}/API_Transition.html", minimum=0, rule="at least 30 for STANDARD_IA and ONEZONE_IA")),
+    "lifecycleRules[].transitions[].storageClass": _rule("Transitions[].StorageClass"),
+    "lifecycleRules[].noncurrentVersionTransitions": _rule("NoncurrentVersionTransitions"),
+    "lifecycleRules[].noncurrentVersionTransitions[].noncurrentDays": _rule(
+        "NoncurrentVersionTransitions[].NoncurrentDays",
+        Hand(f"{_S3_API}/API_NoncurrentVersionTransition.html", minimum=0)),
+    "lifecycleRules[].noncurrentVersionTransitions[].storageClass": _rule(
+        "NoncurrentVersionTransitions[].StorageClass"),
+    "lifecycleRules[].abortIncompleteMultipartUpload": _rule("AbortIncompleteMultipartUpload"),
+    "lifecycleRules[].abortIncompleteMultipartUpload.daysAfterInitiation": _rule(
+        "AbortIncompleteMultipartUpload.DaysAfterInitiation",
+        Hand(f"{_S3_API}/API_AbortIncompleteMultipartUpload.html", minimum=1)),
+    "policy": Param(_S3, "PutBucketPolicy", "Policy", translated="the document as JSON"),
+    "requireTls": TrimtabOnly("adds a statement denying requests without TLS to the bucket policy"),
+    **tag_params("tags", _S3, "PutBucketTagging", whole="Tagging.TagSet", keys="Tagging.TagSet[].Key",
+                 values="Tagging.TagSet[].Value", count_source=BUCKET_TAGS_URL),
+}
+
+
 class Bucket(Resource):
     KIND: ClassVar[str] = "Bucket"
+    AWS_PARAMS: ClassVar[ParamTable] = BUCKET_PARAMS
     SUMMARY: ClassVar[str] = (
         "An S3 bucket with versioning, default encryption, public access block, lifecycle, policy and tags."
     )

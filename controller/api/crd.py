@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from controller.api.aws_params import annotate
 from controller.api.catalog import MODELS
 from controller.api.envelope import Resource
 
@@ -48,11 +49,16 @@ def plural(kind: str) -> str:
     return _PLURALS.get(kind, kind.lower() + "s")
 
 
-def spec_schema(model: type[Resource]) -> dict[str, Any]:
+def spec_schema(model: type[Resource], *, with_aws: bool = True) -> dict[str, Any]:
+    """The spec's structural schema; `with_aws` adds each field's AWS parameter constraints
+    (controller/api/aws_params.py), as the CRDs carry them."""
     schema = model.model_json_schema(by_alias=True, mode="validation")
     definitions = schema.pop("$defs", {})
     structural = _structural(schema, definitions)
-    return dict(structural["properties"]["spec"])
+    spec = dict(structural["properties"]["spec"])
+    if with_aws:
+        annotate(spec, model.AWS_PARAMS)
+    return spec
 
 
 def crd(model: type[Resource]) -> dict[str, Any]:

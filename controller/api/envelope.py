@@ -7,6 +7,7 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
+from controller.api.aws_params import ParamTable, TrimtabOnly
 from controller.api.fields import FieldError, ObjectName, SpecModel, parse_duration
 
 RESYNC_ANNOTATION = "trimtab.io/resync-interval"
@@ -56,6 +57,14 @@ class ManagedSpec(SpecModel):
     )
 
 
+# The ManagedSpec fields, in every kind's AWS_PARAMS: policies of trimtab's, no AWS parameter.
+MANAGED_PARAMS: ParamTable = {
+    "deletionPolicy": TrimtabOnly("what trimtab does when the spec is removed"),
+    "managementPolicy": TrimtabOnly("whether trimtab changes the resource or only reports drift"),
+    "adopt": TrimtabOnly("whether trimtab takes over a resource it did not create"),
+}
+
+
 class Resource(SpecModel):
     """One desired AWS resource. Subclasses pin `kind` and the spec type."""
 
@@ -64,6 +73,8 @@ class Resource(SpecModel):
     SUMMARY: ClassVar[str]
     # Printer columns beyond READY/SYNCED/AGE: (header, JSONPath, type).
     EXTRA_COLUMNS: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+    # Spec path -> the AWS parameter it is rendered into (controller/api/aws_params.py).
+    AWS_PARAMS: ClassVar[ParamTable] = MANAGED_PARAMS
 
     api_version: Literal["trimtab.io/v1alpha1"] = Field(alias="apiVersion", default="trimtab.io/v1alpha1")
     kind: str

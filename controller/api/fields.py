@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -15,6 +16,8 @@ from pydantic import (
     WithJsonSchema,
 )
 from pydantic.alias_generators import to_camel
+
+from controller.api.aws_params import Hand, Param, TrimtabOnly
 
 API_VERSION = "trimtab.io/v1alpha1"
 
@@ -33,6 +36,8 @@ class SpecModel(BaseModel):
         extra="forbid",
         frozen=True,
         validate_default=True,
+        # NaN and infinities are no AWS value: `threshold: .nan` would differ from what AWS keeps forever.
+        allow_inf_nan=False,
     )
 
 
@@ -76,24 +81,40 @@ ObjectName = Annotated[str, AfterValidator(_check_object_name), WithJsonSchema(
 
 # ---- tags -------------------------------------------------------------------------------------------
 
-TAG_KEY_MAX = 128
-TAG_VALUE_MAX = 256
-TAGS_MAX = 40  # AWS allows 50 per resource; trimtab's ownership tags need some of them.
+# AWS allows 50 tags on each resource of the kinds trimtab manages; trimtab's ownership tags
+# (trimtab.io/owner and trimtab.io/resource, controller/kinds/ownership.py) take 2 of them.
+AWS_TAGS_MAX = 50
+TRIMTAB_TAGS = 2
+TAGGING_URL = "https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html"
+TAG_KEY = Hand(TAGGING_URL, max_length=128)
+TAG_VALUE = Hand(TAGGING_URL, max_length=256)
+_RESERVED_RULE = "keys starting with aws: (AWS's) or trimtab.io/ (trimtab's) are refused"
 
 
 def _check_tags(tags: dict[str, str]) -> dict[str, str]:
-    if len(tags) > TAGS_MAX:
-        raise ValueError(f"must have at most {TAGS_MAX} tags (got {len(tags)})")
-    for key, value in tags.items():
-        if not 1 <= len(key) <= TAG_KEY_MAX:
-            raise ValueError(f"tag key {key!r} must be 1 to {TAG_KEY_MAX} characters")
-        if len(value) > TAG_VALUE_MAX:
-            raise ValueError(f"tag {key!r}: value must be at most {TAG_VALUE_MAX} characters")
+    """Reserved prefixes; the count and the lengths are the tags parameter's (see tag_params)."""
+    for key in tags:
         if key.lower().startswith("aws:"):
             raise ValueError(f"tag key {key!r}: the 'aws:' prefix is reserved by AWS")
         if key.startswith("trimtab.io/"):
             raise ValueError(f"tag key {key!r}: the 'trimtab.io/' prefix is reserved for ownership tags")
     return tags
+
+
+def tag_params(prefix: str, service: str, operation: str, *, whole: str, keys: str, values: str,
+               count_source: str, aws_max: int = AWS_TAGS_MAX,
+               lengths_from_model: bool = False) -> dict[str, Param | TrimtabOnly]:
+    """A tags map (the parameter `whole`, its keys and values at `keys` and `values`): at most `aws_max`
+    (as `count_source` says) less trimtab's own tags.
+    Where the service's model gives no key/value lengths, AWS's tagging rules (TAGGING_URL) do."""
+    key_hand = () if lengths_from_model else (TAG_KEY,)
+    value_hand = () if lengths_from_model else (TAG_VALUE,)
+    return {
+        prefix: Param(service, operation, whole, (
+            Hand(count_source, max_items=aws_max, reserve=TRIMTAB_TAGS, rule=_RESERVED_RULE),)),
+        f"{prefix}{{key}}": Param(service, operation, keys, key_hand),
+        f"{prefix}{{value}}": Param(service, operation, values, value_hand),
+    }
 
 
 Tags = Annotated[dict[str, str], AfterValidator(_check_tags)]
@@ -102,7 +123,19 @@ Tags = Annotated[dict[str, str], AfterValidator(_check_tags)]
 # ---- IAM policy documents written as YAML ------------------------------------------------------------
 
 
+def _finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    if isinstance(value, dict):
+        return all(_finite(item) for item in value.values())
+    if isinstance(value, list):
+        return all(_finite(item) for item in value)
+    return True
+
+
 def _check_policy(document: dict[str, Any]) -> dict[str, Any]:
+    if not _finite(document):
+        raise ValueError("a policy document holds no NaN or infinite numbers (JSON has none)")
     statements = document.get("Statement")
     if statements is None:
         raise ValueError("a policy document needs a 'Statement' list")

@@ -7,8 +7,9 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
-from controller.api.envelope import ManagedSpec, Resource
-from controller.api.fields import FieldError, PolicyDocument, QueueRef, SpecModel, Tags
+from controller.api.aws_params import Hand, Param, ParamTable, TrimtabOnly
+from controller.api.envelope import MANAGED_PARAMS, ManagedSpec, Resource
+from controller.api.fields import FieldError, PolicyDocument, QueueRef, SpecModel, Tags, tag_params
 
 _QUEUE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 FIFO_SUFFIX = ".fifo"
@@ -24,14 +25,14 @@ def check_kms_key(value: str) -> str:
 
 class DeadLetterQueue(SpecModel):
     queue_ref: QueueRef = Field(description="metadata.name of the Queue spec that receives failed messages.")
-    max_receive_count: int = Field(ge=1, le=1000, description="Receives before a message moves to the DLQ.")
+    max_receive_count: int = Field(description="Receives before a message moves to the DLQ.")
 
 
 class QueueEncryption(SpecModel):
     type: Literal["SSE-SQS", "SSE-KMS"] = Field(description="SSE-SQS (SQS-owned keys) or SSE-KMS.")
     kms_key_id: str | None = Field(default=None, description="KMS key id, ARN or alias; SSE-KMS only.")
     kms_data_key_reuse_period_seconds: int = Field(
-        default=300, ge=60, le=86400, description="How long SQS reuses a data key; SSE-KMS only."
+        default=300, description="How long SQS reuses a data key; SSE-KMS only."
     )
 
     @model_validator(mode="after")
@@ -58,17 +59,11 @@ class QueueSpec(ManagedSpec):
     content_based_deduplication: bool = Field(
         default=False, description="FIFO only: deduplicate by a SHA-256 of the body."
     )
-    visibility_timeout_seconds: int = Field(default=30, ge=0, le=43200, description="0 to 43200 (12 h).")
-    message_retention_seconds: int = Field(
-        default=345600, ge=60, le=1209600, description="60 (1 min) to 1209600 (14 days); AWS default 4 days."
-    )
-    delay_seconds: int = Field(default=0, ge=0, le=900, description="0 to 900 (15 min).")
-    maximum_message_size: int = Field(
-        default=1048576, ge=1024, le=1048576, description="1024 to 1048576 bytes (1 MiB)."
-    )
-    receive_message_wait_time_seconds: int = Field(
-        default=0, ge=0, le=20, description="Long polling: 0 to 20 seconds."
-    )
+    visibility_timeout_seconds: int = Field(default=30, description="Up to 12 hours.")
+    message_retention_seconds: int = Field(default=345600, description="1 minute to 14 days; AWS default 4 days.")
+    delay_seconds: int = Field(default=0, description="Up to 15 minutes.")
+    maximum_message_size: int = Field(default=1048576, description="Bytes: 1 KiB to 1 MiB.")
+    receive_message_wait_time_seconds: int = Field(default=0, description="Long polling: up to 20 seconds.")
     dead_letter_queue: DeadLetterQueue | None = Field(
         default=None, description="Redrive to another Queue spec; unmanaged when omitted."
     )
@@ -87,8 +82,59 @@ class QueueSpec(ManagedSpec):
         return self
 
 
+_SQS = "sqs"
+SET_ATTRIBUTES_URL = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_SetQueueAttributes.html"
+CREATE_QUEUE_URL = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/APIReference/API_CreateQueue.html"
+DLQ_URL = ("https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/"
+           "sqs-configure-dead-letter-queue.html")
+QUOTAS_URL = "https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html"
+
+
+def _attribute(name: str, operation: str = "SetQueueAttributes", *hand: Hand, translated: str | None = None) -> Param:
+    """An SQS attribute: the model types every attribute as a string, so the ranges come from the
+    SetQueueAttributes page."""
+    return Param(_SQS, operation, f"Attributes{{={name}}}", hand, translated)
+
+
+def _seconds(low: int, high: int) -> Hand:
+    return Hand(SET_ATTRIBUTES_URL, minimum=low, maximum=high)
+
+
+QUEUE_PARAMS: ParamTable = {
+    **MANAGED_PARAMS,
+    "queueName": Param(_SQS, "CreateQueue", "QueueName", (Hand(
+        CREATE_QUEUE_URL, rule="1 to 80 letters, digits, '-' or '_'; a FIFO queue's name ends in .fifo"),)),
+    "fifo": _attribute("FifoQueue", "CreateQueue", translated="true sets FifoQueue at creation"),
+    "contentBasedDeduplication": _attribute("ContentBasedDeduplication", translated="'true' or 'false'"),
+    "visibilityTimeoutSeconds": _attribute("VisibilityTimeout", "SetQueueAttributes", _seconds(0, 43200)),
+    "messageRetentionSeconds": _attribute("MessageRetentionPeriod", "SetQueueAttributes", _seconds(60, 1209600)),
+    "delaySeconds": _attribute("DelaySeconds", "SetQueueAttributes", _seconds(0, 900)),
+    "maximumMessageSize": _attribute("MaximumMessageSize", "SetQueueAttributes", _seconds(1024, 1048576)),
+    "receiveMessageWaitTimeSeconds": _attribute("ReceiveMessageWaitTimeSeconds", "SetQueueAttributes",
+                                                _seconds(0, 20)),
+    "deadLetterQueue": _attribute("RedrivePolicy", translated="a JSON RedrivePolicy"),
+    "deadLetterQueue.queueRef": TrimtabOnly("a reference: rendered as RedrivePolicy's deadLetterTargetArn"),
+    # "Maximum receives ... between 1 and 1,000" (the developer guide; the API page gives only the default).
+    "deadLetterQueue.maxReceiveCount": _attribute("RedrivePolicy", "SetQueueAttributes",
+                                                  Hand(DLQ_URL, minimum=1, maximum=1000),
+                                                  translated="RedrivePolicy's maxReceiveCount"),
+    "encryption": TrimtabOnly("groups SqsManagedSseEnabled, KmsMasterKeyId and KmsDataKeyReusePeriodSeconds"),
+    "encryption.type": _attribute("SqsManagedSseEnabled", translated="SSE-SQS sets SqsManagedSseEnabled; "
+                                  "SSE-KMS sets KmsMasterKeyId instead"),
+    "encryption.kmsKeyId": _attribute("KmsMasterKeyId", "SetQueueAttributes", Hand(
+        SET_ATTRIBUTES_URL, rule="a key id, key ARN, alias/NAME or alias ARN")),
+    "encryption.kmsDataKeyReusePeriodSeconds": _attribute("KmsDataKeyReusePeriodSeconds", "SetQueueAttributes",
+                                                          _seconds(60, 86400)),
+    "policy": _attribute("Policy", translated="the document as JSON"),
+    # "Adding more than 50 tags to a queue isn't recommended"; the quotas page: 50 tags per queue.
+    **tag_params("tags", _SQS, "TagQueue", whole="Tags", keys="Tags{key}", values="Tags{value}",
+                 count_source=QUOTAS_URL),
+}
+
+
 class Queue(Resource):
     KIND: ClassVar[str] = "Queue"
+    AWS_PARAMS: ClassVar[ParamTable] = QUEUE_PARAMS
     SUMMARY: ClassVar[str] = "An SQS queue, standard or FIFO, with redrive, encryption, policy and tags."
     EXTRA_COLUMNS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("FIFO", ".spec.fifo", "boolean"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from controller.api.aws_params import Hand, Like, Param, ParamTable, TrimtabOnly, constraints, describe
 from controller.api.catalog import MODELS
 from controller.api.crd import spec_schema
 from controller.api.envelope import Metadata
@@ -23,6 +24,14 @@ drift away from the default is corrected. Optional blocks marked *unmanaged when
 (a queue's `encryption`, a bucket's `lifecycleRules`, ...) are neither read nor changed unless the
 spec sets them. Tags are managed as a whole set: tags added out of band are removed (AWS's own
 `aws:` tags excepted). trimtab adds two ownership tags, `trimtab.io/owner` and `trimtab.io/resource`.
+
+**AWS parameters and constraints.** Each field names the AWS API parameter it is rendered into
+(service, operation, member; `[]` is a list's items, `{key}` and `{value}` a map's keys and values,
+`{=Name}` the map entry Name). Its constraints are read from botocore's model of that operation when a
+spec is validated; where AWS documents more than the model says, the constraint links the AWS page it
+comes from, and where trimtab accepts less than AWS, it says why (*trimtab: ...*). The CRDs in
+`crds_yaml/` carry the same constraints, generated from the same table (`controller/api/aws_params.py`).
+Integers are AWS's 32-bit integers unless the model says otherwise; numbers are finite.
 
 ## metadata (every kind)
 
@@ -59,16 +68,58 @@ def _constraints(node: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
-def _rows(node: dict[str, Any], path: str, required: bool) -> list[str]:
-    description = " ".join(filter(None, [node.get("description", ""), _constraints(node)]))
-    description = description.replace("|", "\\|")  # a pipe would end the table cell
+def _aws(param: Param | TrimtabOnly | None) -> str:
+    if param is None:
+        return ""
+    if isinstance(param, TrimtabOnly):
+        return f"*trimtab: {param.reason}*"
+    text = f"{param.service} {param.operation} `{param.member}`"
+    return f"{text} (translated: {param.translated})" if param.translated else text
+
+
+def _sources(param: Param) -> str:
+    cited = []
+    for item in param.hand:
+        if item.source.startswith("trimtab: "):
+            cited.append(f"*{item.source}*")
+        elif isinstance(item, Like):
+            cited.append(f"as {item.service} `{item.shape}` ([AWS]({item.source}))")
+        elif isinstance(item, Hand) and f"([AWS]({item.source}))" not in cited:
+            cited.append(f"([AWS]({item.source}))")
+    return " ".join(cited)
+
+
+def _limits(node: dict[str, Any], param: Param | TrimtabOnly | None) -> str:
+    if isinstance(param, Param):
+        return " ".join(filter(None, [describe(constraints(param)), _sources(param)]))
+    return _constraints(node)
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")  # a pipe would end the table cell
+
+
+def _row(path: str, *, type_: str, required: bool, default: str, description: str,
+         node: dict[str, Any], param: Param | TrimtabOnly | None) -> str:
+    return (f"| `{path}` | {type_} | {'yes' if required else ''} | {default} | {_cell(_aws(param))} | "
+            f"{_cell(_limits(node, param))} | {_cell(description)} |")
+
+
+def _rows(node: dict[str, Any], path: str, required: bool, table: ParamTable) -> list[str]:
+    key = path.removeprefix("spec.")
     default = f"`{json.dumps(node['default'])}`" if node.get("default") is not None else ""
-    rows = [f"| `{path}` | {_type(node)} | {'yes' if required else ''} | {default} | {description} |"]
+    rows = [_row(path, type_=_type(node), required=required, default=default,
+                 description=node.get("description", ""), node=node, param=table.get(key))]
+    if node.get("type") == "object" and "additionalProperties" in node:
+        for part, sub in (("{key}", {"type": "string"}), ("{value}", node["additionalProperties"])):
+            if f"{key}{part}" in table:
+                rows.append(_row(f"{path}{part}", type_=_type(sub), required=False, default="", description="",
+                                 node=sub, param=table[f"{key}{part}"]))
     child = node.get("items", {}) if node.get("type") == "array" else node
     suffix = "[]" if node.get("type") == "array" else ""
     needed = set(child.get("required", []))
     for name, sub in child.get("properties", {}).items():
-        rows += _rows(sub, f"{path}{suffix}.{name}", name in needed)
+        rows += _rows(sub, f"{path}{suffix}.{name}", name in needed, table)
     return rows
 
 
@@ -80,12 +131,13 @@ def render(examples: dict[str, str]) -> str:
         lines.append(f"| `metadata.{name}` | {_type(field)} | {'yes' if name == 'name' else ''} | | "
                      f"{field.get('description', '')} |")
     for kind, model in MODELS.items():
-        schema = spec_schema(model)
+        schema = spec_schema(model, with_aws=False)
         lines += ["", f"## {kind}", "", model.SUMMARY, ""]
         if kind in examples:
             lines += ["```yaml", examples[kind].rstrip("\n"), "```", ""]
-        lines += ["| field | type | required | default | description |", "|---|---|---|---|---|"]
+        lines += ["| field | type | required | default | AWS parameter | constraints | description |",
+                  "|---|---|---|---|---|---|---|"]
         needed = set(schema.get("required", []))
         for field_name, field in schema["properties"].items():
-            lines += _rows(field, f"spec.{field_name}", field_name in needed)
+            lines += _rows(field, f"spec.{field_name}", field_name in needed, model.AWS_PARAMS)
     return "\n".join(lines) + "\n"

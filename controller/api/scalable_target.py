@@ -6,19 +6,24 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
-from controller.api.envelope import ManagedSpec, Resource
+from controller.api.aws_params import Hand, Param, ParamTable, TrimtabOnly
+from controller.api.envelope import MANAGED_PARAMS, ManagedSpec, Resource
 from controller.api.fields import FieldError, SpecModel
 
-ServiceNamespace = Literal[
-    "ecs", "elasticmapreduce", "ec2", "appstream", "dynamodb", "rds", "sagemaker", "custom-resource",
-    "comprehend", "lambda", "cassandra", "kafka", "elasticache", "neptune", "workspaces",
-]
 ECS_DESIRED_COUNT = "ecs:service:DesiredCount"
+REGISTER_URL = "https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html"
+# ECS names: "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed"
+# (the ECS model has no constraints on these strings).
+_ECS_NAME = r"^[A-Za-z0-9_-]+$"
+_ECS_CLUSTER = Hand("https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateCluster.html",
+                    min_length=1, max_length=255, pattern=_ECS_NAME)
+_ECS_SERVICE = Hand("https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_CreateService.html",
+                    min_length=1, max_length=255, pattern=_ECS_NAME)
 
 
 class EcsService(SpecModel):
-    cluster: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_-]+$", description="Cluster name.")
-    service: str = Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9_-]+$", description="Service name.")
+    cluster: str = Field(description="Cluster name.")
+    service: str = Field(description="Service name.")
 
 
 class SuspendedState(SpecModel):
@@ -31,15 +36,11 @@ class ScalableTargetSpec(ManagedSpec):
     ecs_service: EcsService | None = Field(
         default=None, description="Shorthand for namespace ecs, resource service/CLUSTER/SERVICE, DesiredCount."
     )
-    service_namespace: ServiceNamespace | None = Field(default=None, description="Generic form: the namespace.")
-    resource_id: str | None = Field(default=None, min_length=1, max_length=1600, description="Generic form.")
-    scalable_dimension: str | None = Field(
-        default=None,
-        pattern=r"^[a-z-]+:[A-Za-z-]+:[A-Za-z]+$",
-        description="Generic form, e.g. ecs:service:DesiredCount.",
-    )
-    min_capacity: int = Field(ge=0, description="Lowest capacity scaling may set.")
-    max_capacity: int = Field(ge=0, description="Highest capacity scaling may set.")
+    service_namespace: str | None = Field(default=None, description="Generic form: the namespace.")
+    resource_id: str | None = Field(default=None, description="Generic form.")
+    scalable_dimension: str | None = Field(default=None, description="Generic form, e.g. ecs:service:DesiredCount.")
+    min_capacity: int = Field(description="Lowest capacity scaling may set.")
+    max_capacity: int = Field(description="Highest capacity scaling may set.")
     suspended_state: SuspendedState = Field(default_factory=SuspendedState, description="Always managed.")
 
     @model_validator(mode="after")
@@ -90,8 +91,31 @@ class ScalableTargetSpec(ManagedSpec):
         return None
 
 
+_AAS, _REGISTER = "application-autoscaling", "RegisterScalableTarget"
+# Capacity is a count of units; "the minimum value allowed is 0" (the model says only `integer`).
+_CAPACITY = Hand(REGISTER_URL, minimum=0)
+
+SCALABLE_TARGET_PARAMS: ParamTable = {
+    **MANAGED_PARAMS,
+    "ecsService": TrimtabOnly("a shorthand: ServiceNamespace ecs, ResourceId service/CLUSTER/SERVICE, "
+                              "ScalableDimension ecs:service:DesiredCount"),
+    "ecsService.cluster": Param("ecs", "CreateCluster", "clusterName", (_ECS_CLUSTER,)),
+    "ecsService.service": Param("ecs", "CreateService", "serviceName", (_ECS_SERVICE,)),
+    "serviceNamespace": Param(_AAS, _REGISTER, "ServiceNamespace"),
+    "resourceId": Param(_AAS, _REGISTER, "ResourceId"),
+    "scalableDimension": Param(_AAS, _REGISTER, "ScalableDimension"),
+    "minCapacity": Param(_AAS, _REGISTER, "MinCapacity", (_CAPACITY,)),
+    "maxCapacity": Param(_AAS, _REGISTER, "MaxCapacity", (_CAPACITY,)),
+    "suspendedState": Param(_AAS, _REGISTER, "SuspendedState"),
+    "suspendedState.dynamicScalingInSuspended": Param(_AAS, _REGISTER, "SuspendedState.DynamicScalingInSuspended"),
+    "suspendedState.dynamicScalingOutSuspended": Param(_AAS, _REGISTER, "SuspendedState.DynamicScalingOutSuspended"),
+    "suspendedState.scheduledScalingSuspended": Param(_AAS, _REGISTER, "SuspendedState.ScheduledScalingSuspended"),
+}
+
+
 class ScalableTarget(Resource):
     KIND: ClassVar[str] = "ScalableTarget"
+    AWS_PARAMS: ClassVar[ParamTable] = SCALABLE_TARGET_PARAMS
     SUMMARY: ClassVar[str] = "An Application Auto Scaling scalable target with min/max capacity."
     EXTRA_COLUMNS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("MIN", ".spec.minCapacity", "integer"),

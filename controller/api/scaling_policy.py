@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
-import re
 from typing import ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 
-from controller.api.envelope import ManagedSpec, Resource
+from controller.api.aws_params import Hand, Like, Param, ParamTable, TrimtabOnly
+from controller.api.envelope import MANAGED_PARAMS, ManagedSpec, Resource
 from controller.api.fields import FieldError, QueueRef, ScalableTargetRef, SpecModel
-from controller.api.metrics import DimensionValue, MetricQuery, Statistic, Unit, check_metric_queries
+from controller.api.metrics import (
+    DimensionValue,
+    MetricQuery,
+    check_metric_queries,
+    dimension_params,
+    tracking_query_params,
+)
 
-PredefinedMetricType = Literal[
-    "ECSServiceAverageCPUUtilization", "ECSServiceAverageMemoryUtilization", "ALBRequestCountPerTarget",
-    "DynamoDBReadCapacityUtilization", "DynamoDBWriteCapacityUtilization", "LambdaProvisionedConcurrencyUtilization",
-    "RDSReaderAverageCPUUtilization", "RDSReaderAverageDatabaseConnections", "SageMakerVariantInvocationsPerInstance",
-    "EC2SpotFleetRequestAverageCPUUtilization", "ElastiCachePrimaryEngineCPUUtilization",
-    "ElastiCacheDatabaseMemoryUsageCountedForEvictPercentage", "KafkaBrokerStorageUtilization",
-    "WorkSpacesAverageUserSessionsCapacityUtilization",
-]
-_POLICY_NAME_RE = re.compile(r"^[^:/\s][^:/]{0,254}[^:/\s]$|^[^:/\s]$")
+_API = "https://docs.aws.amazon.com/autoscaling/application/APIReference"
+TARGET_TRACKING_URL = f"{_API}/API_TargetTrackingScalingPolicyConfiguration.html"
+CUSTOMIZED_METRIC_URL = f"{_API}/API_CustomizedMetricSpecification.html"
+STEP_SCALING_URL = f"{_API}/API_StepScalingPolicyConfiguration.html"
+QUOTAS_URL = "https://docs.aws.amazon.com/autoscaling/application/userguide/application-autoscaling-limits.html"
+COOLDOWN_URL = "https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html"
+# "Values must be in the range of -2^360 to 2^360" (TargetValue; the model says only `double`).
+TARGET_VALUE_RANGE = Hand(TARGET_TRACKING_URL, minimum=-(2.0**360), maximum=2.0**360)
 
 
 class PredefinedMetric(SpecModel):
-    type: PredefinedMetricType = Field(description="A predefined metric such as ECSServiceAverageCPUUtilization.")
-    resource_label: str | None = Field(default=None, max_length=1023, description="Needed by ALBRequestCountPerTarget.")
+    type: str = Field(description="A predefined metric such as ECSServiceAverageCPUUtilization.")
+    resource_label: str | None = Field(default=None, description="Needed by ALBRequestCountPerTarget.")
 
     @model_validator(mode="after")
     def _label(self) -> Self:
@@ -36,12 +41,12 @@ class PredefinedMetric(SpecModel):
 class CustomizedMetric(SpecModel):
     """Either a single metric (namespace, metricName, statistic) or metric math (metrics)."""
 
-    namespace: str | None = Field(default=None, min_length=1)
-    metric_name: str | None = Field(default=None, min_length=1)
+    namespace: str | None = None
+    metric_name: str | None = None
     dimensions: dict[str, DimensionValue] = Field(default_factory=dict)
-    statistic: Statistic | None = None
-    unit: Unit | None = None
-    metrics: list[MetricQuery] | None = Field(default=None, min_length=1, max_length=10)
+    statistic: str | None = None
+    unit: str | None = None
+    metrics: list[MetricQuery] | None = None
 
     @model_validator(mode="after")
     def _single_or_math(self) -> Self:
@@ -62,18 +67,18 @@ class QueueBacklogPerTask(SpecModel):
     """AWS's recommended queue-worker metric: visible messages divided by running tasks."""
 
     queue_ref: QueueRef = Field(description="The Queue whose backlog drives scaling.")
-    target: float = Field(gt=0, description="Acceptable backlog per task: latency target / time per message.")
+    target: float = Field(description="Acceptable backlog per task: latency target / time per message.")
 
 
 class TargetTracking(SpecModel):
-    target_value: float | None = Field(default=None, gt=0, description="The metric value to hold.")
+    target_value: float | None = Field(default=None, description="The metric value to hold.")
     predefined_metric: PredefinedMetric | None = None
     customized_metric: CustomizedMetric | None = None
     queue_backlog_per_task: QueueBacklogPerTask | None = Field(
         default=None, description="Shorthand: expands to backlog-per-task metric math; carries its own target."
     )
-    scale_in_cooldown: int | None = Field(default=None, ge=0, le=86400, description="Seconds.")
-    scale_out_cooldown: int | None = Field(default=None, ge=0, le=86400, description="Seconds.")
+    scale_in_cooldown: int | None = Field(default=None, description="Seconds.")
+    scale_out_cooldown: int | None = Field(default=None, description="Seconds.")
     disable_scale_in: bool = False
 
     @model_validator(mode="after")
@@ -114,12 +119,12 @@ class Step(SpecModel):
 
 
 class StepScaling(SpecModel):
-    adjustment_type: Literal["ChangeInCapacity", "PercentChangeInCapacity", "ExactCapacity"]
-    steps: list[Step] = Field(min_length=1, max_length=20)
-    cooldown: int | None = Field(default=None, ge=0, le=86400, description="Seconds between scaling activities.")
-    metric_aggregation_type: Literal["Average", "Minimum", "Maximum"] = "Average"
+    adjustment_type: str
+    steps: list[Step]
+    cooldown: int | None = Field(default=None, description="Seconds between scaling activities.")
+    metric_aggregation_type: str = "Average"
     min_adjustment_magnitude: int | None = Field(
-        default=None, ge=1, description="PercentChangeInCapacity only: the smallest change in capacity."
+        default=None, description="PercentChangeInCapacity only: the smallest change in capacity."
     )
 
     @model_validator(mode="after")
@@ -161,8 +166,68 @@ class ScalingPolicySpec(ManagedSpec):
         return self
 
 
+_AAS, _PUT = "application-autoscaling", "PutScalingPolicy"
+_TT = "TargetTrackingScalingPolicyConfiguration"
+_CUSTOM = f"{_TT}.CustomizedMetricSpecification"
+_SS = "StepScalingPolicyConfiguration"
+# A customized metric is a CloudWatch metric ("Add values for each required parameter from CloudWatch"):
+# CloudWatch's own limits on its names apply, where Application Auto Scaling's model has none.
+_LIKE_CLOUDWATCH = CUSTOMIZED_METRIC_URL
+_COOLDOWN = Hand(COOLDOWN_URL, minimum=0)  # an amount of time in seconds
+
+SCALING_POLICY_PARAMS: ParamTable = {
+    **MANAGED_PARAMS,
+    "policyName": Param(_AAS, _PUT, "PolicyName"),
+    "targetRef": TrimtabOnly("a reference: the target's ServiceNamespace, ResourceId and ScalableDimension"),
+    "targetTracking": Param(_AAS, _PUT, _TT),
+    "targetTracking.targetValue": Param(_AAS, _PUT, f"{_TT}.TargetValue", (TARGET_VALUE_RANGE,)),
+    "targetTracking.predefinedMetric": Param(_AAS, _PUT, f"{_TT}.PredefinedMetricSpecification"),
+    "targetTracking.predefinedMetric.type": Param(
+        _AAS, _PUT, f"{_TT}.PredefinedMetricSpecification.PredefinedMetricType"),
+    "targetTracking.predefinedMetric.resourceLabel": Param(
+        _AAS, _PUT, f"{_TT}.PredefinedMetricSpecification.ResourceLabel"),
+    "targetTracking.customizedMetric": Param(_AAS, _PUT, _CUSTOM),
+    "targetTracking.customizedMetric.namespace": Param(
+        _AAS, _PUT, f"{_CUSTOM}.Namespace", (Like("cloudwatch", "Namespace", _LIKE_CLOUDWATCH),)),
+    "targetTracking.customizedMetric.metricName": Param(
+        _AAS, _PUT, f"{_CUSTOM}.MetricName", (Like("cloudwatch", "MetricName", _LIKE_CLOUDWATCH),)),
+    **dimension_params("targetTracking.customizedMetric.dimensions", _AAS, _PUT, f"{_CUSTOM}.Dimensions",
+                       like_cloudwatch=_LIKE_CLOUDWATCH),
+    "targetTracking.customizedMetric.statistic": Param(_AAS, _PUT, f"{_CUSTOM}.Statistic"),
+    "targetTracking.customizedMetric.unit": Param(
+        _AAS, _PUT, f"{_CUSTOM}.Unit", (Like("cloudwatch", "StandardUnit", _LIKE_CLOUDWATCH),)),
+    **tracking_query_params("targetTracking.customizedMetric.metrics", f"{_CUSTOM}.Metrics"),
+    "targetTracking.queueBacklogPerTask": TrimtabOnly(
+        "a shorthand: expands to CustomizedMetricSpecification metric math (backlog / running tasks)"),
+    "targetTracking.queueBacklogPerTask.queueRef": TrimtabOnly("a reference: the queue's name in the metric math"),
+    "targetTracking.queueBacklogPerTask.target": Param(_AAS, _PUT, f"{_TT}.TargetValue", (
+        TARGET_VALUE_RANGE,
+        Hand("trimtab: a backlog per task is never negative, and a target of 0 would never scale in",
+             exclusive_minimum=0),
+    )),
+    "targetTracking.scaleInCooldown": Param(_AAS, _PUT, f"{_TT}.ScaleInCooldown", (_COOLDOWN,)),
+    "targetTracking.scaleOutCooldown": Param(_AAS, _PUT, f"{_TT}.ScaleOutCooldown", (_COOLDOWN,)),
+    "targetTracking.disableScaleIn": Param(_AAS, _PUT, f"{_TT}.DisableScaleIn"),
+    "stepScaling": Param(_AAS, _PUT, _SS),
+    "stepScaling.adjustmentType": Param(_AAS, _PUT, f"{_SS}.AdjustmentType"),
+    "stepScaling.steps": Param(_AAS, _PUT, f"{_SS}.StepAdjustments", (
+        Hand(STEP_SCALING_URL, min_items=1),  # "At least one step adjustment is required"
+        Hand(QUOTAS_URL, max_items=20),  # step adjustments per step scaling policy
+    )),
+    "stepScaling.steps[].lowerBound": Param(_AAS, _PUT, f"{_SS}.StepAdjustments[].MetricIntervalLowerBound"),
+    "stepScaling.steps[].upperBound": Param(_AAS, _PUT, f"{_SS}.StepAdjustments[].MetricIntervalUpperBound"),
+    "stepScaling.steps[].adjustment": Param(_AAS, _PUT, f"{_SS}.StepAdjustments[].ScalingAdjustment"),
+    "stepScaling.cooldown": Param(_AAS, _PUT, f"{_SS}.Cooldown", (Hand(STEP_SCALING_URL, minimum=0),)),
+    "stepScaling.metricAggregationType": Param(_AAS, _PUT, f"{_SS}.MetricAggregationType"),
+    # "The minimum value to scale by": a count of capacity units, so at least 1.
+    "stepScaling.minAdjustmentMagnitude": Param(_AAS, _PUT, f"{_SS}.MinAdjustmentMagnitude", (
+        Hand(STEP_SCALING_URL, minimum=1),)),
+}
+
+
 class ScalingPolicy(Resource):
     KIND: ClassVar[str] = "ScalingPolicy"
+    AWS_PARAMS: ClassVar[ParamTable] = SCALING_POLICY_PARAMS
     SUMMARY: ClassVar[str] = "An Application Auto Scaling policy: target tracking or step scaling."
     EXTRA_COLUMNS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("TARGET", ".spec.targetRef", "string"),
@@ -179,12 +244,3 @@ class ScalingPolicy(Resource):
     @property
     def policy_name(self) -> str:
         return self.spec.policy_name or self.metadata.name
-
-    @model_validator(mode="after")
-    def _name_rules(self) -> Self:
-        if not _POLICY_NAME_RE.match(self.policy_name):
-            raise FieldError(
-                "spec.policyName" if self.spec.policy_name else "metadata.name",
-                "a policy name is 1 to 256 printable characters without ':' or '/'",
-            )
-        return self

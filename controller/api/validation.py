@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from controller.api import rules
+from controller.api import aws_params, rules
 from controller.api.catalog import MODELS
 from controller.api.envelope import Resource
 from controller.api.errors import SpecError
@@ -30,11 +30,59 @@ def parse_document(document: Document) -> tuple[Resource | None, list[SpecError]
         hint = _did_you_mean(str(kind), MODELS)
         return None, [_error(document, ("kind",), subject,
                              f"unknown kind {kind!r}; known kinds: {', '.join(MODELS)}{hint}")]
+    # Each field against its AWS parameter's constraints (read from botocore's model), on the data as
+    # written: before the models' cross-field checks, which assume each field is valid.
+    spec = data.get("spec")
+    field_errors = [_error(document, ("spec", *path), subject, message)
+                    for path, message in aws_params.violations(spec, model.AWS_PARAMS)]
     try:
         resource = model.model_validate(data)
     except ValidationError as error:
-        return None, [_translate(document, subject, model, detail) for detail in error.errors()]
-    return rules.checked(document, resource)  # cross-field rules as AWS documents them
+        details = error.errors()
+        if field_errors:  # what several fields say together waits until each field is right
+            details = [detail for detail in details if not _is_cross_field(model, detail)]
+        errors = [_translate(document, subject, model, detail) for detail in details]
+        taken = {found.field for found in field_errors}
+        return None, field_errors + [found for found in errors if found.field not in taken]
+    # Then the cross-field rules as AWS documents them. Where a rule and a field's constraints speak of one
+    # field, the rule says more (e.g. which scalable dimensions a namespace has, where the model lists all).
+    rule_errors = [_error(document, found.path, subject, found.message)
+                   for found in _rule_violations(resource, fields_valid=not field_errors)]
+    ruled = {found.field for found in rule_errors}
+    errors = [found for found in field_errors if found.field not in ruled] + rule_errors
+    return (None, errors) if errors else (resource, [])
+
+
+def _rule_violations(resource: Resource, *, fields_valid: bool) -> list[rules.Violation]:
+    """Every rule's violations. A rule may assume each field is valid (a storage class it can rank, ...):
+    when a field is not, a rule that trips over it is skipped, as the field's own error says what to fix."""
+    if fields_valid:
+        return rules.violations(resource)
+    found: list[rules.Violation] = []
+    for check in rules.REGISTRY.get(resource.KIND, ()):
+        try:
+            found.extend(check(resource))
+        except (ArithmeticError, LookupError, TypeError, ValueError):
+            continue
+    return found
+
+
+def _is_cross_field(model: type[BaseModel], detail: Any) -> bool:
+    """A model validator's error: its location is a whole model (or the document), not one field."""
+    if detail["type"] != "value_error":
+        return False
+    current: Any = model
+    for part in detail["loc"]:
+        if isinstance(part, int) or current is None:
+            continue
+        fields = {(info.alias or name): info for name, info in current.model_fields.items()}
+        info = fields.get(part)
+        if info is None:
+            return False
+        current = _model_in(info.annotation)
+        if current is None:
+            return False
+    return True
 
 
 def _subject(data: dict[str, Any]) -> str:

@@ -64,11 +64,11 @@ class BucketClient(ResourceClient[Bucket]):
         if spec.versioning is not None:
             state["versioning"] = spec.versioning
         if spec.encryption is not None:
-            encryption: dict[str, Any] = {"type": spec.encryption.type}
-            if spec.encryption.type == "SSE-KMS":
-                encryption["bucketKey"] = spec.encryption.bucket_key_enabled
-                if spec.encryption.kms_key_id:
-                    encryption["kmsKeyId"] = spec.encryption.kms_key_id
+            # BucketKeyEnabled with either algorithm, as S3 reports it (false by default with SSE-S3).
+            encryption: dict[str, Any] = {"type": spec.encryption.type,
+                                          "bucketKey": spec.encryption.bucket_key_enabled}
+            if spec.encryption.type == "SSE-KMS" and spec.encryption.kms_key_id:
+                encryption["kmsKeyId"] = spec.encryption.kms_key_id
             state["encryption"] = encryption
         if spec.lifecycle_rules is not None:
             state["lifecycleRules"] = [_lifecycle_rule(rule) for rule in spec.lifecycle_rules]
@@ -257,11 +257,9 @@ def _lifecycle_rule(rule: LifecycleRule) -> dict[str, Any]:
 
 def _encryption_configuration(encryption: dict[str, Any]) -> dict[str, Any]:
     default: dict[str, Any] = {"SSEAlgorithm": "AES256" if encryption["type"] == "SSE-S3" else "aws:kms"}
-    rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": default}
-    if encryption["type"] == "SSE-KMS":
-        if "kmsKeyId" in encryption:
-            default["KMSMasterKeyID"] = encryption["kmsKeyId"]
-        rule["BucketKeyEnabled"] = encryption["bucketKey"]
+    rule: dict[str, Any] = {"ApplyServerSideEncryptionByDefault": default, "BucketKeyEnabled": encryption["bucketKey"]}
+    if encryption["type"] == "SSE-KMS" and "kmsKeyId" in encryption:
+        default["KMSMasterKeyID"] = encryption["kmsKeyId"]
     return {"Rules": [rule]}
 
 
@@ -306,9 +304,10 @@ async def _read_encryption(s3: Any, name: str) -> Any:
         return ABSENT
     rule = response["ServerSideEncryptionConfiguration"]["Rules"][0]
     default = rule.get("ApplyServerSideEncryptionByDefault", {})
+    bucket_key = bool(rule.get("BucketKeyEnabled", False))
     if default.get("SSEAlgorithm") == "AES256":
-        return {"type": "SSE-S3"}
-    encryption: dict[str, Any] = {"type": "SSE-KMS", "bucketKey": bool(rule.get("BucketKeyEnabled", False))}
+        return {"type": "SSE-S3", "bucketKey": bucket_key}
+    encryption: dict[str, Any] = {"type": "SSE-KMS", "bucketKey": bucket_key}
     if default.get("KMSMasterKeyID"):
         encryption["kmsKeyId"] = default["KMSMasterKeyID"]
     return encryption
