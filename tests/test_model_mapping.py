@@ -569,3 +569,12 @@ def test_the_bases_are_valid() -> None:
         for index, spec in enumerate(specs):
             resource, errors = parse(kind, spec)
             assert resource is not None, (kind, index, [str(error) for error in errors])
+
+
+def test_a_number_written_as_a_string_is_checked_as_the_number_it_becomes() -> None:
+    spec = bases("Queue")[0]
+    spec["visibilityTimeoutSeconds"] = "50000"  # pydantic's lax mode reads it as 50000
+    resource, errors = parse("Queue", spec)
+    assert resource is None
+    assert [(error.field, error.message) for error in errors] == [
+        ("spec.visibilityTimeoutSeconds", "must be at most 43200 (got 50000)")]

@@ -258,15 +258,19 @@ def constraints(param: Param) -> Constraints:
 PathKey = tuple[str | int, ...]
 
 
-def parse_path(path: str) -> list[tuple[str, list[str]]]:
-    """"metrics[].metricStat.metric.dimensions{key}" -> [("metrics", ["[]"]), ..., ("dimensions", ["{key}"])]"""
+Segments = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@functools.cache
+def parse_path(path: str) -> Segments:
+    """"metrics[].metricStat.metric.dimensions{key}" -> (("metrics", ("[]",)), ..., ("dimensions", ("{key}",)))"""
     parsed = []
     for segment in path.split("."):
         match = _SEGMENT.match(segment)
         if match is None:
             raise ValueError(f"bad spec path segment {segment!r} in {path!r}")
-        parsed.append((match.group(1), _SUFFIX.findall(match.group(2))))
-    return parsed
+        parsed.append((match.group(1), tuple(_SUFFIX.findall(match.group(2)))))
+    return tuple(parsed)
 
 
 @functools.cache
@@ -280,7 +284,7 @@ def values_at(spec: Any, path: str) -> Iterator[tuple[PathKey, Any]]:
     yield from _values(spec, parse_path(path), ())
 
 
-def _values(node: Any, segments: list[tuple[str, list[str]]], at: PathKey) -> Iterator[tuple[PathKey, Any]]:
+def _values(node: Any, segments: Segments, at: PathKey) -> Iterator[tuple[PathKey, Any]]:
     if not segments:
         yield at, node
         return
@@ -299,7 +303,7 @@ def _values(node: Any, segments: list[tuple[str, list[str]]], at: PathKey) -> It
     yield from _suffixed(value, suffixes, rest, (*at, name))
 
 
-def _suffixed(value: Any, suffixes: list[str], rest: list[tuple[str, list[str]]],
+def _suffixed(value: Any, suffixes: tuple[str, ...], rest: Segments,
               at: PathKey) -> Iterator[tuple[PathKey, Any]]:
     if not suffixes:
         yield from _values(value, rest, at)
@@ -370,15 +374,25 @@ def _number(value: float) -> str:
 def violations(spec: Any, table: ParamTable) -> list[tuple[PathKey, str]]:
     """Every value in `spec` that breaks its parameter's constraints: (path below spec, message)."""
     found: list[tuple[PathKey, str]] = []
-    for path, param in table.items():
-        if not isinstance(param, Param):
-            continue
-        limits = constraints(param)
-        for at, value in values_at(spec, path):
-            message = problem(value, limits, key=path.endswith("{key}"))
+    for segments, limits, key in _compiled(table):
+        for at, value in _values(spec, segments, ()):
+            message = problem(value, limits, key=key)
             if message is not None:
                 found.append((at, message))
     return found
+
+
+# id(table) -> (the table, its checks): each kind's table is resolved against botocore once per process.
+_COMPILED: dict[int, tuple[ParamTable, list[tuple[Segments, Constraints, bool]]]] = {}
+
+
+def _compiled(table: ParamTable) -> list[tuple[Segments, Constraints, bool]]:
+    cached = _COMPILED.get(id(table))
+    if cached is None or cached[0] is not table:
+        checks = [(parse_path(path), constraints(param), path.endswith("{key}"))
+                  for path, param in table.items() if isinstance(param, Param)]
+        cached = _COMPILED[id(table)] = (table, checks)
+    return cached[1]
 
 
 # ---- the CRDs and the reference ---------------------------------------------------------------------

@@ -11,7 +11,7 @@ from pydantic import Field, model_validator
 
 from controller.api.aws_params import Hand, Param, ParamTable, TrimtabOnly
 from controller.api.envelope import MANAGED_PARAMS, DeletionPolicy, ManagedSpec, Resource
-from controller.api.fields import TAG_KEY, TAG_VALUE, FieldError, PolicyDocument, SpecModel, Tags, tag_params
+from controller.api.fields import TAG_KEY_MAX, TAG_VALUE, FieldError, PolicyDocument, SpecModel, Tags, tag_params
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
@@ -222,7 +222,7 @@ BUCKET_PARAMS: ParamTable = {
     "lifecycleRules[].prefix": _rule("Filter.Prefix", Hand(
         "https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html", max_length=1024)),
     "lifecycleRules[].tags": _rule("Filter.And.Tags"),
-    "lifecycleRules[].tags{key}": _rule("Filter.And.Tags[].Key", TAG_KEY),
+    "lifecycleRules[].tags{key}": _rule("Filter.And.Tags[].Key", TAG_KEY_MAX),
     "lifecycleRules[].tags{value}": _rule("Filter.And.Tags[].Value", TAG_VALUE),
     "lifecycleRules[].expiration": _rule("Expiration"),
     "lifecycleRules[].expiration.days": _rule("Expiration.Days", _POSITIVE_DAYS),
@@ -251,7 +251,7 @@ BUCKET_PARAMS: ParamTable = {
     "policy": Param(_S3, "PutBucketPolicy", "Policy", translated="the document as JSON"),
     "requireTls": TrimtabOnly("adds a statement denying requests without TLS to the bucket policy"),
     **tag_params("tags", _S3, "PutBucketTagging", whole="Tagging.TagSet", keys="Tagging.TagSet[].Key",
-                 values="Tagging.TagSet[].Value", count_source=BUCKET_TAGS_URL),
+                 values="Tagging.TagSet[].Value", count_source=BUCKET_TAGS_URL, key_hand=TAG_KEY_MAX),
 }
 
 

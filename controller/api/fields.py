@@ -86,7 +86,8 @@ ObjectName = Annotated[str, AfterValidator(_check_object_name), WithJsonSchema(
 AWS_TAGS_MAX = 50
 TRIMTAB_TAGS = 2
 TAGGING_URL = "https://docs.aws.amazon.com/tag-editor/latest/userguide/tagging.html"
-TAG_KEY = Hand(TAGGING_URL, max_length=128)
+TAG_KEY = Hand(TAGGING_URL, min_length=1, max_length=128)
+TAG_KEY_MAX = Hand(TAGGING_URL, max_length=128)  # where the model already says "at least 1"
 TAG_VALUE = Hand(TAGGING_URL, max_length=256)
 _RESERVED_RULE = "keys starting with aws: (AWS's) or trimtab.io/ (trimtab's) are refused"
 
@@ -103,16 +104,16 @@ def _check_tags(tags: dict[str, str]) -> dict[str, str]:
 
 def tag_params(prefix: str, service: str, operation: str, *, whole: str, keys: str, values: str,
                count_source: str, aws_max: int = AWS_TAGS_MAX,
-               lengths_from_model: bool = False) -> dict[str, Param | TrimtabOnly]:
+               lengths_from_model: bool = False, key_hand: Hand = TAG_KEY) -> dict[str, Param | TrimtabOnly]:
     """A tags map (the parameter `whole`, its keys and values at `keys` and `values`): at most `aws_max`
     (as `count_source` says) less trimtab's own tags.
     Where the service's model gives no key/value lengths, AWS's tagging rules (TAGGING_URL) do."""
-    key_hand = () if lengths_from_model else (TAG_KEY,)
+    keys_hand = () if lengths_from_model else (key_hand,)
     value_hand = () if lengths_from_model else (TAG_VALUE,)
     return {
         prefix: Param(service, operation, whole, (
             Hand(count_source, max_items=aws_max, reserve=TRIMTAB_TAGS, rule=_RESERVED_RULE),)),
-        f"{prefix}{{key}}": Param(service, operation, keys, key_hand),
+        f"{prefix}{{key}}": Param(service, operation, keys, keys_hand),
         f"{prefix}{{value}}": Param(service, operation, values, value_hand),
     }
 

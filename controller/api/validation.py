@@ -44,6 +44,11 @@ def parse_document(document: Document) -> tuple[Resource | None, list[SpecError]
         errors = [_translate(document, subject, model, detail) for detail in details]
         taken = {found.field for found in field_errors}
         return None, field_errors + [found for found in errors if found.field not in taken]
+    # Again on the validated spec: values pydantic converted ("50000" is 50000) and defaults.
+    taken = {found.field for found in field_errors}
+    field_errors += [found for found in (_error(document, ("spec", *path), subject, message)
+                                         for path, message in aws_params.violations(resource.spec, model.AWS_PARAMS))
+                     if found.field not in taken]
     # Then the cross-field rules as AWS documents them. Where a rule and a field's constraints speak of one
     # field, the rule says more (e.g. which scalable dimensions a namespace has, where the model lists all).
     rule_errors = [_error(document, found.path, subject, found.message)

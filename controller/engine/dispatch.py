@@ -78,6 +78,13 @@ class Dispatcher:
         try:
             with working_on(key):
                 outcome = await self._outcome(key, resource, state)
+                live = self.follower.state
+                if live is not state and (live is None or key not in live.graph.records):
+                    # The spec left the revision while it reconciled: no row for it, and the pruner
+                    # looks again at what this pass may have recorded in the inventory.
+                    if live is not None:
+                        await self.pruner.prune(live)
+                    return
                 previous = await self.ledger.record(outcome, record.generation, state.revision)
                 retired = True
                 if outcome.ready and outcome.identity is not None:
