@@ -1,5 +1,5 @@
 """Valid specs that between them write every field of every kind, for tests that change one field at a
-time (tests/test_model_mapping.py)."""
+time (tests/test_model_mapping.py) and as the skeletons of generated specs (tests/test_convergence.py)."""
 
 from __future__ import annotations
 
