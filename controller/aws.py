@@ -83,6 +83,16 @@ class CallStats:
         )
 
 
+@dataclass(frozen=True)
+class CallerIdentity:
+    """Whose credentials these are: the account every ARN trimtab builds lives in, and its partition
+    (aws, aws-cn, aws-us-gov, ...), from STS GetCallerIdentity."""
+
+    account_id: str
+    partition: str
+    arn: str
+
+
 class AwsClients:
     """Lazily opened, cached aiobotocore clients keyed by (service, region); close with `async with`.
 
@@ -103,6 +113,7 @@ class AwsClients:
         self._clients: dict[tuple[str, str], Any] = {}
         self._lock = asyncio.Lock()
         self.limiters: dict[str, AdaptiveRateLimiter] = {}
+        self._identity: CallerIdentity | None = None
 
     async def __aenter__(self) -> AwsClients:
         return self
@@ -124,6 +135,16 @@ class AwsClients:
             if key not in self._clients:
                 self._clients[key] = await self._open(service, key[1])
         return self._clients[key]
+
+    async def caller_identity(self) -> CallerIdentity:
+        """Read once per process: GetCallerIdentity needs no IAM permission, and the answer never changes
+        for a set of credentials. It fails exactly when the credentials are missing or rejected."""
+        if self._identity is None:
+            sts = await self.client("sts")
+            answer = await sts.get_caller_identity()
+            arn = str(answer["Arn"])
+            self._identity = CallerIdentity(str(answer["Account"]), arn.split(":", 2)[1], arn)
+        return self._identity
 
     def for_store(self, *, max_pool_connections: int | None = None, read_timeout: float | None = None) -> AwsClients:
         """Clients for trimtab's own store, with their own connection pool: the same region, endpoint,

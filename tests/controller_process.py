@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,13 @@ class ControllerProcess:
         """The API's address, from the Listening event (the port is picked by the OS)."""
         self.wait_for(lambda: any(e["event"] == "Listening" for e in self.events()), what="listening")
         return next(e["message"] for e in self.events() if e["event"] == "Listening")
+
+    def reconciles(self) -> float:
+        """How many reconciles the controller has finished, from its /metrics."""
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as response:
+            text = response.read().decode()
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith("controller_runtime_reconcile_total{"))
 
     def statuses(self) -> dict[str, Any]:
         store = SqliteStore(self.state_dir)

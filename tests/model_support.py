@@ -164,11 +164,14 @@ def _operation(method: str, path: str, headers: Any, body: bytes, service: str) 
 
 class CountingProxy(BackgroundServer):
     """Forwards to moto and records every call (service, operation): one per controller, so each
-    controller's reads are counted by something that is not the controller itself."""
+    controller's reads are counted by something that is not the controller itself. `read_delay`
+    holds reads back, to keep a reconcile in flight while the test does something else."""
 
     def __init__(self, upstream: str) -> None:
         target = urlsplit(upstream)
+        host = target.hostname or "127.0.0.1"
         self.calls: list[Call] = []
+        self.read_delay = 0.0
         lock = threading.Lock()
         outer = self
 
@@ -185,7 +188,9 @@ class CountingProxy(BackgroundServer):
                 call = Call(time.monotonic(), service, _operation(self.command, self.path, self.headers, body, service))
                 with lock:
                     outer.calls.append(call)
-                upstream_connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                if call.is_read and outer.read_delay:
+                    time.sleep(outer.read_delay)
+                upstream_connection = http.client.HTTPConnection(host, target.port, timeout=30)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
                 upstream_connection.request(self.command, self.path, body=body, headers=headers)
                 response = upstream_connection.getresponse()

@@ -26,9 +26,11 @@ the live revision, the work queue is empty, nothing is in progress) and for thes
 A spec change must take effect "at once" (FAST seconds); what only a periodic resync can see (drift,
 a foreign resource appearing, a reference's outputs changing) within SLOW seconds.
 
-`make soak-model` runs it at length (TRIMTAB_MODEL_EXAMPLES, TRIMTAB_MODEL_STEPS). Failing sequences
-are kept in Hypothesis's example database (.hypothesis/, git-ignored) and replayed first; the ones
-found so far are the explicit `test_regression_*` functions at the end, which run every time.
+In CI the sequences are derandomized (the same ones every run); `make soak-model` explores at random and
+at length (TRIMTAB_MODEL_EXAMPLES, TRIMTAB_MODEL_STEPS), shrinks, and keeps failing sequences in
+Hypothesis's example database (.hypothesis/, git-ignored), replayed first next time. Every failure prints
+its steps as a `replay(...)` call; the ones found so far are the `test_regression_*` functions at the end,
+which run every time.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
@@ -90,12 +92,14 @@ POLL = 0.1
 BUDGET_INTERVALS = 3  # the read-budget window, in resync intervals
 READS_PER_RESOURCE_PER_INTERVAL = 4
 READS_CONSTANT = 10
+IN_FLIGHT_SECONDS = 1.0  # how long change_mid_reconcile holds a reconcile's AWS reads back
 BUDGET_SPACING = 4  # steps between read-budget checks (each one takes BUDGET_INTERVALS * RESYNC seconds)
 
 _SOAK = "TRIMTAB_MODEL_EXAMPLES" in os.environ
 MODEL_SETTINGS = settings(
-    max_examples=int(os.environ.get("TRIMTAB_MODEL_EXAMPLES", "6")),
-    stateful_step_count=int(os.environ.get("TRIMTAB_MODEL_STEPS", "12")),
+    # CI: about 3 minutes for these on 2 cores, plus about 1 minute of regression tests.
+    max_examples=int(os.environ.get("TRIMTAB_MODEL_EXAMPLES", "12")),
+    stateful_step_count=int(os.environ.get("TRIMTAB_MODEL_STEPS", "15")),
     deadline=None,
     # CI replays the same bounded sequences every run (a red CI must be reproducible); `make soak-model`
     # explores at random, and what it finds becomes a regression test below.
@@ -138,6 +142,16 @@ class Proposal:
     res: dict[tuple[str, str], Res]
     tracked: dict[str, set[tuple[str, tuple[str, str]]]]
     violations: list[Violation] = field(default_factory=list)
+    gone: dict[tuple[str, str], str] = field(default_factory=dict)  # resource -> the spec that deleted it
+
+
+class Renamed(NamedTuple):
+    """An owned resource whose spec names another resource now."""
+
+    owner: str
+    key: str
+    ident: tuple[str, str]
+    spec: Spec
 
 
 class Environment:
@@ -418,6 +432,31 @@ class TrimtabModel(RuleBasedStateMachine):
         """A typo'd field: the spec is invalid (and the revision incomplete: nothing is deleted)."""
         self._record("apply_break", key=key)
         self._write(self.specs[key].with_(typo=True))
+
+    @precondition(lambda self: any(not self.specs[key].suspended for key in self._editables()))
+    @rule(data=st.data())
+    def change_mid_reconcile(self, data: st.DataObject) -> None:
+        keys = [key for key in self._editables() if not self.specs[key].suspended]
+        change = self._draw(data, ("break", "remove"), "change")
+        self.apply_mid_reconcile(key=self._draw(data, keys, "key"), change=change)
+
+    def apply_mid_reconcile(self, *, key: str, change: str) -> None:
+        """The spec turns invalid, or is removed, while a reconcile of it is in flight (its AWS reads held
+        back by the proxy): the reconcile's outcome must not bring back a stale row."""
+        self._record("apply_mid_reconcile", key=key, change=change)
+        controller = self.controllers[PRIMARY]
+        controller.proxy.read_delay = IN_FLIGHT_SECONDS
+        try:
+            controller.resync([key])
+            time.sleep(IN_FLIGHT_SECONDS / 4)  # fault timing: the reconcile is now waiting on AWS
+            if change == "break":
+                self._write(self.specs[key].with_(typo=True))
+            else:
+                self._remove(key)
+            time.sleep(IN_FLIGHT_SECONDS)  # fault timing: let the held-back reconcile finish
+        finally:
+            controller.proxy.read_delay = 0.0
+        self.touched.add(key)
 
     @precondition(lambda self: bool(self._fixable()))
     @rule(data=st.data())
@@ -715,9 +754,10 @@ class TrimtabModel(RuleBasedStateMachine):
         complete = all(self._valid(spec) for spec in self.specs.values())
         validity = {key: self._valid(spec) for key, spec in self.specs.items()}
         self.touched |= {key for key, valid in validity.items() if self.validity.get(key) != valid}
-        gone = self._expect_prunes(proposal, running, complete)
+        renamed = self._expect_prunes(proposal, running, complete)
         managed, row_expectations = self._expect_specs(proposal, obs, running)
-        self._check_aws(proposal, obs, managed, gone)
+        self._expect_replacements(proposal, obs, renamed, managed)
+        self._check_aws(proposal, obs, managed)
         self._check_rows(proposal, obs, row_expectations)
         self._check_inventories(proposal, obs, running)
         for cid in running:
@@ -730,28 +770,45 @@ class TrimtabModel(RuleBasedStateMachine):
                     f"{cid} still serves revision {revision}, from before the spec files changed", self._fast(None)))
         return proposal
 
-    def _expect_prunes(self, proposal: Proposal, running: list[str], complete: bool) -> dict[tuple[str, str], str]:
-        """Owned resources whose spec is gone, or names another resource now: Delete deletes, Retain forgets.
-        Only from a complete revision; only by the controller that owns it."""
-        gone: dict[tuple[str, str], str] = {}
+    def _expect_prunes(self, proposal: Proposal, running: list[str], complete: bool) -> list[Renamed]:
+        """Owned resources whose spec is gone: Delete deletes, Retain forgets. Only from a complete revision;
+        only by the controller that owns it. Resources whose spec names another one now are returned, for
+        `_expect_replacements`: create-before-destroy, they go only once the new one is the same owner's."""
+        renamed: list[Renamed] = []
         for cid in running:
             for key, ident in sorted(proposal.tracked[cid]):
                 spec = self.specs.get(key)
                 stale = spec is None or (self._valid(spec) and spec.ident != ident)
                 if not stale or not complete:
                     continue
-                proposal.tracked[cid].discard((key, ident))
-                # The latest valid version's policies: the spec's own after a rename, the last one seen
-                # before a removal.
-                last = spec if spec is not None else self.last_valid[key]
-                res = proposal.res.get(ident)
-                if res is None or (res.owner, res.key) != (cid, key):
+                if spec is not None:
+                    renamed.append(Renamed(cid, key, ident, spec))
                     continue
-                # ObserveOnly changes nothing, deletion included ("Full: create, update and delete").
-                if last.deletion_policy == "Delete" and last.management == "Full":
-                    del proposal.res[ident]
-                    gone[ident] = key
-        return gone
+                self._retire(proposal, cid, key, ident, self.last_valid[key])  # the last version seen
+        return renamed
+
+    def _expect_replacements(self, proposal: Proposal, obs: Observation, renamed: list[Renamed],
+                             managed: dict[tuple[str, str], tuple[Spec, set[str]]]) -> None:
+        """A renamed spec's old resource is retired once its new one is owned by the same controller: while
+        the new name is someone else's (a conflict), the old resource, and its data, stay."""
+        for cid, key, ident, spec in renamed:
+            owners = managed[spec.ident][1] if spec.ident in managed else set()
+            observed = obs.aws[spec.ident]
+            if len(owners) > 1:  # a race decides: the tags say who won
+                won = observed is not None and observed.owner == (cid, key)
+                owners = {cid} if won else set()
+            if owners == {cid}:
+                self._retire(proposal, cid, key, ident, spec)
+
+    def _retire(self, proposal: Proposal, cid: str, key: str, ident: tuple[str, str], last: Spec) -> None:
+        proposal.tracked[cid].discard((key, ident))
+        res = proposal.res.get(ident)
+        if res is None or (res.owner, res.key) != (cid, key):
+            return
+        # ObserveOnly changes nothing, deletion included ("Full: create, update and delete").
+        if last.deletion_policy == "Delete" and last.management == "Full":
+            del proposal.res[ident]
+            proposal.gone[ident] = key
 
     def _expect_specs(
         self, proposal: Proposal, obs: Observation, running: list[str]
@@ -773,15 +830,15 @@ class TrimtabModel(RuleBasedStateMachine):
             if spec.suspended:
                 every("suspended")
                 continue
-            if spec.management == "ObserveOnly":
-                every("observe")
-                continue
-            candidates = set(running)
+            candidates = set(running)  # the controllers that reconcile it: its dependencies are Ready there
             if spec.kind == "Alarm":
                 queue = self.specs[f"Queue/{spec.queue_ref}"]
                 candidates = {cid for cid in running if self._valid(queue)
                               and condition(obs.rows[cid].get(queue.key, {}), "Ready")[0] == "True"}
             every("blocked")
+            if spec.management == "ObserveOnly":
+                every("observe", candidates)
+                continue
             res = proposal.res.get(ident)
             if res is None:
                 if candidates:
@@ -808,7 +865,8 @@ class TrimtabModel(RuleBasedStateMachine):
         return managed, rows
 
     def _check_aws(self, proposal: Proposal, obs: Observation,
-                   managed: dict[tuple[str, str], tuple[Spec, set[str]]], gone: dict[tuple[str, str], str]) -> None:
+                   managed: dict[tuple[str, str], tuple[Spec, set[str]]]) -> None:
+        gone = proposal.gone
         claimant = {spec.ident: spec.key for spec in self.specs.values()}
         add = proposal.violations.append
         for ident in UNIVERSE:
@@ -1052,3 +1110,25 @@ def test_regression_observe_only_then_remove(moto: LocalEmulator, tmp_path: Path
     replay(moto, tmp_path, ("apply_add", {"spec": _queue("q-one")}),
            ("apply_toggle", {"key": "Queue/q-one", "policy": "managementPolicy"}),
            ("apply_remove", {"key": "Queue/q-one"}))
+
+
+def test_regression_rename_onto_a_foreign_queue_retires_the_old_one(moto: LocalEmulator, tmp_path: Path) -> None:
+    """A rename onto a name trimtab does not own (a foreign queue, or one the other controller won) is a
+    conflict; the old queue, owned and deletionPolicy Delete, must still be deleted, not kept forever."""
+    replay(moto, tmp_path, ("apply_create_foreign", {"resource": ("Queue", "q-two"), "owner": None}),
+           ("apply_add", {"spec": _queue("q-one")}), ("apply_rename", {"key": "Queue/q-one", "aws_name": "q-two"}))
+
+
+def test_regression_reconcile_in_flight_does_not_overwrite_invalid_row(moto: LocalEmulator, tmp_path: Path) -> None:
+    """The spec turns invalid while its reconcile waits on AWS: the reconcile's outcome (Ready=True, the old
+    revision) replaces the InvalidSpec row."""
+    replay(moto, tmp_path, ("apply_add", {"spec": _queue("q-one")}),
+           ("apply_mid_reconcile", {"key": "Queue/q-one", "change": "break"}))
+
+
+def test_regression_reconcile_in_flight_does_not_revive_a_removed_row(moto: LocalEmulator, tmp_path: Path) -> None:
+    """A conflicting spec is removed while its reconcile waits on AWS: the outcome is recorded after the
+    removal, and the row of a spec that is gone stays."""
+    replay(moto, tmp_path, ("apply_create_foreign", {"resource": ("Queue", "q-one"), "owner": None}),
+           ("apply_add", {"spec": _queue("q-one")}),
+           ("apply_mid_reconcile", {"key": "Queue/q-one", "change": "remove"}))
