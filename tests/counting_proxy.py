@@ -1,13 +1,12 @@
 """An HTTP proxy for tests between one trimtab task and moto that forwards everything unchanged and
 records each request: when it arrived, the service, the operation, the body and moto's answer. A
 test then knows every AWS call a task made, and which item each mutation was for, without trusting
-the task's own accounting (tests/fault_proxy.py is the faulty sibling)."""
+the task's own accounting (tests/fault_proxy.py is the faulty sibling). `read_delay` holds reads
+back, to keep a reconcile in flight while a test does something else."""
 
 from __future__ import annotations
 
-import http.client
 import json
-import re
 import threading
 import time
 from dataclasses import dataclass
@@ -17,9 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from controller.aws import is_mutating
 from tests.background_server import BackgroundServer
+from tests.forwarding import forward, read_body, reply, service_of
 
-_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
-_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
 # Store records that belong to one item (leases, members and settings belong to none).
 _ITEM_RECORDS = {"status", "owned", "owned-by", "pending", "inventory", "owner"}
 
@@ -27,6 +25,7 @@ _ITEM_RECORDS = {"status", "owned", "owned-by", "pending", "inventory", "owner"}
 @dataclass(frozen=True)
 class Call:
     received: float  # Unix time the request reached the proxy
+    at: float  # the same moment, time.monotonic()
     service: str  # as in the signature's credential scope: sqs, dynamodb, ...
     operation: str
     body: str
@@ -35,6 +34,10 @@ class Call:
     @property
     def mutating(self) -> bool:
         return is_mutating(self.operation)
+
+    @property
+    def is_read(self) -> bool:
+        return not self.mutating
 
     def items(self) -> set[str]:
         """The specs (Kind/name) this call writes for, as far as its body says."""
@@ -67,10 +70,25 @@ class Call:
         return found
 
 
+def _operation(method: str, path: str, headers: Any, body: bytes, service: str) -> str:
+    target = headers.get("X-Amz-Target")
+    if target:  # JSON protocol: SQS, DynamoDB, the tagging API
+        return str(target).rsplit(".", 1)[-1]
+    if service == "s3":  # REST: the method says read or write; the query names the sub-resource
+        query = urlsplit(path).query.split("&")[0].split("=")[0]
+        verb = {"GET": "Get", "HEAD": "Head", "PUT": "Put", "DELETE": "Delete", "POST": "Post"}.get(method, method)
+        return f"{verb}Bucket{query.capitalize()}" if query else f"{verb}Bucket"
+    if "/operation/" in path:  # smithy RPC v2 (CBOR), in newer botocore for CloudWatch
+        return path.rstrip("/").rsplit("/", 1)[-1]
+    form = parse_qs(body.decode(errors="replace")) if body else parse_qs(urlsplit(path).query)
+    return form.get("Action", ["Unknown"])[0]  # query protocol
+
+
 class CountingProxy(BackgroundServer):
     def __init__(self, upstream: str) -> None:
         target = urlsplit(upstream)
         self.calls: list[Call] = []
+        self.read_delay = 0.0
         lock = threading.Lock()
         outer = self
 
@@ -81,29 +99,16 @@ class CountingProxy(BackgroundServer):
                 pass
 
             def _serve(self) -> None:
-                received = time.time()
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                found = _SERVICE.search(self.headers.get("Authorization", ""))
-                target_header = self.headers.get("X-Amz-Target", "")
-                text = body.decode(errors="replace")
-                operation = target_header.rsplit(".", 1)[-1] if target_header else (
-                    parse_qs(text).get("Action") or [self.command])[0]
-                connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-                connection.request(self.command, self.path, body=body, headers=headers)
-                response = connection.getresponse()
-                payload = response.read()
-                connection.close()
+                received, at = time.time(), time.monotonic()
+                body = read_body(self)
+                service = service_of(self.headers)
+                operation = _operation(self.command, self.path, self.headers, body, service)
+                if outer.read_delay and not is_mutating(operation):
+                    time.sleep(outer.read_delay)  # fault timing: the reconcile waits on AWS meanwhile
+                status, headers, payload = forward(self, target, body)
                 with lock:
-                    outer.calls.append(Call(received, found.group(1) if found else "unknown", operation, text,
-                                            response.status))
-                self.send_response(response.status)
-                for name, value in response.getheaders():
-                    if name.lower() not in _HOP:
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                    outer.calls.append(Call(received, at, service, operation, body.decode(errors="replace"), status))
+                reply(self, status, headers, payload)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
 
@@ -111,4 +116,9 @@ class CountingProxy(BackgroundServer):
         self.url = f"http://127.0.0.1:{self.port}"
 
     def since(self, moment: float) -> list[Call]:
+        """The calls received at or after `moment` (Unix time)."""
         return [call for call in list(self.calls) if call.received >= moment]
+
+    def reads_between(self, start: float, end: float) -> list[Call]:
+        """The reads received in [start, end) (time.monotonic())."""
+        return [call for call in list(self.calls) if start <= call.at < end and call.is_read]

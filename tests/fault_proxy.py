@@ -6,9 +6,7 @@ connection resets (before forwarding, or after it, so the change happened but th
 
 from __future__ import annotations
 
-import http.client
 import random
-import re
 import socket
 import struct
 import threading
@@ -19,9 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tests.background_server import BackgroundServer
-
-_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
-_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+from tests.forwarding import forward, read_body, reply, service_of
 
 
 @dataclass
@@ -45,17 +41,9 @@ class Record:
     # Every request the rate limit judged: (time, service, throttled), to follow each service's trend.
     judged: list[tuple[float, str, bool]] = field(default_factory=list)
 
-    def throttle_trend(self) -> tuple[int, int]:
-        """Throttles in the first and in the second half of each service's active time (its first to its
-        last request), summed over services. Per service, because services start at different times:
-        dependents run after what they need."""
-        early = late = 0
-        for service in {service for _, service, _ in self.judged}:
-            times = [(when, throttled) for when, name, throttled in self.judged if name == service]
-            middle = (min(times)[0] + max(times)[0]) / 2
-            early += sum(1 for when, throttled in times if throttled and when < middle)
-            late += sum(1 for when, throttled in times if throttled and when >= middle)
-        return early, late
+    def throttled_services(self) -> set[str]:
+        """The services (as their signatures name them: sqs, s3, monitoring) that were throttled."""
+        return {service for _, service, throttled in self.judged if throttled}
 
     @property
     def requests(self) -> int:
@@ -96,12 +84,7 @@ class FaultProxy(BackgroundServer):
                 pass
 
             def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                reply(self, status, headers, body)
 
             def _reset(self) -> None:
                 # SO_LINGER 0: close with RST, as a load balancer dropping the connection does.
@@ -130,9 +113,8 @@ class FaultProxy(BackgroundServer):
                     self._error(service, 400, "Throttling", "Rate exceeded")
 
             def _serve(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                found = _SERVICE.search(self.headers.get("Authorization", ""))
-                service = found.group(1) if found else "unknown"
+                body = read_body(self)
+                service = service_of(self.headers)
                 with lock:
                     allowed = buckets.setdefault(service, _Bucket(faults.rate_per_service)).take()
                     roll = chance.random()
@@ -154,20 +136,14 @@ class FaultProxy(BackgroundServer):
                     return
                 if faults.reset <= roll < faults.reset + faults.latency:
                     time.sleep(faults.latency_seconds)
-                upstream_connection = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-                upstream_connection.request(self.command, self.path, body=body, headers=headers)
-                response = upstream_connection.getresponse()
-                payload = response.read()
-                upstream_connection.close()
+                status, headers, payload = forward(self, target, body)
                 outer.record.forwarded.append(now)
                 if roll < faults.reset and reset_after:  # the change happened; the answer is lost
                     outer.record.resets.append(now)
                     outer.record.resets_after += 1
                     self._reset()
                     return
-                self._reply(response.status, payload,
-                            {k: v for k, v in response.getheaders() if k.lower() not in _HOP})
+                self._reply(status, payload, headers)
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
 

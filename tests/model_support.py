@@ -8,29 +8,23 @@ Nothing here knows the engine's internals: it reads what an operator could read 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
-import re
 import signal
 import sqlite3
-import threading
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field, replace
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import boto3
 import yaml
 from botocore.exceptions import ClientError
 
 from controller.emulator import EMULATOR_CREDENTIALS
-from tests.background_server import BackgroundServer
 from tests.controller_process import ControllerProcess
+from tests.counting_proxy import CountingProxy
 
 REGION = "us-east-1"
 OWNER_TAG = "trimtab.io/owner"  # the ownership tags of the README's Concepts
@@ -128,90 +122,6 @@ def write_spec(spec_dir: Path, spec: Spec) -> None:
 
 def remove_spec(spec_dir: Path, spec: Spec) -> None:
     (spec_dir / spec.file_name()).unlink()
-
-
-# ---- counting AWS calls -----------------------------------------------------------------------------
-
-_SERVICE = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/")
-_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
-READ_PREFIXES = ("Get", "List", "Describe", "Head")
-
-
-@dataclass(frozen=True)
-class Call:
-    at: float  # time.monotonic()
-    service: str
-    operation: str
-
-    @property
-    def is_read(self) -> bool:
-        return self.operation.startswith(READ_PREFIXES)
-
-
-def _operation(method: str, path: str, headers: Any, body: bytes, service: str) -> str:
-    target = headers.get("X-Amz-Target")
-    if target:  # JSON protocol: SQS, the tagging API
-        return str(target).rsplit(".", 1)[-1]
-    if service == "s3":  # REST: the method says read or write; the query names the sub-resource
-        query = urlsplit(path).query.split("&")[0].split("=")[0]
-        verb = {"GET": "Get", "HEAD": "Head", "PUT": "Put", "DELETE": "Delete", "POST": "Post"}.get(method, method)
-        return f"{verb}Bucket{query.capitalize()}" if query else f"{verb}Bucket"
-    if "/operation/" in path:  # smithy RPC v2 (CBOR), in newer botocore for CloudWatch
-        return path.rstrip("/").rsplit("/", 1)[-1]
-    form = parse_qs(body.decode(errors="replace")) if body else parse_qs(urlsplit(path).query)
-    return form.get("Action", ["Unknown"])[0]  # query protocol: CloudWatch
-
-
-class CountingProxy(BackgroundServer):
-    """Forwards to moto and records every call (service, operation): one per controller, so each
-    controller's reads are counted by something that is not the controller itself. `read_delay`
-    holds reads back, to keep a reconcile in flight while the test does something else."""
-
-    def __init__(self, upstream: str) -> None:
-        target = urlsplit(upstream)
-        host = target.hostname or "127.0.0.1"
-        self.calls: list[Call] = []
-        self.read_delay = 0.0
-        lock = threading.Lock()
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                found = _SERVICE.search(self.headers.get("Authorization", ""))
-                service = found.group(1) if found else "unknown"
-                call = Call(time.monotonic(), service, _operation(self.command, self.path, self.headers, body, service))
-                with lock:
-                    outer.calls.append(call)
-                if call.is_read and outer.read_delay:
-                    time.sleep(outer.read_delay)
-                upstream_connection = http.client.HTTPConnection(host, target.port, timeout=30)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
-                upstream_connection.request(self.command, self.path, body=body, headers=headers)
-                response = upstream_connection.getresponse()
-                payload = response.read()
-                upstream_connection.close()
-                self.send_response(response.status)
-                for name, value in response.getheaders():
-                    if name.lower() not in _HOP:
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(payload)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
-
-        super().__init__(Handler)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def reads_between(self, start: float, end: float) -> list[Call]:
-        return [call for call in list(self.calls) if start <= call.at < end and call.is_read]
 
 
 # ---- the controllers ----------------------------------------------------------------------------------

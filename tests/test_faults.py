@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.aws import AwsSettings
+from controller.aws_models import ENDPOINT_PREFIXES
 from controller.emulator import LocalEmulator
 from tests.controller_process import ControllerProcess
 from tests.fault_proxy import FaultProxy, Faults
@@ -58,16 +59,17 @@ def test_convergence_under_throttling_errors_and_resets(
                   f"{len(record.errors)} 500s, {len(record.resets)} resets; converged in {converged - started:.1f}s")
             assert 0.15 <= share <= 0.45, "the test must run under a real fault rate (aimed at 20-30%)"
 
-            # The limiter backs off: each service's throttling falls over its requests, and the metrics
-            # show the lowered rate.
-            early, late = record.throttle_trend()
-            print(f"throttles: {early} in the first half of each service's active time, {late} in the second")
-            assert early > 1.5 * late, f"throttles did not fall: {early} in the first halves, {late} in the second"
+            # The limiter backs off: every throttled service's rate is below its maximum at convergence.
+            # (Not "throttles fall over time": a cold start's calls come in bursts per service, so the
+            # share throttled follows the bursts; the limiter's halving and recovery are unit-tested
+            # on a fake clock in tests/test_ratelimit.py.)
             metrics = http("GET", f"{controller.url}/metrics")[1]
             assert float(re.findall(r"^trimtab_aws_api_throttles_total\{[^}]*\} (\S+)$", metrics, re.M)[0]) > 0
-            rates = [float(v) for v in re.findall(r"^trimtab_aws_rate_limit_per_second\{[^}]*\} (\S+)$", metrics,
-                                                  re.M)]
-            assert min(rates) < AwsSettings().max_calls_per_second, rates  # some service still below its maximum
+            rates = {ENDPOINT_PREFIXES[service]: float(rate) for service, rate in re.findall(
+                r'^trimtab_aws_rate_limit_per_second\{service="([^"]+)"\} (\S+)$', metrics, re.M)}
+            throttled = record.throttled_services()
+            assert throttled and all(rates[service] < AwsSettings().max_calls_per_second for service in throttled), (
+                throttled, rates)
 
             # No update is lost: edits made while faults continue all reach AWS.
             write_specs(specs, visibility=45, threshold=25)

@@ -51,13 +51,13 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator
 from tests.conftest import REPO
+from tests.counting_proxy import CountingProxy
 from tests.model_support import (
     OWNER_TAG,
     REGION,
     RESOURCE_TAG,
     AwsReader,
     Controller,
-    CountingProxy,
     Observed,
     Spec,
     boto_client,
