@@ -1,0 +1,176 @@
+"""The CloudTrail event feed (controller/sources/events.py) against moto's SQS: what it queues, what
+it deletes, what it leaves for the dead-letter queue, and what it ignores."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from controller.sources.cloudtrail import MalformedEvent, event_pattern, parse
+from controller.sources.events import EventFeed, is_own, matching_keys, queue_name
+from controller.store.base import InventoryEntry
+from tests import cloudtrail_envelopes as events
+
+QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/orders"
+OWNED = [
+    InventoryEntry("Queue/orders", "Queue", {"name": "orders", "region": "us-east-1"}, "Delete", 0.0),
+    InventoryEntry("Bucket/assets", "Bucket", {"name": "acme-assets", "region": "us-east-1"}, "Retain", 0.0),
+    InventoryEntry("Alarm/high", "Alarm", {"name": "orders-high", "region": "us-east-1"}, "Delete", 0.0),
+    InventoryEntry("Alarm/low", "Alarm", {"name": "orders-low", "region": "us-east-1"}, "Delete", 0.0),
+    InventoryEntry("ScalableTarget/api", "ScalableTarget",
+                   {"namespace": "ecs", "resourceId": "service/main/api", "dimension": "ecs:service:DesiredCount"},
+                   "Delete", 0.0),
+    InventoryEntry("ScalingPolicy/api-cpu", "ScalingPolicy",
+                   {"name": "api-cpu", "namespace": "ecs", "resourceId": "service/main/api",
+                    "dimension": "ecs:service:DesiredCount"}, "Delete", 0.0),
+]
+TARGET = ("ecs", "service/main/api", "ecs:service:DesiredCount")
+
+
+@pytest.mark.parametrize(("event", "keys"), [
+    (events.set_queue_attributes(QUEUE_URL, {"VisibilityTimeout": "5"}), {"Queue/orders"}),
+    (events.delete_queue(QUEUE_URL), {"Queue/orders"}),
+    (events.put_bucket_versioning("acme-assets", "Suspended"), {"Bucket/assets"}),
+    (events.put_metric_alarm("orders-high"), {"Alarm/high"}),
+    (events.delete_alarms("orders-high", "orders-low", "someone-elses"), {"Alarm/high", "Alarm/low"}),
+    (events.register_scalable_target(*TARGET), {"ScalableTarget/api", "ScalingPolicy/api-cpu"}),
+    (events.put_scaling_policy("api-cpu", *TARGET), {"ScalingPolicy/api-cpu"}),
+    (events.put_scaling_policy("hand-made", *TARGET), set()),
+    (events.set_queue_attributes(QUEUE_URL, {}, region="eu-west-1"), set()),  # another region's "orders"
+])
+def test_an_event_names_the_specs_that_own_what_it_touched(event: dict[str, Any], keys: set[str]) -> None:
+    assert matching_keys(parse(event).touched, OWNED) == keys
+
+
+@pytest.mark.parametrize("message", [
+    {"detail-type": "Object Created", "detail": {}},
+    {"detail-type": "AWS API Call via CloudTrail"},
+    {"detail-type": "AWS API Call via CloudTrail", "detail": {"eventName": "X"}},
+    {"detail-type": "AWS API Call via CloudTrail", "time": "yesterday",
+     "detail": {"eventSource": "sqs.amazonaws.com", "eventName": "DeleteQueue"}},
+    ["not", "an", "object"],
+])
+def test_what_is_not_a_cloudtrail_call_is_malformed(message: Any) -> None:
+    with pytest.raises(MalformedEvent):
+        parse(message)
+
+
+def test_own_writes_are_known_by_session_and_by_role() -> None:
+    own = "arn:aws:sts::123456789012:assumed-role/trimtab-task/0a1b2c"
+    this_task = parse(events.delete_queue(QUEUE_URL, caller=own))
+    other_task = parse(events.delete_queue(QUEUE_URL, caller="arn:aws:sts::123456789012:assumed-role/trimtab-task/9f8e",
+                                           issuer="arn:aws:iam::123456789012:role/service/trimtab-task"))
+    person = parse(events.delete_queue(QUEUE_URL))
+    same_role_name_elsewhere = parse(events.delete_queue(
+        QUEUE_URL, caller="arn:aws:sts::999999999999:assumed-role/trimtab-task/x",
+        issuer="arn:aws:iam::999999999999:role/trimtab-task"))
+    assert is_own(this_task, own) and is_own(other_task, own)
+    assert not is_own(person, own) and not is_own(same_role_name_elsewhere, own)
+
+
+def test_the_rule_pattern_selects_writes_of_every_watched_service() -> None:
+    pattern = event_pattern()
+    assert pattern["detail"]["readOnly"] == [False]
+    assert set(pattern["detail"]["eventSource"]) == {
+        "sqs.amazonaws.com", "s3.amazonaws.com", "monitoring.amazonaws.com", "application-autoscaling.amazonaws.com"}
+
+
+@pytest.mark.parametrize("bad", ["orders", "sqs://", "sqs://a/b", "https://sqs.example/orders"])
+def test_the_events_flag_says_its_form(bad: str) -> None:
+    with pytest.raises(ValueError, match="sqs://QUEUE_NAME"):
+        queue_name(bad)
+
+
+async def _until(predicate: Callable[[], bool]) -> None:
+    """Poll within a deadline (30 s) for what the feed's own loop does in the background."""
+    for _ in range(600):
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+async def _feed(harness: Any, boto: Any) -> tuple[EventFeed, list[list[str]], str]:
+    url = boto("sqs").create_queue(QueueName="trimtab-events")["QueueUrl"]
+    queued: list[list[str]] = []
+
+    async def inventory() -> list[InventoryEntry]:
+        return OWNED
+
+    feed = EventFeed(harness.aws, "trimtab-events", inventory, queued.append, wait_seconds=0)
+    return feed, queued, url
+
+
+async def test_queued_then_deleted_and_a_burst_is_one_key(harness: Any, boto: Any) -> None:
+    feed, queued, url = await _feed(harness, boto)
+    sqs = boto("sqs")
+    for _ in range(10):  # a burst for one queue: one key to reconcile (the work queue dedups it further)
+        sqs.send_message(QueueUrl=url, MessageBody=events.body(events.set_queue_attributes(QUEUE_URL, {})))
+    received = 0
+    while received < 10:
+        received += await feed.receive_once(url)
+    assert {key for batch in queued for key in batch} == {"Queue/orders"}
+    assert all(len(batch) == 1 for batch in queued)
+    assert feed.status.outcomes["matched"] == 10
+    assert int(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"][
+        "ApproximateNumberOfMessages"]) == 0
+
+
+async def test_malformed_messages_stay_for_the_dead_letter_queue(harness: Any, boto: Any) -> None:
+    feed, queued, url = await _feed(harness, boto)
+    sqs = boto("sqs")
+    dlq = sqs.create_queue(QueueName="trimtab-events-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={
+        "VisibilityTimeout": "0", "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})})
+    sqs.send_message(QueueUrl=url, MessageBody="{not json")
+    sqs.send_message(QueueUrl=url, MessageBody=events.body(events.delete_queue(QUEUE_URL)))
+    while feed.status.outcomes["matched"] < 1 or feed.status.outcomes["malformed"] < 2:
+        await feed.receive_once(url)
+    assert queued == [["Queue/orders"]]
+
+    def moved() -> bool:
+        return "Messages" in sqs.receive_message(QueueUrl=dlq, WaitTimeSeconds=0)
+
+    while not moved():  # the third receive finds it over its count: SQS moves it to the DLQ
+        await feed.receive_once(url)
+    assert feed.status.outcomes["malformed"] >= 2
+
+
+async def test_own_read_only_and_unmanaged_events_queue_nothing(harness: Any, boto: Any) -> None:
+    feed, queued, url = await _feed(harness, boto)
+    sqs = boto("sqs")
+    own = (await harness.aws.caller_identity()).arn
+    for event in (events.delete_queue(QUEUE_URL, caller=own), events.delete_queue(QUEUE_URL, read_only=True),
+                  events.delete_queue("https://sqs.us-east-1.amazonaws.com/123456789012/not-ours")):
+        sqs.send_message(QueueUrl=url, MessageBody=events.body(event))
+    while sum(feed.status.outcomes.values()) < 3:
+        await feed.receive_once(url)
+    assert queued == []
+    assert feed.status.outcomes == {"own": 1, "read-only": 1, "unmatched": 1}
+
+
+async def test_a_missing_queue_degrades_and_recovers(harness: Any, boto: Any) -> None:
+    queued: list[list[str]] = []
+
+    async def inventory() -> list[InventoryEntry]:
+        return OWNED
+
+    feed = EventFeed(harness.aws, "late-events", inventory, queued.append, wait_seconds=0)
+    stopping = asyncio.Event()
+    running = asyncio.create_task(feed.run(stopping))
+    try:
+        await _until(lambda: feed.status.degraded is not None)
+        degraded = feed.status.degraded or ""
+        assert "late-events" in degraded and "periodic resync" in degraded
+        url = boto("sqs").create_queue(QueueName="late-events")["QueueUrl"]
+        boto("sqs").send_message(QueueUrl=url, MessageBody=events.body(events.delete_queue(QUEUE_URL)))
+        await _until(lambda: bool(queued))
+        assert feed.status.degraded is None and queued == [["Queue/orders"]]
+    finally:
+        stopping.set()
+        await running
