@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from controller.cli.iam_policy import build_policy, granted_actions, iam_action
 from controller.sources.cloudtrail import MalformedEvent, event_pattern, parse
 from controller.sources.events import EventFeed, is_own, matching_keys, queue_name
 from controller.store.base import InventoryEntry
@@ -174,3 +175,19 @@ async def test_a_missing_queue_degrades_and_recovers(harness: Any, boto: Any) ->
     finally:
         stopping.set()
         await running
+
+
+async def test_iam_policy_grants_every_call_the_feed_makes(harness: Any, boto: Any) -> None:
+    feed, _, url = await _feed(harness, boto)
+    boto("sqs").send_message(QueueUrl=url, MessageBody=events.body(events.delete_queue(QUEUE_URL)))
+    harness.recorder.clear()
+    stopping = asyncio.Event()
+    running = asyncio.create_task(feed.run(stopping))
+    try:
+        await _until(lambda: feed.status.outcomes["matched"] == 1)
+    finally:
+        stopping.set()
+        await running
+    granted = granted_actions(build_policy([], events_queue="trimtab-events"))
+    made = {iam_action(service, operation) for service, operation in harness.recorder.calls if service == "sqs"}
+    assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= made <= granted, made - granted

@@ -15,6 +15,8 @@ from controller.kinds.ownership import DEFAULT_CONTROLLER_ID, OWNER_TAG
 from controller.kinds.registry import CLIENT_TYPES
 
 # TransactWriteItems has no action of its own: IAM checks each part (fenced writes add a ConditionCheck).
+# The receive side of `run --events sqs://QUEUE` (controller/sources/events.py).
+EVENTS_ACTIONS = ("sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage")
 STORE_ACTIONS = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
                  "dynamodb:Query", "dynamodb:ConditionCheckItem")
 # Called by AWS on trimtab's behalf the first time an ECS service gets a scalable target.
@@ -46,11 +48,13 @@ def iam_action(service_id: str, operation: str) -> str:
         return "dynamodb:ConditionCheckItem"  # its Put and Delete parts need PutItem and DeleteItem, granted too
     if service_id == "s3":
         operation = S3_ACTIONS.get(operation, operation)
+    if service_id == "sqs" and operation.endswith("Batch"):  # SQS authorises a batch as its single action
+        operation = operation.removesuffix("Batch")
     return f"{IAM_PREFIX.get(service_id, service_id)}:{operation}"
 
 
 def build_policy(kinds: list[str], name_prefix: str = "", store_table: str | None = None,
-                 controller_id: str = DEFAULT_CONTROLLER_ID) -> dict[str, Any]:
+                 controller_id: str = DEFAULT_CONTROLLER_ID, events_queue: str | None = None) -> dict[str, Any]:
     statements: list[dict[str, Any]] = []
     unscoped: set[str] = set()
     for kind in kinds:
@@ -78,6 +82,9 @@ def build_policy(kinds: list[str], name_prefix: str = "", store_table: str | Non
     if store_table:
         statements.append({"Sid": "Store", "Effect": "Allow", "Action": list(STORE_ACTIONS),
                            "Resource": f"arn:aws:dynamodb:*:*:table/{store_table}"})
+    if events_queue:
+        statements.append({"Sid": "Events", "Effect": "Allow", "Action": list(EVENTS_ACTIONS),
+                           "Resource": f"arn:aws:sqs:*:*:{events_queue}"})
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -111,5 +118,8 @@ def register_iam_policy(subcommands: Subparsers) -> None:
     parser.add_argument("--store-table", default=None, help="the DynamoDB table of --store dynamodb://TABLE")
     parser.add_argument("--controller-id", default=DEFAULT_CONTROLLER_ID,
                         help="the owner tag value deletions are limited to (default: %(default)s)")
+    parser.add_argument("--events-queue", default=None, metavar="QUEUE_NAME",
+                        help="the queue of `run --events sqs://QUEUE_NAME`: receive and delete its messages")
     parser.set_defaults(handler=lambda args: print(json.dumps(
-        build_policy(args.kinds, args.name_prefix, args.store_table, args.controller_id), indent=2)) or 0)
+        build_policy(args.kinds, args.name_prefix, args.store_table, args.controller_id, args.events_queue),
+        indent=2)) or 0)
