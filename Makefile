@@ -12,13 +12,22 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
 	@touch $(STAMP)
 
-## run: run the controller on specs/ against an embedded AWS emulator (no AWS account needed; Ctrl-C stops)
+## run: run the controller on specs/ against an embedded AWS emulator (no AWS account needed; Ctrl-C stops).
+## The admin API (resync, prune --confirm) needs TRIMTAB_API_TOKEN: without one, a token is made and printed.
 run: $(STAMP)
-	$(BIN)/trimtab run --local --source specs/
+	@token="$${TRIMTAB_API_TOKEN:-$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(16))')}"; \
+	[ -n "$$TRIMTAB_API_TOKEN" ] || echo "trimtab: admin API token for this run; in another shell: export TRIMTAB_API_TOKEN=$$token"; \
+	TRIMTAB_API_TOKEN="$$token" exec $(BIN)/trimtab run --local --source specs/
 
 ## test: lint, type-check, CRD staleness, and the test suite against a real moto server
 test: $(STAMP) lint
 	$(BIN)/pytest -q
+
+## test-localstack: the lifecycle tests against LocalStack (own venv, free port; needs Python >= 3.12)
+LOCALSTACK_TESTS ?= tests/test_lifecycle.py tests/test_ownership.py tests/test_transitions.py tests/test_steady_reads.py
+.PHONY: test-localstack
+test-localstack: $(STAMP)
+	$(BIN)/python -m tests.localstack_run $(LOCALSTACK_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check controller tests bench
@@ -47,4 +56,4 @@ generate: $(STAMP)
 	$(BIN)/trimtab docs
 
 clean:
-	rm -rf $(VENV) .trimtab .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-localstack .trimtab .pytest_cache .mypy_cache .ruff_cache

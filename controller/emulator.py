@@ -1,7 +1,10 @@
-"""The embedded AWS emulator behind `--local`: a moto server subprocess on a free 127.0.0.1 port."""
+"""The embedded AWS emulator behind `--local` and `trimtab emulator`: a moto server subprocess on a
+free 127.0.0.1 port; and what any moto needs before the example specs apply to it (`seed_ecs_services`)."""
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import socket
 import subprocess
 import sys
@@ -11,6 +14,7 @@ import urllib.request
 from collections.abc import Iterable
 from types import TracebackType
 
+import aiohttp
 from botocore.exceptions import ClientError
 
 from controller.aws import AwsClients
@@ -18,6 +22,23 @@ from controller.aws import AwsClients
 EMULATOR_CREDENTIALS = ("testing", "testing")
 _START_TIMEOUT_SECONDS = 30.0
 _START_ATTEMPTS = 3
+_PROBE_TIMEOUT_SECONDS = 2.0
+# moto's own entry point, run so that the kernel stops it when its parent dies, whatever killed the parent
+# (SIGKILL included, which no handler sees): PR_SET_PDEATHSIG, set in the child itself since
+# Popen(preexec_fn=...) is unsafe in a process with threads. Where prctl is missing (not Linux) the parent's
+# own stop() is all there is.
+_CHILD = """\
+import ctypes, os, signal, sys
+parent = int(sys.argv[1])
+try:
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+except (AttributeError, OSError):
+    pass
+if os.getppid() != parent:  # the parent died before prctl took effect
+    sys.exit(0)
+from moto.server import main
+main(sys.argv[2:])
+"""
 
 
 class EmulatorError(RuntimeError):
@@ -31,7 +52,8 @@ def free_port() -> int:
 
 
 class LocalEmulator:
-    """Start with `with LocalEmulator() as emulator:`; `emulator.url` is the endpoint."""
+    """Start with `with LocalEmulator() as emulator:`; `emulator.url` is the endpoint. Start it from a thread
+    that outlives it: the kernel stops moto when the thread that started it exits."""
 
     def __init__(self) -> None:
         self.url = ""
@@ -45,11 +67,15 @@ class LocalEmulator:
         self.stop()
 
     def start(self) -> None:
+        if importlib.util.find_spec("moto") is None:
+            raise EmulatorError("the embedded AWS emulator needs moto, which is not installed: install trimtab with "
+                                "its extra, pip install 'trimtab[local]' (with pipx: pipx inject trimtab "
+                                "'moto[server]'), or use --emulator URL for one already running")
         # Another process may take the free port between our probe and moto's bind: retry.
         for _ in range(_START_ATTEMPTS):
             port = free_port()
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                [sys.executable, "-c", _CHILD, str(os.getpid()), "-H", "127.0.0.1", "-p", str(port)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
@@ -86,6 +112,17 @@ class LocalEmulator:
                 self._process.kill()
                 self._process.wait()
             self._process = None
+
+
+async def is_moto(url: str) -> bool:
+    """Whether a moto server answers at `url` (its dashboard, /moto-api/): AWS_ENDPOINT_URL may name one
+    (`trimtab emulator` prints that export), or a real endpoint such as a VPC or FIPS one."""
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=_PROBE_TIMEOUT_SECONDS)) as session, \
+                session.get(f"{url.rstrip('/')}/moto-api/") as response:
+            return response.status == 200 and b"moto" in (await response.read()).lower()
+    except (aiohttp.ClientError, TimeoutError, ValueError):
+        return False
 
 
 async def seed_ecs_services(aws: AwsClients, services: Iterable[tuple[str, str]]) -> list[str]:

@@ -80,6 +80,9 @@ class Metrics:
         self.resources = Gauge(
             "trimtab_resources", "Managed resources by kind and condition status",
             ["kind", "condition", "status"], registry=r)
+        self.suspended = Gauge(
+            "trimtab_suspended_resources", "Live specs suspended, by `trimtab suspend` or the trimtab.io/suspend "
+            "annotation (counted once if both)", ["kind"], registry=r)
         self.drift_corrections = Counter(
             "trimtab_drift_corrections_total", "Resources changed back after drift made outside trimtab",
             ["kind"], registry=r)
@@ -139,6 +142,7 @@ class Metrics:
             self.reconcile_errors.labels(kind).inc(0)
             self.drift_corrections.labels(kind).inc(0)
             self.prune_failures.labels(kind).inc(0)
+            self.suspended.labels(kind).set(0)
         for series in (self.queue_adds, self.queue_retries):
             series.labels(QUEUE_NAME).inc(0)
         for outcome in ("ok", "error"):

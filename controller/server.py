@@ -1,8 +1,9 @@
-"""The HTTP interface of `trimtab run`: metrics, health, status, and the admin endpoints.
+"""The HTTP interface of `trimtab run`: metrics, health, status, events, and the admin endpoints.
 
-Read endpoints and /metrics are open; resync and prune confirmation need `Authorization: Bearer`,
-compared in constant time. With no token configured the admin endpoints answer 403. The git
-webhook (/hooks/git) authenticates by its own signature (webhook.py).
+Read endpoints and /metrics are open; resync, suspend, resume and prune confirmation need
+`Authorization: Bearer`, compared in constant time. With no token configured the admin endpoints
+answer 403. The git webhook (/hooks/git) authenticates by its own signature (webhook.py). Items are
+named as on the command line (controller/cli/selectors.py): `queue/orders` is `Queue/orders`.
 
 The port may face the network (ECS, the webhook), so the server bounds what a client can hold:
 request bodies (MAX_BODY_BYTES; JSON too deeply nested to parse is a 400, never a 500), the time to
@@ -26,9 +27,11 @@ from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from controller.aws import AwsClients
+from controller.cli.selectors import SelectorError, parse_key, parse_selector
 from controller.engine.events import EventLog
+from controller.engine.journal import event_document
 from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING
-from controller.engine.status import status_document
+from controller.engine.status import inventory_document, status_document
 from controller.engine.view import ControllerView
 from controller.metrics import Metrics
 from controller.store.base import Store
@@ -98,11 +101,36 @@ async def get_source(request: web.Request) -> web.Response:
 
 
 async def get_resource(request: web.Request) -> web.Response:
-    key = f"{request.match_info['kind']}/{request.match_info['name']}"
+    try:
+        key = parse_key(f"{request.match_info['kind']}/{request.match_info['name']}")
+    except SelectorError as error:
+        return _error(404, str(error))
     status = request.app[_VIEW].statuses().get(key)
     if status is None:
         return _error(404, f"no resource {key}")
     return _json(status_document(status))
+
+
+async def list_events(request: web.Request) -> web.Response:
+    """Events this task heard or read, oldest first; `?item=KIND[/NAME]` for a kind or one item."""
+    try:
+        selector = parse_selector(request.query.get("item"))
+    except SelectorError as error:
+        return _error(400, str(error))
+    key = str(selector) if selector.name else None
+    events = request.app[_VIEW].events(key)
+    return _json([event_document(k, event) for k, event in events if selector.matches(k)])
+
+
+async def list_inventory(request: web.Request) -> web.Response:
+    """The AWS resources trimtab owns, from the store; `?item=KIND/NAME` for those of one spec."""
+    store: Store = request.app[_CONTEXT]["store"]
+    item = request.query.get("item")
+    try:
+        entries = await store.owned_by(parse_key(item)) if item else await store.inventory()
+    except SelectorError as error:
+        return _error(400, str(error))
+    return _json([inventory_document(entry) for entry in entries])
 
 
 def _authorise(request: web.Request) -> web.Response | None:
@@ -140,32 +168,80 @@ async def _body(request: web.Request) -> dict[str, Any] | web.Response:
     return body
 
 
-async def resync(request: web.Request) -> web.Response:
+async def _admin_body(request: web.Request) -> dict[str, Any] | web.Response:
+    """The JSON body of an admin request whose token is right; else the answer refusing it."""
     refused = _authorise(request)
-    if refused is not None:
-        return refused
-    body = await _body(request)
+    return refused if refused is not None else await _body(request)
+
+
+async def _admin_items(request: web.Request) -> tuple[dict[str, Any], list[str]] | web.Response:
+    """An admin request's body and the live items it names; else the answer refusing it."""
+    body = await _admin_body(request)
+    if isinstance(body, web.Response):
+        return body
+    keys = _live_items(body, request.app[_VIEW])
+    return keys if isinstance(keys, web.Response) else (body, keys)
+
+
+async def resync(request: web.Request) -> web.Response:
+    body = await _admin_body(request)
     if isinstance(body, web.Response):
         return body
     view = request.app[_VIEW]
     revision = None
     if body.get("source") is True:  # `trimtab resync --source`: fetch first, then resync what it holds
         revision = await view.refresh_source()
-    known = view.live_keys()
-    items = body.get("items")
-    if items is None:
-        wanted = None
-    elif isinstance(items, list) and all(isinstance(item, str) for item in items):
-        unknown = sorted(set(items) - known)
-        if unknown:
-            return _error(404, f"not in the live revision: {', '.join(unknown)}")
-        wanted = list(dict.fromkeys(items))
-    else:
-        return _error(400, '"items" must be a list of "Kind/name" strings')
+    wanted: list[str] | None = None
+    if body.get("items") is not None:
+        items = _live_items(body, view)
+        if isinstance(items, web.Response):
+            return items
+        wanted = items
     keys, elsewhere = view.resync(wanted)  # jumps the periodic resyncs; another task's shard resyncs there
     request.app[_CONTEXT]["events"].emit("ResyncRequested", "manual resync (API)", queued=len(keys))
     return _json({"queued": len(keys), "items": keys, "heldByOtherTasks": elsewhere,
                   "revision": revision or view.revision, "sourceError": view.fetches.error}, 202)
+
+
+def _live_items(body: dict[str, Any], view: ControllerView) -> list[str] | web.Response:
+    """The body's "items" as keys of the live revision, in order and once each; else the error answer."""
+    items = body.get("items")
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        return _error(400, '"items" must be a list of "Kind/name" strings')
+    try:
+        keys = list(dict.fromkeys(parse_key(item) for item in items))
+    except SelectorError as error:
+        return _error(400, str(error))
+    unknown = [key for key in keys if key not in view.live_keys()]
+    if unknown:
+        return _error(404, f"not in the live revision: {', '.join(unknown)}")
+    return keys
+
+
+async def suspend(request: web.Request) -> web.Response:
+    """`trimtab suspend`: {"items": [...], "reason": "..."}. Kept in the store until resumed."""
+    asked = await _admin_items(request)
+    if isinstance(asked, web.Response):
+        return asked
+    body, keys = asked
+    reason = body.get("reason", "")
+    if not isinstance(reason, str):
+        return _error(400, '"reason" must be a string')
+    await request.app[_VIEW].suspend(keys, reason)
+    return _json({"suspended": keys}, 202)
+
+
+async def resume(request: web.Request) -> web.Response:
+    """`trimtab resume`: {"items": [...]}; says which stay suspended by their annotation."""
+    asked = await _admin_items(request)
+    if isinstance(asked, web.Response):
+        return asked
+    _, keys = asked
+    view = request.app[_VIEW]
+    resumed = await view.resume(keys)
+    still = {key: why for key in keys if (why := view.suspended_why(key)) is not None}
+    idle = [key for key in keys if key not in resumed and key not in still]
+    return _json({"resumed": resumed, "stillSuspended": still, "notSuspended": idle}, 202)
 
 
 async def confirm_prune(request: web.Request) -> web.Response:
@@ -193,7 +269,11 @@ def build_app(
     app.router.add_get("/api/v1/source", get_source)
     app.router.add_get("/api/v1/resources", list_resources)
     app.router.add_get("/api/v1/resources/{kind}/{name}", get_resource)
+    app.router.add_get("/api/v1/events", list_events)
+    app.router.add_get("/api/v1/inventory", list_inventory)
     app.router.add_post("/api/v1/resync", resync)
+    app.router.add_post("/api/v1/suspend", suspend)
+    app.router.add_post("/api/v1/resume", resume)
     app.router.add_post("/api/v1/prune/confirm", confirm_prune)
     app.router.add_post("/hooks/git", git_hook(view.source, webhook_secret, events))
     return app

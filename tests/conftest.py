@@ -1,4 +1,9 @@
-"""Shared fixtures: one moto server over HTTP on a free port, reset before every test that uses it."""
+"""Shared fixtures: one moto server over HTTP on a free port, reset before every test that uses it.
+
+With `TRIMTAB_TEST_ENDPOINT` set (tests/external_endpoint.py), `harness` and `boto` reach that endpoint
+instead, and everything that needs moto itself is skipped with its reason: the `emulator`, `moto` and
+`cli_env` fixtures, and tests marked `@pytest.mark.moto_only("why")`.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,20 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from controller.aws import AwsClients, AwsSettings, is_mutating
 from controller.aws_models import lean_session
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator
 from tests.controller_process import ControllerProcess
+from tests.external_endpoint import (
+    AwsUnderTest,
+    cleaned_up,
+    configured_endpoint,
+    moto_endpoint,
+    moto_only_reason,
+    skip_unless_moto,
+)
 from tests.helpers import Harness
 
 REGION = "us-east-1"
@@ -40,8 +52,22 @@ class CallRecorder:
         return [operation for _, operation in self.calls]
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`moto_only` needs its reason, on every endpoint; off moto, it skips the test with that reason."""
+    external = configured_endpoint()
+    for item in items:
+        marker = item.get_closest_marker("moto_only")
+        if marker is None:
+            continue
+        if len(marker.args) != 1 or not isinstance(marker.args[0], str) or not marker.args[0].strip():
+            raise pytest.UsageError(f'{item.nodeid}: write @pytest.mark.moto_only("why it needs moto")')
+        if external is not None:
+            item.add_marker(pytest.mark.skip(reason=moto_only_reason(external, marker.args[0])))
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[LocalEmulator]:
+    skip_unless_moto("uses the moto server itself: its URL and credentials, or its reset API")
     with LocalEmulator() as running:
         yield running
 
@@ -53,22 +79,34 @@ def moto(emulator: LocalEmulator) -> LocalEmulator:
 
 
 @pytest.fixture
-def boto(moto: LocalEmulator) -> Any:
+def aws_under_test(request: pytest.FixtureRequest) -> Iterator[AwsUnderTest]:
+    """moto, reset for this test; or the external endpoint, rid of what this test created when it ends."""
+    external = configured_endpoint()
+    if external is None:
+        yield AwsUnderTest(moto_endpoint(request.getfixturevalue("moto").url), created=None)
+        return
+    with cleaned_up(external, REGION) as created:
+        yield AwsUnderTest(external, created)
+
+
+@pytest.fixture
+def boto(aws_under_test: AwsUnderTest) -> Any:
     """Out-of-band changes, as a person with the AWS CLI would make them."""
     def client(service: str) -> Any:
-        return boto3.client(
-            service, region_name=REGION, endpoint_url=moto.url,
-            aws_access_key_id=EMULATOR_CREDENTIALS[0], aws_secret_access_key=EMULATOR_CREDENTIALS[1],
-        )
+        made = aws_under_test.endpoint.client(service, REGION)
+        aws_under_test.watch(made.meta.events)
+        return made
     return client
 
 
 @pytest.fixture
-async def harness(moto: LocalEmulator, tmp_path: Path) -> AsyncIterator[Harness]:
+async def harness(aws_under_test: AwsUnderTest, tmp_path: Path) -> AsyncIterator[Harness]:
     recorder = CallRecorder()
     session = lean_session()  # the session production builds
     session.events.register("before-call", recorder)
-    settings = AwsSettings(region=REGION, endpoint_url=moto.url, static_credentials=EMULATOR_CREDENTIALS)
+    aws_under_test.watch(session.events)
+    endpoint = aws_under_test.endpoint
+    settings = AwsSettings(region=REGION, endpoint_url=endpoint.url, static_credentials=endpoint.credentials)
     async with AwsClients(settings, session=session) as aws:
         built = Harness(aws, recorder, tmp_path)
         try:
@@ -78,8 +116,10 @@ async def harness(moto: LocalEmulator, tmp_path: Path) -> AsyncIterator[Harness]
 
 
 @pytest.fixture
-def cli_env(moto: LocalEmulator) -> dict[str, str]:
+def cli_env(request: pytest.FixtureRequest) -> dict[str, str]:
     """Environment for running the trimtab CLI as a subprocess against the test emulator."""
+    skip_unless_moto("runs trimtab in a subprocess, whose resources no cleanup on another endpoint would see")
+    moto: LocalEmulator = request.getfixturevalue("moto")
     env = dict(os.environ)
     env.update({
         "AWS_ENDPOINT_URL": moto.url,

@@ -22,6 +22,7 @@ from controller.kinds.registry import build_clients
 from controller.sources.desired import DesiredState
 from controller.sources.directory import load_directory
 from controller.store.sqlite import SqliteStore
+from tests.external_endpoint import configured_endpoint
 
 CONTROLLER_ID = "trimtab-test"
 
@@ -47,6 +48,11 @@ def write_specs(root: Path, files: dict[str, str]) -> Path:
 
 def _seed_ecs(aws: AwsClients, services: list[tuple[str, str]]) -> None:
     """The ECS services scalable targets need in moto, made outside the recorded session."""
+    external = configured_endpoint()
+    if services and external is not None:
+        # Never create ECS clusters in someone's account, nor fail on an emulator without ECS: say why.
+        pytest.fail(f"ScalableTargets need ECS services that only moto lets a test create; on {external.name}, "
+                    "mark this test @pytest.mark.moto_only")
     ecs = boto3.client(
         "ecs", region_name=aws.region, endpoint_url=aws.settings.endpoint_url,
         aws_access_key_id=EMULATOR_CREDENTIALS[0], aws_secret_access_key=EMULATOR_CREDENTIALS[1],

@@ -164,3 +164,45 @@ def test_prune_confirm_through_the_api(controller: ControllerProcess, tmp_path: 
         [sys.executable, "-m", "controller", "prune", "--confirm", "--url", controller.url, "--token-file",
          str(wrong)], capture_output=True, text=True, check=False, cwd=REPO)
     assert refused.returncode == 1 and "401" in refused.stderr
+
+
+def test_items_are_named_as_on_the_command_line(controller: ControllerProcess) -> None:
+    url = controller.url
+    status, body = http("POST", f"{url}/api/v1/resync", json.dumps({"items": ["queue/orders"]}).encode(), TOKEN)
+    assert (status, body["items"]) == (202, ["Queue/orders"])
+    assert http("GET", f"{url}/api/v1/resources/QUEUE/orders")[1]["name"] == "orders"
+    status, body = http("POST", f"{url}/api/v1/resync", b'{"items": ["foo/orders"]}', TOKEN)
+    assert status == 400 and "unknown kind 'foo'" in body["error"]
+    status, body = http("POST", f"{url}/api/v1/suspend", b'{"items": ["Queue"]}', TOKEN)
+    assert status == 400 and "names no item" in body["error"]
+    assert http("GET", f"{url}/api/v1/events?item=nothing")[0] == 400
+
+
+def test_events_inventory_suspend_and_resume_endpoints(controller: ControllerProcess) -> None:
+    url = controller.url
+    status, events = http("GET", f"{url}/api/v1/events?item=queues")
+    assert status == 200 and {event["object"] for event in events} == {"Queue/orders", "Queue/orders-dlq"}
+    assert {"object", "type", "reason", "message", "count", "firstTime", "lastTime", "details"} == set(events[0])
+    status, owned = http("GET", f"{url}/api/v1/inventory?item=queue/orders")
+    assert status == 200 and owned == [{"object": "Queue/orders", "kind": "Queue", "identity": {
+        "name": "orders", "region": "us-east-1"}, "deletionPolicy": "Delete", "recordedTime": owned[0]["recordedTime"]}]
+    assert len(http("GET", f"{url}/api/v1/inventory")[1]) == 15
+    body = json.dumps({"items": ["Queue/orders"], "reason": "test"}).encode()
+    assert http("POST", f"{url}/api/v1/suspend", body)[0] == 401
+    assert http("POST", f"{url}/api/v1/suspend", body, TOKEN) == (202, {"suspended": ["Queue/orders"]})
+    assert http("POST", f"{url}/api/v1/resume", body, TOKEN) == (
+        202, {"resumed": ["Queue/orders"], "stillSuspended": {}, "notSuspended": []})
+
+
+def test_resync_source_exits_1_when_the_fetch_failed(controller: ControllerProcess, scenario: Path,
+                                                     tmp_path: Path) -> None:
+    token_file = tmp_path / "cli-token"
+    token_file.write_text(TOKEN)
+    command = [sys.executable, "-m", "controller", "resync", "--source", "--url", controller.url, "--token-file",
+               str(token_file)]
+    fetched = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
+    assert fetched.returncode == 0, fetched.stderr
+    shutil.rmtree(scenario / "request-processor")  # an empty source is an error, never "delete everything"
+    failed = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
+    assert failed.returncode == 1
+    assert "queued 15 item(s)" in failed.stdout and "the source fetch failed" in failed.stderr

@@ -110,9 +110,13 @@ def test_conflict_exits_1(cli_env: dict[str, str], boto: Any, tmp_path: Path) ->
 def test_help_explains_every_command() -> None:
     result = trimtab("--help")
     assert result.returncode == 0
-    for command in ("validate", "plan", "apply", "crds", "emulator"):
+    for command in ("validate", "plan", "apply", "crds", "emulator", "get", "describe", "events", "suspend",
+                    "resume"):
         assert command in result.stdout
     assert "--local" in trimtab("apply", "--help").stdout
+    get = trimtab("get", "--help").stdout
+    for option in ("--watch", "--selector", "--status-selector", "--failing", "name"):
+        assert option in get, option
 
 
 def test_get_outputs_and_missing_state(tmp_path: Path) -> None:

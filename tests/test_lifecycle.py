@@ -12,6 +12,7 @@ import pytest
 
 from controller.engine.reconciler import Action
 from tests.conftest import REPO
+from tests.external_endpoint import SEEDS_ECS
 from tests.helpers import Harness
 
 TARGET = """
@@ -66,6 +67,9 @@ def _drift_alarm(boto: Any) -> None:
     )
 
 
+ECS_SEEDED = pytest.mark.moto_only(SEEDS_ECS)
+
+
 @dataclass
 class Case:
     key: str
@@ -98,8 +102,8 @@ CASES = [
           requireTls: true
           tags: {team: core}
         """}, _drift_bucket, {"versioning"}),
-    Case("ScalableTarget/worker", {"t.yaml": TARGET}, _drift_target, {"maxCapacity"}),
-    Case("ScalingPolicy/worker-out", {"t.yaml": TARGET, "p.yaml": """
+    pytest.param(Case("ScalableTarget/worker", {"t.yaml": TARGET}, _drift_target, {"maxCapacity"}), marks=ECS_SEEDED),
+    pytest.param(Case("ScalingPolicy/worker-out", {"t.yaml": TARGET, "p.yaml": """
         apiVersion: trimtab.io/v1alpha1
         kind: ScalingPolicy
         metadata: {name: worker-out}
@@ -110,7 +114,7 @@ CASES = [
             cooldown: 60
             steps:
               - {lowerBound: 0, adjustment: 2}
-        """}, _drift_policy, {"configuration.StepAdjustments"}),
+        """}, _drift_policy, {"configuration.StepAdjustments"}), marks=ECS_SEEDED),
     Case("Alarm/cpu-high", {"a.yaml": """
         apiVersion: trimtab.io/v1alpha1
         kind: Alarm
@@ -213,6 +217,7 @@ async def test_observe_only_reports_drift_and_changes_nothing(harness: Harness, 
     assert harness.recorder.mutating() == []
 
 
+@pytest.mark.moto_only(SEEDS_ECS)
 async def test_the_full_scenario_applies_and_a_second_apply_changes_nothing(harness: Harness) -> None:
     harness.write({
         str(path.relative_to(REPO / "specs")): path.read_text() for path in (REPO / "specs").rglob("*.yaml")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from controller.engine.reconciler import Action
 from controller.kinds.ownership import OWNER_TAG, RESOURCE_TAG
+from tests.external_endpoint import SEEDS_ECS
 from tests.helpers import CONTROLLER_ID, Harness
 
 QUEUE = """
@@ -67,6 +70,7 @@ async def test_another_controllers_resource_is_a_conflict(harness: Harness, boto
     assert outcome.action is Action.CONFLICT and "other-team" in outcome.message
 
 
+@pytest.mark.moto_only(SEEDS_ECS)
 async def test_untaggable_kinds_rest_on_the_inventory(harness: Harness, boto: Any) -> None:
     # Application Auto Scaling cannot be tagged in moto: a target registered by someone else
     # is a conflict, one trimtab registered is in sync.

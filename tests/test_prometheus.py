@@ -114,15 +114,6 @@ def test_every_dashboard_panel_returns_data_from_a_real_prometheus(
     shutil.copytree(REPO / "specs" / "request-processor", specs / "request-processor")
     boto("ecs").create_cluster(clusterName="main")
     boto("ecs").create_service(cluster="main", serviceName="request-processor", desiredCount=1)
-    write_specs(specs, {"failing.yaml": """
-        apiVersion: trimtab.io/v1alpha1
-        kind: ScalableTarget
-        metadata: {name: no-such-service}
-        spec:
-          ecsService: {cluster: missing, service: nowhere}
-          minCapacity: 1
-          maxCapacity: 2
-        """})
     token = tmp_path / "token"
     token.write_text(TOKEN)
     controller = ControllerProcess(specs, tmp_path / "state", cli_env, "--resync-interval", "2s",
@@ -134,6 +125,17 @@ def test_every_dashboard_panel_returns_data_from_a_real_prometheus(
         # scrape, or a counter already at 1 in the first sample shows no increase.
         wait_until(lambda: bool(query(prometheus_url, 'up{job="trimtab"} == 1')), "first scrape")
         controller.wait_for(lambda: len(controller.ready_keys()) == 15, what="created")
+        # Added only now: at start, a controller pointed at moto seeds the ECS services its scalable
+        # targets name (controller/cli/session.py), and this one must stay missing to fail.
+        write_specs(specs, {"failing.yaml": """
+            apiVersion: trimtab.io/v1alpha1
+            kind: ScalableTarget
+            metadata: {name: no-such-service}
+            spec:
+              ecsService: {cluster: missing, service: nowhere}
+              minCapacity: 1
+              maxCapacity: 2
+            """})
         sqs = boto("sqs")
         url = sqs.get_queue_url(QueueName="orders-dlq")["QueueUrl"]
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"DelaySeconds": "9"})

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from controller.engine.reconciler import Action
+from tests.external_endpoint import SEEDS_ECS
 from tests.helpers import Harness
 
 SPECS = {
@@ -72,6 +75,7 @@ SPECS = {
 }
 
 
+@pytest.mark.moto_only(SEEDS_ECS)
 async def test_references_resolve_to_aws_values(harness: Harness, boto: Any) -> None:
     harness.write(SPECS)
     result = await harness.apply()
@@ -105,6 +109,7 @@ async def test_references_resolve_to_aws_values(harness: Harness, boto: Any) -> 
     ]
 
 
+@pytest.mark.moto_only(SEEDS_ECS)
 async def test_plan_shows_unknown_values_of_resources_yet_to_be_created(harness: Harness) -> None:
     harness.write(SPECS)
     result = await harness.plan()

@@ -208,6 +208,15 @@ def test_documented_resource_ids_are_accepted(dimension: str, resource_id: str) 
     assert _target(dimension.partition(":")[0], resource_id, dimension) == []
 
 
+def test_a_resource_id_arn_is_checked_as_its_pseudo_parameters_make_it() -> None:
+    dimension = "kafka:broker-storage:VolumeSize"
+    cluster = "cluster/demo-cluster-1/6357e0b2-0e6a-4b86-a0b4-70df934c2e31-5"
+    assert _target("kafka", f"arn:${{AWS::Partition}}:kafka:${{AWS::Region}}:${{AWS::AccountId}}:{cluster}",
+                   dimension) == []
+    (problem,) = _target("kafka", "arn:${AWS::Partition}:kafka:${AWS::Region}:${AWS::AccountId}:topic/t", dimension)
+    assert problem.startswith("spec.resourceId: for kafka:broker-storage:VolumeSize, resourceId has the form ")
+
+
 def test_the_tables_match_botocores_service_model() -> None:
     """When botocore learns a namespace, dimension or metric type, these tables must learn it too."""
     model = botocore.session.get_session().get_service_model("application-autoscaling")
@@ -381,6 +390,8 @@ GRANT = {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root
 @pytest.mark.parametrize("resource", [
     "arn:aws:sqs:us-east-1:123456789012:jobs", "arn:aws:sqs:*:*:jobs", "arn:aws:sqs:*:123456789012:j*",
     "arn:aws-cn:sqs:cn-north-1:123456789012:jobs", "*", "arn:aws:sqs:*", ["arn:aws:sqs:eu-west-1:1:jobs"],
+    "${Self.Arn}", "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:jobs",
+    "arn:${AWS::Partition}:sqs:*:${AWS::AccountId}:j*", "arn:${AWS::Partition}:sqs:*",
 ])
 def test_queue_policy_resources_aws_accepts(resource: Any) -> None:
     assert _policy("Queue", "jobs", {**GRANT, "Action": "sqs:SendMessage", "Resource": resource}) == []
@@ -388,7 +399,9 @@ def test_queue_policy_resources_aws_accepts(resource: Any) -> None:
 
 @pytest.mark.parametrize("resource", [
     "arn:aws:sqs:us-east-1:123456789012:other", "arn:aws:sns:us-east-1:123456789012:jobs", "jobs",
-    "arn:aws:sqs:us-east-1:123456789012:jobs-dlq",
+    "arn:aws:sqs:us-east-1:123456789012:jobs-dlq", "${Self.Arn}-dlq",
+    "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:other",
+    "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:jobs",
 ])
 def test_queue_policy_resources_aws_refuses(resource: str) -> None:
     (problem,) = _policy("Queue", "jobs", {**GRANT, "Action": "sqs:SendMessage", "Resource": resource})
@@ -397,7 +410,8 @@ def test_queue_policy_resources_aws_refuses(resource: str) -> None:
 
 @pytest.mark.parametrize("resource", [
     "arn:aws:s3:::acme-data", "arn:aws:s3:::acme-data/*", "arn:aws:s3:::acme-data/a/b/${aws:username}/*",
-    "arn:aws:s3:::acme-*", "arn:aws:s3:::*", "*",
+    "arn:aws:s3:::acme-*", "arn:aws:s3:::*", "*", "${Self.Arn}", "${Self.Arn}/*", "${Self.Arn}/${aws:username}/*",
+    "arn:${AWS::Partition}:s3:::acme-data/*",
 ])
 def test_bucket_policy_resources_aws_accepts(resource: str) -> None:
     assert _policy("Bucket", "acme-data", {**GRANT, "Action": "s3:GetObject", "Resource": resource}) == []
@@ -405,6 +419,7 @@ def test_bucket_policy_resources_aws_accepts(resource: str) -> None:
 
 @pytest.mark.parametrize("resource", [
     "arn:aws:s3:::acme-data-2", "arn:aws:s3:::other/acme-data", "arn:aws:s3:::acme", "acme-data",
+    "${Self.Arn}-2/*", "arn:${AWS::Partition}:s3:::other/*",
 ])
 def test_bucket_policy_resources_aws_refuses(resource: str) -> None:
     (problem,) = _policy("Bucket", "acme-data", {**GRANT, "Action": "s3:GetObject", "Resource": resource})
@@ -457,10 +472,20 @@ def _alarm_action(arn: str, field: str = "alarmActions") -> list[str]:
     "resource/lambda/function:my-function:prod:policyName/pc",
     "arn:aws:lambda:us-east-1:123456789012:function:f", "arn:aws:lambda:us-east-1:123456789012:function:f:7",
     "arn:aws:ssm:us-east-1:123456789012:opsitem:1", "arn:aws:ssm-incidents::123456789012:responseplan/p",
+    "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:alerts",
+    "arn:${AWS::Partition}:automate:${AWS::Region}:ec2:recover",
+    "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:f:live",
 ])
 def test_alarm_actions_aws_documents(arn: str) -> None:
     for field in ("alarmActions", "okActions", "insufficientDataActions"):
         assert _alarm_action(arn, field) == [], field
+
+
+def test_an_alarm_action_is_checked_as_its_pseudo_parameters_make_it() -> None:
+    (problem,) = _alarm_action("arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:alerts")
+    # The message quotes the ARN as written, not the stand-in values it was checked with.
+    assert problem.startswith("spec.alarmActions[0].arn: CloudWatch cannot act on "
+                              "'arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:alerts'")
 
 
 def test_investigation_groups_are_alarm_actions_only() -> None:

@@ -82,7 +82,7 @@ def test_three_tasks_share_300_specs_and_survive_kill_and_term(
     specs = tmp_path / "specs"
     write_queues(specs, 300)
     tasks = [controllers(specs, *TASK_FLAGS) for _ in range(3)]
-    deadline = time.monotonic() + 420  # fenced writes are transactions, which moto serves one at a time
+    deadline = time.monotonic() + 600  # fenced writes are transactions, which moto serves one at a time
     while ready_count(table) < 300:
         assert time.monotonic() < deadline, f"only {ready_count(table)} of 300 Ready"
         time.sleep(1)

@@ -20,6 +20,7 @@ from controller.api.metrics import (
     check_period,
     dimension_params,
 )
+from controller.api.substitution import PARTITION_PATTERN
 
 ONE_DAY_SECONDS = 86400
 SEVEN_DAYS_SECONDS = 7 * ONE_DAY_SECONDS
@@ -122,7 +123,8 @@ _CW, _PUT = "cloudwatch", "PutMetricAlarm"
 # The anomaly-detection operators compare with a band (ThresholdMetricId), which trimtab does not manage.
 _STATIC_OPERATORS = ("GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
                      "LessThanOrEqualToThreshold")
-_ACTION_ARN = r"^arn:aws[a-z-]*:[a-z0-9-]+:.*$"
+# The partition may be ${AWS::Partition} (controller/api/substitution.py); the rules check the substituted ARN.
+_ACTION_ARN = rf"^arn:{PARTITION_PATTERN}:[a-z0-9-]+:.*$"
 
 
 def _action_params(field: str, member: str) -> ParamTable:

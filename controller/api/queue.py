@@ -10,11 +10,14 @@ from pydantic import Field, model_validator
 from controller.api.aws_params import Hand, Param, ParamTable, TrimtabOnly
 from controller.api.envelope import MANAGED_PARAMS, ManagedSpec, Resource
 from controller.api.fields import FieldError, PolicyDocument, QueueRef, SpecModel, Tags, tag_params
+from controller.api.substitution import PARTITION_PATTERN
 
 _QUEUE_NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 FIFO_SUFFIX = ".fifo"
-# An alias, a key id (UUID or multi-Region mrk-), or a key/alias ARN.
-_KMS_KEY_RE = re.compile(r"^(alias/[A-Za-z0-9/_-]+|[0-9a-f-]{36}|mrk-[0-9a-f]{32}|arn:aws[a-z-]*:kms:[^\s]+)$")
+# An alias, a key id (UUID or multi-Region mrk-), or a key/alias ARN (which may name its partition
+# ${AWS::Partition}: controller/api/substitution.py).
+_KMS_KEY_RE = re.compile(
+    rf"^(alias/[A-Za-z0-9/_-]+|[0-9a-f-]{{36}}|mrk-[0-9a-f]{{32}}|arn:{PARTITION_PATTERN}:kms:[^\s]+)$")
 
 
 def check_kms_key(value: str) -> str:

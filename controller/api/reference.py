@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from controller.api import substitution
 from controller.api.aws_params import Hand, Like, Param, ParamTable, TrimtabOnly, constraints, describe
 from controller.api.catalog import MODELS
 from controller.api.crd import spec_schema
@@ -32,7 +33,48 @@ spec is validated; where AWS documents more than the model says, the constraint 
 comes from, and where trimtab accepts less than AWS, it says why (*trimtab: ...*). The CRDs in
 `crds_yaml/` carry the same constraints, generated from the same table (`controller/api/aws_params.py`).
 Integers are AWS's 32-bit integers unless the model says otherwise; numbers are finite.
+"""
 
+PSEUDO_PARAMETERS = """\
+## Pseudo parameters: the account, region and resource itself
+
+A policy or an ARN can name the resource the spec describes, and ARNs in the account and region the
+spec is applied in, without a hand-copied account id. The syntax is CloudFormation `Fn::Sub`'s:
+
+```yaml
+policy:
+  Version: "2012-10-17"
+  Statement:
+    - Effect: Allow
+      Principal:
+        AWS: arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/webhook-receiver
+      Action: sqs:SendMessage
+      Resource: ${{Self.Arn}}
+```
+
+| pseudo parameter | value |
+|---|---|
+{names}
+
+They are substituted in these fields only (in a policy, in every string of the document), and the
+same way by `plan`, `apply` and `run`, so a `plan` after an `apply` is in sync:
+
+| kind | fields | `${{Self.Arn}}` |
+|---|---|---|
+{scopes}
+
+Any other `${{...}}` reaches AWS as written, so IAM's policy variables (`${{aws:username}}`,
+`${{aws:SourceArn}}`, `${{s3:prefix}}`, `${{*}}`, `${{?}}`, `${{$}}`) keep their meaning and need no `${{!...}}`
+escape. An unknown `${{AWS::...}}` or `${{Self....}}` (`${{AWS::StackName}}`, `${{Self.Arn}}` in an alarm) is a
+validation error naming the file, line, column and field. The values come from the credentials trimtab
+runs with (STS GetCallerIdentity, read once per process). `trimtab validate` needs no credentials: it
+checks what each field becomes with stand-in values (account `{account}`, partition `{partition}`,
+region `{region}`), so `${{Self.Arn}}` is the queue a queue policy must cover, and
+`arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:TOPIC` is an SNS topic an alarm can notify.
+"""
+
+_PSEUDO_PARAMETERS_ANCHOR = "#pseudo-parameters-the-account-region-and-resource-itself"
+METADATA = """\
 ## metadata (every kind)
 
 | field | type | required | default | description |
@@ -105,11 +147,27 @@ def _row(path: str, *, type_: str, required: bool, default: str, description: st
             f"{_cell(_limits(node, param))} | {_cell(description)} |")
 
 
-def _rows(node: dict[str, Any], path: str, required: bool, table: ParamTable) -> list[str]:
+def _pseudo_parameters() -> str:
+    names = "\n".join(f"| `${{{name}}}` | {meaning} |" for name, meaning in substitution.NAMES.items())
+    scopes = "\n".join(
+        f"| {kind} | {', '.join(f'`spec.{field}`' for field in scope.fields)} | "
+        + (f"`{scope.arn_prefix}NAME`" if scope.arn_prefix else "") + " |"
+        for kind, scope in substitution.SCOPES.items())
+    stand_in = substitution.STAND_IN
+    return PSEUDO_PARAMETERS.format(names=names, scopes=scopes,
+                                    account=stand_in.account_id, partition=stand_in.partition,
+                                    region=stand_in.region)
+
+
+def _rows(node: dict[str, Any], path: str, required: bool, table: ParamTable,
+          substituted: tuple[str, ...]) -> list[str]:
     key = path.removeprefix("spec.")
     default = f"`{json.dumps(node['default'])}`" if node.get("default") is not None else ""
+    description = node.get("description", "")
+    if key in substituted:
+        description = f"{description} Takes [pseudo parameters]({_PSEUDO_PARAMETERS_ANCHOR})."
     rows = [_row(path, type_=_type(node), required=required, default=default,
-                 description=node.get("description", ""), node=node, param=table.get(key))]
+                 description=description.strip(), node=node, param=table.get(key))]
     if node.get("type") == "object" and "additionalProperties" in node:
         for part, sub in (("{key}", {"type": "string"}), ("{value}", node["additionalProperties"])):
             if f"{key}{part}" in table:
@@ -119,14 +177,14 @@ def _rows(node: dict[str, Any], path: str, required: bool, table: ParamTable) ->
     suffix = "[]" if node.get("type") == "array" else ""
     needed = set(child.get("required", []))
     for name, sub in child.get("properties", {}).items():
-        rows += _rows(sub, f"{path}{suffix}.{name}", name in needed, table)
+        rows += _rows(sub, f"{path}{suffix}.{name}", name in needed, table, substituted)
     return rows
 
 
 def render(examples: dict[str, str]) -> str:
     """The whole reference; `examples` maps a kind to the YAML of an example spec."""
     metadata_schema = Metadata.model_json_schema(by_alias=True)
-    lines = [INTRO.rstrip("\n")]
+    lines = [INTRO, _pseudo_parameters(), METADATA.rstrip("\n")]
     for name, field in metadata_schema["properties"].items():
         lines.append(f"| `metadata.{name}` | {_type(field)} | {'yes' if name == 'name' else ''} | | "
                      f"{field.get('description', '')} |")
@@ -138,6 +196,8 @@ def render(examples: dict[str, str]) -> str:
         lines += ["| field | type | required | default | AWS parameter | constraints | description |",
                   "|---|---|---|---|---|---|---|"]
         needed = set(schema.get("required", []))
+        scope = substitution.SCOPES.get(kind)
+        substituted = scope.fields if scope is not None else ()
         for field_name, field in schema["properties"].items():
-            lines += _rows(field, f"spec.{field_name}", field_name in needed, model.AWS_PARAMS)
+            lines += _rows(field, f"spec.{field_name}", field_name in needed, model.AWS_PARAMS, substituted)
     return "\n".join(lines) + "\n"

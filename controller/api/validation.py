@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from controller.api import aws_params, rules
+from controller.api import aws_params, rules, substitution
 from controller.api.catalog import MODELS
 from controller.api.envelope import Resource
 from controller.api.errors import SpecError
@@ -30,6 +30,18 @@ def parse_document(document: Document) -> tuple[Resource | None, list[SpecError]
         hint = _did_you_mean(str(kind), MODELS)
         return None, [_error(document, ("kind",), subject,
                              f"unknown kind {kind!r}; known kinds: {', '.join(MODELS)}{hint}")]
+    # A misspelt pseudo parameter (${AWS::Regoin}) is what is wrong with its field: the pattern or rule
+    # errors that follow from it on that field would only repeat it, so they are left out.
+    unknown = [_error(document, path, subject, message) for path, message in substitution.problems(model.KIND, data)]
+    resource, errors = _validated(document, model, subject)
+    named = {found.field for found in unknown}
+    errors = unknown + [found for found in errors if found.field not in named]
+    return (None, errors) if errors else (resource, [])
+
+
+def _validated(document: Document, model: type[Resource], subject: str) -> tuple[Resource | None, list[SpecError]]:
+    """The model of a document whose apiVersion and kind are known, or None and every error."""
+    data = document.data
     # Each field against its AWS parameter's constraints (read from botocore's model), on the data as
     # written: before the models' cross-field checks, which assume each field is valid.
     spec = data.get("spec")

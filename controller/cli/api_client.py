@@ -1,4 +1,5 @@
-"""Talking to a running controller's HTTP API: `trimtab resync` and `trimtab get --url`."""
+"""Talking to a running controller's HTTP API: `trimtab resync`, and the reads and admin requests of
+the other commands (`get --url`, `suspend`, `prune --confirm --url`, ...)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,19 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
+
+from controller.cli.errors import UserError
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 EXIT_OK, EXIT_ERROR = 0, 1
 Subparsers = Any
 
 
-class ApiError(Exception):
-    pass
+class ApiError(UserError):
+    """The API could not be reached, or refused: one line saying which request and why."""
 
 
 async def _request(method: str, url: str, token: str | None = None, body: Any = None) -> tuple[int, Any]:
@@ -32,11 +36,31 @@ async def _request(method: str, url: str, token: str | None = None, body: Any = 
         raise ApiError(f"{method} {url}: {error or type(error).__name__}") from error
 
 
-async def fetch_source(base: str) -> dict[str, Any]:
-    status, body = await _request("GET", f"{base.rstrip('/')}/api/v1/source")
+async def get_json(base: str, path: str, **query: str) -> Any:
+    """GET an API path (with query parameters); ApiError unless it answers 200."""
+    url = f"{base.rstrip('/')}{path}"
+    if query:
+        url += "?" + urlencode(query)
+    status, body = await _request("GET", url)
     if status != 200:
-        raise ApiError(f"GET /api/v1/source answered {status}: {body}")
-    return dict(body)
+        raise ApiError(f"GET {path} answered {status}: {_reason(body)}")
+    return body
+
+
+async def post_admin(base: str, path: str, token: str | None, body: Any = None) -> Any:
+    """POST to an admin endpoint with the bearer token; ApiError, saying why, unless it answers 202."""
+    status, answer = await _request("POST", f"{base.rstrip('/')}{path}", token, body)
+    if status != 202:
+        raise ApiError(f"POST {path} refused ({status}): {_reason(answer)}")
+    return answer
+
+
+def _reason(body: Any) -> Any:
+    return body.get("error", body) if isinstance(body, dict) else body
+
+
+async def fetch_source(base: str) -> dict[str, Any]:
+    return dict(await get_json(base, "/api/v1/source"))
 
 
 async def confirm_prune_remote(base: str, token: str | None) -> int:
@@ -50,17 +74,14 @@ async def confirm_prune_remote(base: str, token: str | None) -> int:
         print("no prune is held")
         return EXIT_OK
     if status != 202:
-        print(f"trimtab: prune confirmation refused ({status}): {body.get('error', body)}", file=sys.stderr)
+        print(f"trimtab: prune confirmation refused ({status}): {_reason(body)}", file=sys.stderr)
         return EXIT_ERROR
     print(f"released: the controller deletes {len(body['released'])} resources")
     return EXIT_OK
 
 
 async def fetch_resources(base: str) -> list[dict[str, Any]]:
-    status, body = await _request("GET", f"{base.rstrip('/')}/api/v1/resources")
-    if status != 200:
-        raise ApiError(f"GET /api/v1/resources answered {status}: {body}")
-    return list(body)
+    return list(await get_json(base, "/api/v1/resources"))
 
 
 def api_token(args: argparse.Namespace) -> str | None:
@@ -78,18 +99,17 @@ async def _resync(args: argparse.Namespace) -> int:
         request: dict[str, Any] = {"items": args.items} if args.items else {}
         if args.source:
             request["source"] = True
-        status, body = await _request("POST", f"{base}/api/v1/resync", api_token(args), request or None)
-        if status != 202:
-            print(f"trimtab: resync refused ({status}): {body.get('error', body)}", file=sys.stderr)
-            return EXIT_ERROR
+        body = await post_admin(base, "/api/v1/resync", api_token(args), request or None)
         if args.source:
             print(f"source revision {body.get('revision')}")
-            if body.get("sourceError"):
-                print(f"trimtab: the source fetch failed, the revision above stays live: {body['sourceError']}",
-                      file=sys.stderr)
         print(f"queued {body['queued']} item(s)")
         if body.get("heldByOtherTasks"):
             print(f"held by other tasks (resync them there): {', '.join(body['heldByOtherTasks'])}", file=sys.stderr)
+        if args.source and body.get("sourceError"):
+            # The resync happened, but not from a fresh look at the source: a failure, for scripts and CI.
+            print(f"trimtab: the source fetch failed, so the revision above stays live: {body['sourceError']}",
+                  file=sys.stderr)
+            return EXIT_ERROR
         if not args.wait:
             return EXIT_OK
         return await _wait(base, body["items"], before, args.timeout)
@@ -120,16 +140,23 @@ async def _wait(base: str, keys: list[str], before: dict[str, str], seconds: flo
     return EXIT_ERROR if failed else EXIT_OK
 
 
+def add_admin_arguments(parser: argparse.ArgumentParser) -> None:
+    """--url and --token-file: a running controller's API, and the token its admin endpoints want."""
+    parser.add_argument("--url", default=DEFAULT_URL, help="the controller's API (default: %(default)s)")
+    parser.add_argument("--token-file", default=None, help="bearer token file (else TRIMTAB_API_TOKEN)")
+
+
 def register_resync(subcommands: Subparsers) -> None:
     parser = subcommands.add_parser(
         "resync", help="ask a running controller to reconcile now",
-        description="POST /api/v1/resync: the named items (or all) jump the queue. Needs the API token.",
+        description="POST /api/v1/resync: the named items (or all) jump the queue. Needs the API token. "
+                    "With --source, exit 1 when the fetch failed (the items are resynced all the same).",
     )
     parser.add_argument("--source", action="store_true",
                         help="fetch the source first (git: ls-remote and fetch now), then resync what it holds")
-    parser.add_argument("items", nargs="*", metavar="KIND/NAME", help="items to resync (default: all)")
-    parser.add_argument("--url", default=DEFAULT_URL, help="the controller's API (default: %(default)s)")
-    parser.add_argument("--token-file", default=None, help="bearer token file (else TRIMTAB_API_TOKEN)")
+    parser.add_argument("items", nargs="*", metavar="KIND/NAME",
+                        help="items to resync, e.g. Queue/orders or queue/orders (default: all)")
+    add_admin_arguments(parser)
     parser.add_argument("--wait", action="store_true", help="wait until those items have reconciled; print results")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds to --wait (default: 120)")
     parser.set_defaults(handler=lambda args: asyncio.run(_resync(args)))

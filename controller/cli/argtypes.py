@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import re
 
 from controller.api.fields import parse_duration
+from controller.store.dynamodb import STORE_SCHEME
 
 
 def duration(text: str) -> float:
@@ -30,3 +32,18 @@ def positive_float(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be above 0 (got {text!r})")
     return value
+
+
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")
+
+
+def store_url(text: str) -> str:
+    """dynamodb://TABLE, with a name DynamoDB accepts; kept as written (the table is `table_of` it)."""
+    if not text.startswith(STORE_SCHEME) or not _TABLE_NAME.fullmatch(table_of(text)):
+        raise argparse.ArgumentTypeError(
+            f"expected {STORE_SCHEME}TABLE, TABLE of 3 to 255 letters, digits, '_', '-' or '.' (got {text!r})")
+    return text
+
+
+def table_of(url: str) -> str:
+    return url.removeprefix(STORE_SCHEME)

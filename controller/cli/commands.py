@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,13 @@ from controller.api.crd import all_crds
 from controller.api.reference import render as render_reference
 from controller.cli.api_client import register_resync
 from controller.cli.config_reference import render_configuration
+from controller.cli.console import CONSOLE_REGISTRATIONS
 from controller.cli.controller_commands import register_get, register_prune, register_run
+from controller.cli.errors import Stopped
 from controller.cli.iam_policy import register_iam_policy
 from controller.cli.output import print_applied_item, print_plan_item, summary
 from controller.cli.session import add_aws_arguments, ecs_services_of, open_session
+from controller.cli.store_init import register_store
 from controller.emulator import LocalEmulator
 from controller.engine.runner import run_graph
 from controller.sources.base import SourceError
@@ -203,11 +207,12 @@ def _emulator(args: argparse.Namespace) -> int:
     with LocalEmulator() as emulator:
         print("The embedded AWS emulator (moto) is running. In another shell:")
         print(f"  export AWS_ENDPOINT_URL={emulator.url} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing")
-        print("Stop it with Ctrl-C; everything it holds is then gone.", flush=True)
+        print("trimtab commands there use it, and create the ECS services scalable targets need.")
+        print("Stop it with Ctrl-C (or any stop signal); everything it holds is then gone.", flush=True)
         try:
             while True:
-                asyncio.run(asyncio.sleep(3600))
-        except KeyboardInterrupt:
+                signal.pause()  # main() turns SIGTERM and SIGHUP into Stopped, as Ctrl-C is KeyboardInterrupt
+        except (KeyboardInterrupt, Stopped):
             return EXIT_OK
 
 
@@ -223,4 +228,6 @@ def register_emulator(subcommands: Subparsers) -> None:
 REGISTRATIONS = (
     register_validate, register_plan_apply, register_run, register_get, register_resync, register_prune, register_crds,
     register_docs, register_emulator, register_iam_policy,
+    register_store,
+    *CONSOLE_REGISTRATIONS,
 )

@@ -1,4 +1,5 @@
-"""`trimtab run` (the controller), `trimtab get` (status), `trimtab prune` (release a held prune)."""
+"""`trimtab run` (the controller) and `trimtab prune` (release a held prune); `trimtab get` lives in
+get.py and is registered from here, as commands.py expects."""
 
 from __future__ import annotations
 
@@ -8,27 +9,18 @@ import json
 import os
 import signal
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from controller.cli.api_client import ApiError, api_token, confirm_prune_remote, fetch_resources, fetch_source
+from controller.cli.api_client import api_token, confirm_prune_remote
 from controller.cli.argtypes import duration, kind_interval
-from controller.cli.session import (
-    DEFAULT_STATE_DIR,
-    LOCAL_STATE_DIR,
-    add_aws_arguments,
-    ecs_services_of,
-    open_session,
-    prepare_state_dir,
-)
+from controller.cli.get import register_get
+from controller.cli.readers import add_state_arguments, open_existing, state_dir
+from controller.cli.session import add_aws_arguments, ecs_services_of, open_session, prepare_state_dir
 from controller.cli.source_args import add_source_arguments, build_source, webhook_secret
 from controller.engine.events import EventLog
 from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING, PruneThreshold
 from controller.engine.sharding import LeaseSettings, ShardCoordinator, default_task_id
-from controller.engine.status import SOURCE_SETTING, status_document
 from controller.engine.supervisor import ControllerConfig, Supervisor
 from controller.engine.view import ControllerView
 from controller.metrics import Metrics
@@ -36,8 +28,8 @@ from controller.server import build_app, start_server
 from controller.sources.base import SourceError
 from controller.sources.git import GitSource
 from controller.store.base import LeaseStore
-from controller.store.sqlite import DATABASE_NAME, SqliteStore
 
+__all__ = ["register_get", "register_prune", "register_run"]
 EXIT_OK, EXIT_ERROR, EXIT_PRUNE_HELD = 0, 1, 3
 Subparsers = Any
 
@@ -163,137 +155,6 @@ def register_run(subcommands: Subparsers) -> None:
     parser.set_defaults(handler=lambda args: asyncio.run(_run(args)), command_parser=parser)
 
 
-# ---- get ---------------------------------------------------------------------------------------------
-
-def _age(since: str) -> str:
-    seconds = (datetime.now(UTC) - datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds()
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
-
-
-def _table(statuses: list[dict[str, Any]], wide: bool) -> str:
-    header = ["KIND", "NAME", "READY", "SYNCED", "AGE", "REVISION", "REASON", "MESSAGE"]
-    if wide:
-        header[6:6] = ["LAST RECONCILE"]
-    rows = [header]
-    for status in statuses:
-        conditions = {condition["type"]: condition for condition in status["conditions"]}
-        ready, synced = conditions.get("Ready", {}), conditions.get("Synced", {})
-        failing = synced if synced.get("status") != "True" else ready
-        reason, message = failing.get("reason", ""), failing.get("message", "")
-        revision = status["revision"] if wide else status["revision"][:12]
-        row = [status["kind"], status["name"], ready.get("status", ""), synced.get("status", ""),
-               _age(status["firstSeen"]), revision, reason, message if wide else message[:80]]
-        if wide:
-            row[6:6] = [f"{_age(status['lastReconcileTime'])} ago ({status['lastReconcileSeconds']}s)"]
-        rows.append(row)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header) - 1)]
-    return "\n".join(
-        "   ".join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True)) + "   " + row[-1]
-        for row in rows
-    )
-
-
-def _state_dir(args: argparse.Namespace) -> Path:
-    return LOCAL_STATE_DIR if args.local else args.state_dir or DEFAULT_STATE_DIR
-
-
-def _add_state_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--state-dir", type=Path, default=None, help=f"default: {DEFAULT_STATE_DIR}")
-    parser.add_argument("--local", action="store_true",
-                        help=f"read the state of a `run --local` ({LOCAL_STATE_DIR})")
-
-
-def _open_existing(state_dir: Path) -> SqliteStore | None:
-    if not (state_dir / DATABASE_NAME).exists():
-        print(f"trimtab: no state in {state_dir}/ (has `trimtab run` run with this --state-dir?)", file=sys.stderr)
-        return None
-    return SqliteStore(state_dir)
-
-
-async def _read_local(
-    args: argparse.Namespace,
-) -> tuple[list[dict[str, Any]], dict[str, Any] | None, str | None] | None:
-    store = _open_existing(_state_dir(args))
-    if store is None:
-        return None
-    try:
-        statuses = [status_document(status) for status in (await store.statuses()).values()]
-        source = await store.get_setting(SOURCE_SETTING)
-        return statuses, json.loads(source) if source else None, await store.get_setting(HOLD_SETTING)
-    finally:
-        store.close()
-
-
-def _print_source(source: dict[str, Any]) -> None:
-    """The source's line, and its problems: the live revision, fetch failures, invalid specs."""
-    revision = (source.get("revision") or "none")[:12]
-    applied = source.get("appliedRevision")
-    state = source.get("phase") or ("applied" if applied and applied == source.get("revision") else "applying")
-    counts = [f"{source[field]} {label}" for field, label in (("pendingSpecs", "pending"),
-              ("failingSpecs", "failing"), ("invalidSpecs", "invalid")) if source.get(field)]
-    if counts:
-        state += f": {', '.join(counts)} of {source.get('specCount', 0) + source.get('invalidSpecs', 0)} specs"
-    print(f"SOURCE {source['source']}  REVISION {revision} ({state})  FETCHED {source.get('lastFetchTime')}",
-          file=sys.stderr)
-    if source.get("fetchError"):
-        print(f"  FETCH FAILING since {source.get('failingSince')}: {source['fetchError']} "
-              f"(revision {revision} stays live)", file=sys.stderr)
-    for problem in source.get("specErrors", []):
-        print(f"  INVALID {problem}", file=sys.stderr)
-    hidden = source.get("specErrorCount", 0) - len(source.get("specErrors", []))
-    if hidden > 0:
-        print(f"  ... and {hidden} more invalid specs", file=sys.stderr)
-
-
-async def _get(args: argparse.Namespace) -> int:
-    source: dict[str, Any] | None
-    if args.url:
-        try:
-            statuses, source, hold = await fetch_resources(args.url), await fetch_source(args.url), None
-        except ApiError as error:
-            print(f"trimtab: {error}", file=sys.stderr)
-            return EXIT_ERROR
-    else:
-        found = await _read_local(args)
-        if found is None:
-            return EXIT_ERROR
-        statuses, source, hold = found
-    if args.selector:
-        kind, _, name = args.selector.partition("/")
-        statuses = [s for s in statuses if s["kind"].lower() == kind.lower() and (not name or s["name"] == name)]
-    if args.output == "json":
-        print(json.dumps(statuses, indent=2))
-    elif args.output == "yaml":
-        print(yaml.safe_dump(statuses, sort_keys=False), end="")
-    else:
-        if source is not None:
-            _print_source(source)
-        if statuses:
-            print(_table(statuses, wide=args.output == "wide"))
-        else:
-            print("no resources", file=sys.stderr)
-    if hold is not None:
-        print(f"PRUNE HELD: {len(json.loads(hold))} resources would be deleted: {', '.join(json.loads(hold))}. "
-              "Release with `trimtab prune --confirm`.", file=sys.stderr)
-        return EXIT_PRUNE_HELD
-    return EXIT_OK
-
-
-def register_get(subcommands: Subparsers) -> None:
-    parser = subcommands.add_parser(
-        "get", help="show status: READY, SYNCED, reason and message per resource",
-        description="Read the controller's store (works while it runs). Exit 3 when a prune is held.",
-    )
-    parser.add_argument("selector", nargs="?", metavar="KIND[/NAME]")
-    parser.add_argument("-o", "--output", choices=("table", "wide", "json", "yaml"), default="table")
-    parser.add_argument("--url", default=None, help="read a running controller's API instead of the store")
-    _add_state_arguments(parser)
-    parser.set_defaults(handler=lambda args: asyncio.run(_get(args)))
-
-
 # ---- prune -------------------------------------------------------------------------------------------
 
 async def _prune(args: argparse.Namespace) -> int:
@@ -303,7 +164,7 @@ async def _prune(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return EXIT_ERROR
         return await confirm_prune_remote(args.url, api_token(args))
-    store = _open_existing(_state_dir(args))
+    store = open_existing(state_dir(args))
     if store is None:
         return EXIT_ERROR
     try:
@@ -333,8 +194,5 @@ def register_prune(subcommands: Subparsers) -> None:
     parser.add_argument("--url", default=None,
                         help="confirm through a running controller's API (on ECS, with the DynamoDB store)")
     parser.add_argument("--token-file", default=None, help="with --url: bearer token file (else TRIMTAB_API_TOKEN)")
-    _add_state_arguments(parser)
+    add_state_arguments(parser)
     parser.set_defaults(handler=lambda args: asyncio.run(_prune(args)))
-
-
-

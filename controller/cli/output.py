@@ -1,14 +1,21 @@
-"""Human-readable rendering of plans, outcomes and values."""
+"""Human-readable rendering of plans, outcomes and values, and the tables and documents the status
+commands print. These formats are an interface (people read them, scripts parse them): change with care."""
 
 from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
+import yaml
+
+from controller.engine.drift import show
 from controller.engine.reconciler import Action, Outcome
 from controller.engine.runner import RunResult
 from controller.kinds.diff import ABSENT, FieldChange
+
+COLUMN_GAP = "   "
 
 _SYMBOL = {
     Action.CREATE: "+", Action.REPLACE: "-/+", Action.UPDATE: "~", Action.ADOPT: "^", Action.IN_SYNC: "=",
@@ -16,12 +23,6 @@ _SYMBOL = {
 }
 _PAST = {Action.CREATE: "created", Action.REPLACE: "replaced", Action.UPDATE: "updated", Action.ADOPT: "adopted",
          Action.IN_SYNC: "in sync"}
-
-
-def show(value: Any) -> str:
-    if value is ABSENT:
-        return "(absent)"
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 def change_line(change: FieldChange, creating: bool = False) -> str:
@@ -74,3 +75,45 @@ def summary(result: RunResult, *, dry_run: bool) -> str:
                           (Action.BLOCKED, "blocked"), (Action.ERROR, "errors")):
         parts.append(f"{result.count(action)} {label}")
     return ("Plan: " if dry_run else "Apply: ") + ", ".join(parts) + "."
+
+
+# ---- status commands ---------------------------------------------------------------------------------
+
+def age(since: str, now: datetime | None = None) -> str:
+    """How long ago an RFC 3339 time was, as kubectl shows it: 42s, 5m, 3h, 2d."""
+    seconds = ((now or datetime.now(UTC)) - datetime.fromisoformat(since.replace("Z", "+00:00"))).total_seconds()
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{max(0, int(seconds))}s"
+
+
+def column_widths(rows: list[list[str]]) -> list[int]:
+    """Widths of every column but the last, which is never padded (a message runs as long as it is)."""
+    return [max(len(row[index]) for row in rows) for index in range(len(rows[0]) - 1)]
+
+
+def table_line(row: list[str], widths: list[int]) -> str:
+    """One row, aligned to `widths` (a cell longer than its column pushes the rest right)."""
+    return (COLUMN_GAP.join(cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=True))
+            + COLUMN_GAP + row[-1]).rstrip()
+
+
+def table(rows: list[list[str]]) -> str:
+    """A header row and its rows, columns three spaces apart, as kubectl prints them."""
+    widths = column_widths(rows)
+    return "\n".join(table_line(row, widths) for row in rows)
+
+
+def documents(items: Any, output: str) -> str:
+    """A document, or a list of them, as `-o json` (indented) or `-o yaml` print it."""
+    if output == "json":
+        return json.dumps(items, indent=2)
+    return yaml.safe_dump(items, sort_keys=False).rstrip("\n")
+
+
+def streamed(item: dict[str, Any], output: str) -> str:
+    """One document of a `--watch`: a JSON line, or a YAML document after `---`."""
+    if output == "json":
+        return json.dumps(item, separators=(",", ":"))
+    return "---\n" + yaml.safe_dump(item, sort_keys=False).rstrip("\n")

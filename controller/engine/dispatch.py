@@ -16,18 +16,19 @@ import asyncio
 from dataclasses import dataclass
 
 from controller.api.envelope import Resource
-from controller.engine.intervals import is_suspended
 from controller.engine.ledger import Ledger
 from controller.engine.pruner import Pruner
 from controller.engine.reconciler import Action, Outcome, Reconciler
 from controller.engine.revisions import RevisionFollower
 from controller.engine.runner import OutputsResolver
+from controller.engine.status import spec_facts, waiting_for
+from controller.engine.suspensions import Suspensions
 from controller.engine.telemetry import Telemetry
 from controller.engine.workqueue import Priority, WorkQueue
 from controller.fencing import LeaseLost, working_on
 from controller.metrics import Metrics
 from controller.sources.desired import DesiredState
-from controller.store.base import FencedWrite
+from controller.store.base import FencedWrite, ItemStatus
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Dispatcher:
     def __init__(
         self, settings: DispatchSettings, *, queue: WorkQueue, reconciler: Reconciler, ledger: Ledger,
         follower: RevisionFollower, pruner: Pruner, telemetry: Telemetry, metrics: Metrics,
+        suspensions: Suspensions,
     ) -> None:
         self.settings = settings
         self.queue = queue
@@ -50,6 +52,7 @@ class Dispatcher:
         self.pruner = pruner
         self.telemetry = telemetry
         self.metrics = metrics
+        self.suspensions = suspensions
         # Items waiting on a dependency (key -> the dependency). When another task reconciles the
         # dependency, its readiness is read from the store (shards move, so this is checked each round).
         self.waits: dict[str, str] = {}
@@ -85,7 +88,8 @@ class Dispatcher:
                     if live is not None:
                         await self.pruner.prune(live)
                     return
-                previous = await self.ledger.record(outcome, record.generation, state.revision)
+                previous = await self.ledger.record(outcome, spec_facts(record, state.graph), record.generation,
+                                                    state.revision)
                 retired = True
                 if outcome.ready and outcome.identity is not None:
                     retired = await self.pruner.retire_replaced(key, outcome.identity, state.revision,
@@ -93,16 +97,23 @@ class Dispatcher:
         except (LeaseLost, FencedWrite) as error:
             self.telemetry.resource_event("LeaseLost", key, str(error))
             return
-        self.telemetry.reconciled(resource, outcome, state.revision, previous, self.ledger.statuses.get(key))
+        after = self.ledger.statuses.get(key)
+        self.telemetry.reconciled(resource, outcome, state.revision, previous, after)
         if outcome.ready and not was_ready:
             for other in state.graph.critical_first(state.graph.dependents.get(key, ())):
                 self.queue.add(other, Priority.HIGH)
+        elif not outcome.ready and _ready_moved(previous, after):
+            # Why it is not ready changed: those waiting for it say so now, not at their next resync.
+            for other in state.graph.dependents.get(key, ()):
+                if self.waits.get(other) == key:
+                    self.queue.add(other, Priority.HIGH)
         self._schedule(key, outcome, retired)
         await self.follower.item_done()
 
     async def _outcome(self, key: str, resource: Resource, state: DesiredState) -> Outcome:
-        if is_suspended(resource):
-            return Outcome(key, Action.SUSPENDED, message='trimtab.io/suspend is "true"')
+        suspended = self.suspensions.why(resource)
+        if suspended is not None:
+            return Outcome(key, Action.SUSPENDED, message=suspended)
         blocked = self._blocked(key, state)
         if blocked is not None:
             return blocked
@@ -123,7 +134,7 @@ class Dispatcher:
                 return Outcome(key, Action.BLOCKED, message=f"waiting for {needed}: its spec is invalid")
             if needed not in self.ledger.ready:
                 self.waits[key] = needed
-                return Outcome(key, Action.BLOCKED, message=f"waiting for {needed} to become ready")
+                return Outcome(key, Action.BLOCKED, message=waiting_for(needed, self.ledger.statuses.get(needed)))
         self.waits.pop(key, None)
         return None
 
@@ -139,3 +150,10 @@ class Dispatcher:
         self.queue.forget(key)
         self.follower.schedule_resync(key)
 
+
+def _ready_moved(before: ItemStatus | None, after: ItemStatus | None) -> bool:
+    """Whether the Ready condition changed: status, reason or message."""
+    def ready(status: ItemStatus | None) -> tuple[str, str, str] | None:
+        condition = status.condition("Ready") if status else None
+        return None if condition is None else (condition.status, condition.reason, condition.message)
+    return ready(before) != ready(after)

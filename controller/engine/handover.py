@@ -1,13 +1,15 @@
 """Shard hand-over: what this task does when it takes shards from another, or waits on one.
 
 Several tasks split the items by shard lease (engine/sharding.py). When a lease arrives, the items
-of that shard are taken over: settled ones resume their drift checks, others run now. Items that
-wait on a dependency reconciled by another task learn its readiness from the store each round.
+of that shard are taken over: settled ones resume their drift checks, others run now, and their events
+are read from the store, where the previous holder wrote them. Items that wait on a dependency
+reconciled by another task learn its readiness from the store each round.
 """
 
 from __future__ import annotations
 
 from controller.engine.dispatch import Dispatcher
+from controller.engine.journal import EventJournal
 from controller.engine.ledger import Ledger
 from controller.engine.revisions import RevisionFollower
 from controller.engine.sharding import ShardCoordinator, shard_of
@@ -17,13 +19,14 @@ from controller.store.base import Store
 
 class ShardHandover:
     def __init__(self, coordinator: ShardCoordinator, *, store: Store, ledger: Ledger, follower: RevisionFollower,
-                 dispatcher: Dispatcher, queue: WorkQueue) -> None:
+                 dispatcher: Dispatcher, queue: WorkQueue, journal: EventJournal) -> None:
         self.coordinator = coordinator
         self.store = store
         self.ledger = ledger
         self.follower = follower
         self.dispatcher = dispatcher
         self.queue = queue
+        self.journal = journal
         coordinator.on_acquired = self.acquired
         coordinator.on_round = self.refresh_foreign
 
@@ -34,6 +37,9 @@ class ShardHandover:
             return
         count = self.coordinator.settings.shards
         await self._absorb()  # what the previous holders recorded
+        # This task's memory of its other items' events is the newer; of the new shards', the store's.
+        self.journal.absorb(await self.store.events(),
+                            keep=lambda key: self.coordinator.owns(key) and shard_of(key, count) not in shards)
         for key in state.graph.critical_first(state.graph.records):
             if shard_of(key, count) not in shards:
                 continue

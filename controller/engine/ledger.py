@@ -20,10 +20,11 @@ from dataclasses import replace
 from controller.engine.reconciler import Outcome
 from controller.engine.status import (
     RevisionProgress,
+    SpecFacts,
     build_status,
-    conditions_for,
     delete_failed_conditions,
     invalid_conditions,
+    status_after,
 )
 from controller.engine.telemetry import Telemetry
 from controller.kinds.base import Outputs
@@ -88,14 +89,11 @@ class Ledger:
         self._note(status.key)
         return previous
 
-    async def record(self, outcome: Outcome, generation: str, revision: str) -> ItemStatus | None:
+    async def record(self, outcome: Outcome, facts: SpecFacts, generation: str, revision: str) -> ItemStatus | None:
         """A reconcile's result; returns the row it replaced."""
         key = outcome.key
         previous = self.statuses.get(key)
-        status = build_status(key, conditions_for(outcome, previous, generation), previous,
-                              observed_generation=generation,
-                              revision=revision, outputs=outcome.outputs, seconds=outcome.seconds)
-        await self._write(status)
+        await self._write(status_after(outcome, previous, facts, generation=generation, revision=revision))
         if outcome.outputs:
             self.outputs[key] = outcome.outputs
         if outcome.ready:
@@ -104,14 +102,15 @@ class Ledger:
             self.ready.discard(key)
         return previous
 
-    async def mark_invalid(self, key: str, problem: str, revision: str) -> None:
+    async def mark_invalid(self, key: str, problem: str, revision: str, origin: str) -> None:
         previous = self.statuses.get(key)
         ready = previous.condition("Ready") if previous is not None else None
         if previous is not None and previous.revision == revision and ready is not None and (
                 (ready.reason, ready.message) == ("InvalidSpec", problem)):
             return  # already says so for this revision
+        # Nothing of the spec can be trusted but where it is: no labels, no references.
         status = build_status(key, invalid_conditions(problem), previous, observed_generation="",
-                              revision=revision, outputs={}, seconds=0.0)
+                              revision=revision, outputs={}, seconds=0.0, facts=SpecFacts(origin))
         await self._write(status)
         self.ready.discard(key)
         self.outputs.pop(key, None)
@@ -124,12 +123,13 @@ class Ledger:
         self.ready.discard(key)
         self.outputs.pop(key, None)
 
-    async def restamp(self, key: str, revision: str) -> None:
-        """An unchanged, settled spec is live at the new revision without a reconcile."""
+    async def restamp(self, key: str, revision: str, origin: str) -> None:
+        """An unchanged, settled spec is live at the new revision without a reconcile; it may have moved
+        within its file, or to another one, without changing."""
         status = self.statuses.get(key)
-        if status is None or status.revision == revision:
+        if status is None or (status.revision, status.origin) == (revision, origin):
             return
-        restamped = replace(status, revision=revision)
+        restamped = replace(status, revision=revision, origin=origin)
         await self.store.put_status(restamped)
         self.statuses[key] = restamped
         self._note(key)

@@ -115,7 +115,8 @@ class Reconciler:
         entry says Retain meanwhile, so removing an observe-only spec never deletes what it observed."""
         key = resource.key
         client = self.clients[resource.KIND]
-        desired = client.desired(resource, refs, ownership_tags(self.controller_id, key))
+        caller = await client.aws.caller_identity()  # read once per process: pseudo parameters' values
+        desired = client.desired(resource, refs, ownership_tags(self.controller_id, key), caller)
         observation = await client.observe(desired)
         if not observation.exists:
             return await self._create(client, desired, dry_run)

@@ -21,10 +21,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from controller.api.errors import SpecError
 from controller.engine.intervals import next_resync, resync_interval
 from controller.engine.ledger import Ledger
 from controller.engine.pruner import Pruner
-from controller.engine.status import SOURCE_SETTING, RevisionProgress, source_document
+from controller.engine.status import (
+    SOURCE_SETTING,
+    RevisionProgress,
+    now_rfc3339,
+    source_document,
+    spec_origin,
+)
 from controller.engine.telemetry import Telemetry
 from controller.engine.workqueue import Priority, WorkQueue
 from controller.metrics import Metrics
@@ -33,7 +40,9 @@ from controller.sources.desired import DesiredState
 from controller.store.base import FencedWrite, Store
 
 RESTAMP_SLICE = 50  # status writes between yields to the workers
-SOURCE_STATUS_REFRESH_SECONDS = 60.0  # the source status is rewritten at least this often while unchanged
+# The source status is rewritten at least this often while unchanged, with the time it was written:
+# `trimtab get`, reading the store, calls a status stale that is several of these old (a crashed task).
+SOURCE_STATUS_REFRESH_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -99,29 +108,33 @@ class RevisionFollower:
         live = set(state.graph.records) | state.graph.invalid_keys
         for key in sorted(before - live):
             await self._leave(key)
-        problems: dict[str, str] = {}
+        problems: dict[str, SpecError] = {}
         for problem in state.errors:
-            problems.setdefault(problem.subject, str(problem))
+            problems.setdefault(problem.subject, problem)
         for key in sorted(state.graph.invalid_keys):
             self.generations.pop(key, None)  # fixed later: reconciled as new
             self.queue.drop(key)
             if self.owns(key):
+                found = problems.get(key)
                 with contextlib.suppress(FencedWrite):
-                    await self.ledger.mark_invalid(key, problems.get(key, "invalid spec"), state.revision)
+                    await self.ledger.mark_invalid(key, str(found) if found else "invalid spec", state.revision,
+                                                   f"{found.file}:{found.line}" if found else "")
         unchanged = self._queue_changes(state, initial)
         await self.pruner.prune(state)
         await self.report()
         if self._restamping is not None:
             self._restamping.cancel()
-        self._restamping = asyncio.create_task(self._restamp(unchanged, state.revision), name="restamp")
+        self._restamping = asyncio.create_task(self._restamp(unchanged, state), name="restamp")
 
     def _announce(self, state: DesiredState, initial: bool) -> None:
         self.metrics.source_revision.clear()
         self.metrics.source_revision.labels(state.revision).set(1)
         self.metrics.spec_errors.set(len(state.errors))
         for problem in state.errors:
+            kind, _, name = problem.subject.partition("/")  # "-" when the document names no kind and name
             self.telemetry.events.emit("InvalidSpec", str(problem), revision=state.revision, file=problem.file,
-                                       line=problem.line, field=problem.field)
+                                       line=problem.line, field=problem.field, kind=kind if name else None,
+                                       name=name or None)
         if not initial:
             self.telemetry.events.emit("SourceChanged", revision=state.revision, specs=len(state.graph.records),
                                        errors=len(state.errors))
@@ -164,7 +177,7 @@ class RevisionFollower:
         self.resynced_once.add(key)
         self.queue.add_after(key, next_resync(interval, first), Priority.LOW)
 
-    async def _restamp(self, unchanged: list[str], revision: str) -> None:
+    async def _restamp(self, unchanged: list[str], state: DesiredState) -> None:
         """Specs the new revision leaves unchanged are live at that revision: record it, so `trimtab get`
         shows, per resource, the commit in force, without a reconcile. In the background and in slices,
         so the items a change does touch are reconciled first."""
@@ -173,7 +186,7 @@ class RevisionFollower:
                 await asyncio.sleep(0)  # let the workers run
             if self.owns(key):
                 with contextlib.suppress(FencedWrite):  # lost the shard meanwhile: its new holder records it
-                    await self.ledger.restamp(key, revision)
+                    await self.ledger.restamp(key, state.revision, spec_origin(state.graph.records[key]))
         await self.report()
 
     async def stop(self) -> None:
@@ -215,8 +228,15 @@ class RevisionFollower:
         comparable = json.dumps({k: v for k, v in document.items() if k != "lastFetchTime"}, sort_keys=True)
         written, when = self._source_written
         if comparable != written or time.monotonic() - when > SOURCE_STATUS_REFRESH_SECONDS:
-            await self.store.put_setting(SOURCE_SETTING, json.dumps(document))
+            await self._store_document(document, reportedTime=now_rfc3339())
             self._source_written = (comparable, time.monotonic())
+
+    async def report_stopped(self) -> None:
+        """The last word of a task that stops: what `trimtab get` reads from the store is as of now."""
+        await self._store_document(self.document(), reportedTime=now_rfc3339(), stoppedTime=now_rfc3339())
+
+    async def _store_document(self, document: dict[str, object], **times: str) -> None:
+        await self.store.put_setting(SOURCE_SETTING, json.dumps({**document, **times}))
 
     def document(self) -> dict[str, object]:
         return source_document(self.source.description, self.state, self.source.fetches, self.applied,

@@ -1,18 +1,23 @@
 """Kubernetes-style conditions from a reconcile outcome: Ready and Synced, with reason, message and
-lastTransitionTime that only moves when the status does."""
+lastTransitionTime that only moves when the status does; the conditions they replaced (history), the
+last error and the last drift; and the facts of the spec a row carries (file:line, labels, references)
+so that the store alone answers `trimtab get -l` and `trimtab describe`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from controller.api.graph import SpecGraph, SpecRecord
+from controller.engine.drift import drift_record
 from controller.engine.reconciler import CHANGING, Action, Outcome
 from controller.sources.base import FetchRecord
 from controller.sources.desired import DesiredState
-from controller.store.base import Condition, ItemStatus
+from controller.store.base import Condition, DriftRecord, ErrorRecord, Identity, InventoryEntry, ItemStatus
 
 TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
+CONDITION_HISTORY = 10  # replaced conditions a row keeps, newest first
 
 
 def now_rfc3339() -> str:
@@ -33,8 +38,8 @@ def conditions_for(
     outcome: Outcome, previous: ItemStatus | None, generation: str | None = None,
 ) -> list[tuple[str, str, str, str]]:
     """(type, status, reason, message) for Ready and Synced. A pass that does not look at AWS (suspended)
-    or fails keeps the last known Ready, but only for the same spec: after an edit, what was Ready for
-    the old spec says nothing about the new one."""
+    or fails with a retryable error keeps the last known Ready, but only for the same spec: after an
+    edit, what was Ready for the old spec says nothing about the new one."""
     message = _describe(outcome)
     if previous is not None and generation is not None and previous.observed_generation != generation:
         previous = None
@@ -54,12 +59,15 @@ def conditions_for(
         return [ready_row, ("Synced", UNKNOWN, "Suspended", outcome.message)]
     if outcome.action is Action.BLOCKED:
         return [("Ready", FALSE, "DependencyNotReady", message), ("Synced", FALSE, "DependencyNotReady", message)]
-    # An error: the resource may still be fine, so Ready keeps what was last known.
+    if not outcome.retryable:
+        # Terminal (access denied, invalid input): retrying cannot make the spec true, whatever the
+        # resource looked like before, until the spec or the account changes.
+        return [("Ready", FALSE, "TerminalError", message), ("Synced", FALSE, "TerminalError", message)]
+    # A retryable error: the resource may still be fine, so Ready keeps what was last known.
     ready = previous.condition("Ready") if previous else None
-    reason = "ReconcileError" if outcome.retryable else "TerminalError"
     ready_row = (("Ready", ready.status, ready.reason, ready.message) if ready
-                 else ("Ready", UNKNOWN, reason, message))
-    return [ready_row, ("Synced", FALSE, reason, message)]
+                 else ("Ready", UNKNOWN, "ReconcileError", message))
+    return [ready_row, ("Synced", FALSE, "ReconcileError", message)]
 
 
 def invalid_conditions(problem: str) -> list[tuple[str, str, str, str]]:
@@ -72,6 +80,43 @@ def delete_failed_conditions(message: str) -> list[tuple[str, str, str, str]]:
     return [("Ready", FALSE, "DeleteFailed", message), ("Synced", FALSE, "DeleteFailed", message)]
 
 
+@dataclass(frozen=True)
+class SpecFacts:
+    """What a row says about its spec, beyond the reconcile: shared with the revision, never copied."""
+
+    origin: str = ""  # file:line
+    labels: dict[str, str] = field(default_factory=dict)
+    dependencies: tuple[str, ...] = ()
+
+
+def spec_origin(record: SpecRecord) -> str:
+    return f"{record.document.file}:{record.document.start.line}"
+
+
+def spec_facts(record: SpecRecord, graph: SpecGraph) -> SpecFacts:
+    return SpecFacts(spec_origin(record), record.resource.metadata.labels, graph.dependencies.get(record.key, ()))
+
+
+def is_drift(previous: ItemStatus | None, generation: str) -> bool:
+    """The same spec as last time, so any change needed means AWS moved."""
+    return previous is not None and previous.observed_generation == generation
+
+
+def status_after(outcome: Outcome, previous: ItemStatus | None, facts: SpecFacts, *, generation: str,
+                 revision: str) -> ItemStatus:
+    """The row a reconcile leaves: its conditions, and its error or drift kept until a later one."""
+    stamp = now_rfc3339()
+    error = drift = None
+    if outcome.action is Action.ERROR:
+        error = ErrorRecord(stamp, outcome.error_code, outcome.message, outcome.retryable)
+    elif outcome.action is Action.UPDATE and is_drift(previous, generation):
+        drift = drift_record(outcome.changes, corrected=outcome.applied, time=stamp)
+    return build_status(outcome.key, conditions_for(outcome, previous, generation), previous,
+                        observed_generation=generation, revision=revision, outputs=outcome.outputs,
+                        seconds=outcome.seconds, facts=facts, identity=outcome.identity, last_error=error,
+                        last_drift=drift, stamp=stamp)
+
+
 def build_status(
     key: str,
     rows: list[tuple[str, str, str, str]],
@@ -81,19 +126,33 @@ def build_status(
     revision: str,
     outputs: dict[str, str],
     seconds: float,
+    facts: SpecFacts | None = None,
+    identity: Identity | None = None,
+    last_error: ErrorRecord | None = None,
+    last_drift: DriftRecord | None = None,
+    stamp: str | None = None,
 ) -> ItemStatus:
-    stamp = now_rfc3339()
+    """A row from its conditions. What is not given (facts, identity, error, drift) is kept from `previous`."""
+    stamp = stamp or now_rfc3339()
     conditions = []
+    replaced = []
     for kind, status, reason, message in rows:
         before = previous.condition(kind) if previous else None
         if before is not None and (before.status, before.reason, before.message) == (status, reason, message):
             conditions.append(before)  # unchanged: kept as it is, not rebuilt at every drift check
             continue
+        if before is not None:
+            replaced.append(before)
         since = before.last_transition_time if before is not None and before.status == status else stamp
         conditions.append(Condition(kind, status, reason, message, since))
     kept = tuple(conditions)
     if previous is not None and kept == previous.conditions:
         kept = previous.conditions
+    history = previous.history if previous else ()
+    if replaced:
+        history = (*replaced, *history)[:CONDITION_HISTORY]
+    if facts is None:
+        facts = SpecFacts(previous.origin, previous.labels, previous.dependencies) if previous else SpecFacts()
     return ItemStatus(
         key=key,
         conditions=kept,
@@ -103,36 +162,80 @@ def build_status(
         last_reconcile_time=stamp,
         last_reconcile_seconds=round(seconds, 4),
         first_seen=previous.first_seen if previous else stamp,
+        origin=facts.origin,
+        labels=facts.labels,
+        identity=identity or (previous.identity if previous else None),
+        dependencies=facts.dependencies,
+        history=history,
+        last_error=last_error or (previous.last_error if previous else None),
+        last_drift=last_drift or (previous.last_drift if previous else None),
     )
 
 
+def waiting_for(needed: str, status: ItemStatus | None) -> str:
+    """Why a dependent waits, down to the root cause: what the dependency's row says (Synced while it is
+    not True: an error, a wait, a suspension; else Ready), and through a dependency that itself waits,
+    what the one it waits for says."""
+    if status is None:
+        return f"waiting for {needed}: not reconciled yet"
+    synced = status.condition("Synced")
+    telling = synced if synced is not None and synced.status != TRUE else status.condition("Ready")
+    if telling is None:
+        return f"waiting for {needed}: not reconciled yet"
+    if telling.reason == "DependencyNotReady":
+        return f"waiting for {needed}, which is {telling.message}"
+    return f"waiting for {needed}: {telling.reason}: {telling.message}" if telling.message else (
+        f"waiting for {needed}: {telling.reason}")
+
+
+def _condition_document(condition: Condition) -> dict[str, str]:
+    return {"type": condition.type, "status": condition.status, "reason": condition.reason,
+            "message": condition.message, "lastTransitionTime": condition.last_transition_time}
+
+
 def status_document(status: ItemStatus) -> dict[str, Any]:
+    """A row as `trimtab get -o json` and GET /api/v1/resources show it."""
     kind, _, name = status.key.partition("/")
+    error, drift = status.last_error, status.last_drift
     return {
         "kind": kind,
         "name": name,
-        "conditions": [
-            {"type": c.type, "status": c.status, "reason": c.reason, "message": c.message,
-             "lastTransitionTime": c.last_transition_time}
-            for c in status.conditions
-        ],
+        "conditions": [_condition_document(c) for c in status.conditions],
         "observedGeneration": status.observed_generation,
         "revision": status.revision,
         "outputs": status.outputs,
         "lastReconcileTime": status.last_reconcile_time,
         "lastReconcileSeconds": status.last_reconcile_seconds,
         "firstSeen": status.first_seen,
+        "origin": status.origin,
+        "labels": status.labels,
+        "identity": status.identity,
+        "dependsOn": list(status.dependencies),
+        "conditionHistory": [_condition_document(c) for c in status.history],
+        "lastError": None if error is None else {
+            "time": error.time, "code": error.code, "message": error.message, "retryable": error.retryable},
+        "lastDrift": None if drift is None else {
+            "time": drift.time, "corrected": drift.corrected,
+            "changes": [{"path": c.path, "before": c.before, "after": c.after} for c in drift.changes]},
     }
+
+
+def inventory_document(entry: InventoryEntry) -> dict[str, Any]:
+    """An AWS resource trimtab owns, as GET /api/v1/inventory and `trimtab describe` show it."""
+    return {"object": entry.key, "kind": entry.kind, "identity": entry.identity,
+            "deletionPolicy": entry.deletion_policy, "recordedTime": rfc3339(entry.recorded_at)}
 
 
 SOURCE_SETTING = "source"
 MAX_REPORTED_SPEC_ERRORS = 100
 
 
-def _rfc3339(unix_time: float | None) -> str | None:
-    if unix_time is None:
-        return None
+def rfc3339(unix_time: float) -> str:
     return datetime.fromtimestamp(unix_time, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _rfc3339(unix_time: float | None) -> str | None:
+    return None if unix_time is None else rfc3339(unix_time)
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ The parts, one job each (docs/architecture.md):
 - `pruner.Pruner`: deletes what removed or renamed specs left, with backoff and survivors;
 - `handover.ShardHandover`: items of shards this task takes over from another task;
 - `telemetry.Telemetry`: events and metrics;
+- `journal.EventJournal`: each item's recent events, kept in the store;
+- `suspensions.Suspensions`: items an operator suspended (`trimtab suspend`), kept in the store;
 - `view.ControllerView`: the narrow, read-mostly face the HTTP server sees.
 """
 
@@ -19,12 +21,14 @@ from dataclasses import dataclass, field
 from controller.engine.dispatch import Dispatcher, DispatchSettings
 from controller.engine.events import EventLog
 from controller.engine.handover import ShardHandover
+from controller.engine.journal import EventJournal
 from controller.engine.ledger import Ledger
 from controller.engine.prune import PruneThreshold
 from controller.engine.pruner import Pruner
 from controller.engine.reconciler import Outcome, Reconciler
 from controller.engine.revisions import Intervals, RevisionFollower
 from controller.engine.sharding import AllShards, ShardCoordinator
+from controller.engine.suspensions import REFRESH_SECONDS, Suspensions
 from controller.engine.telemetry import Telemetry
 from controller.engine.workqueue import Clock, Priority, WorkQueue
 from controller.metrics import KINDS, Metrics
@@ -60,6 +64,8 @@ class Supervisor:
         self.coordinator = coordinator
         self.shards: ShardCoordinator | AllShards = coordinator or AllShards()
         self.telemetry = Telemetry(events, metrics, on_outcome)
+        self.journal = EventJournal(store, events, owns=self.shards.owns)
+        self.suspensions = Suspensions(store)
         self.queue = WorkQueue(metrics=metrics, clock=clock)
         self.ledger = Ledger(store, self.telemetry)
         self.pruner = Pruner(store, reconciler.clients, self.ledger, self.telemetry, metrics,
@@ -72,9 +78,10 @@ class Supervisor:
         self.dispatcher = Dispatcher(
             DispatchSettings(config.workers, config.per_service_concurrency, config.observe_only),
             queue=self.queue, reconciler=reconciler, ledger=self.ledger, follower=self.follower,
-            pruner=self.pruner, telemetry=self.telemetry, metrics=metrics)
+            pruner=self.pruner, telemetry=self.telemetry, metrics=metrics, suspensions=self.suspensions)
         self.handover = ShardHandover(coordinator, store=store, ledger=self.ledger, follower=self.follower,
-                                      dispatcher=self.dispatcher, queue=self.queue) if coordinator else None
+                                      dispatcher=self.dispatcher, queue=self.queue,
+                                      journal=self.journal) if coordinator else None
         for kind in KINDS:
             metrics.max_workers.labels(kind).set(config.workers)
         self._stopping = asyncio.Event()
@@ -84,6 +91,8 @@ class Supervisor:
 
     async def run(self) -> None:
         await self.ledger.load()
+        await self.journal.load()
+        await self.suspensions.load()
         await self.source.start()
         if self.coordinator is not None:
             await self.coordinator.join()  # take a share before the first load queues work
@@ -91,7 +100,9 @@ class Supervisor:
         self.events.emit("Started", f"following {self.source.description}", workers=self.config.workers)
         tasks = [asyncio.create_task(self.queue.run_timers(), name="timers"),
                  asyncio.create_task(self.follower.follow(self._stopping), name="source"),
-                 asyncio.create_task(self._watch_confirmations(), name="confirmations")]
+                 asyncio.create_task(self._watch_confirmations(), name="confirmations"),
+                 asyncio.create_task(self._follow_suspensions(), name="suspensions"),
+                 asyncio.create_task(self.journal.run(self._stopping), name="journal")]
         if self.coordinator is not None:
             tasks.append(asyncio.create_task(self.coordinator.run(), name="leases"))
         workers = [asyncio.create_task(self.dispatcher.worker(), name=f"worker-{n}")
@@ -111,10 +122,20 @@ class Supervisor:
             self.events.emit("StopIncomplete", "tasks still running at exit",
                              tasks=sorted(task.get_name() for task in stuck))
         await self.follower.stop()
+        await self._save_last_word()
         if self.coordinator is not None:
             await self.coordinator.release_all()
         await self.source.close()
         self.events.emit("Stopped", "state is saved")
+
+    async def _save_last_word(self) -> None:
+        """Events heard during the drain, and the source status saying this task stopped (leases are
+        still held, so the fenced event writes can land)."""
+        try:
+            await self.journal.flush()
+            await self.follower.report_stopped()
+        except Exception as error:  # a store outage at shutdown: what could not be written is lost
+            self.events.emit("Error", f"saving the events and the source status at shutdown failed: {error}")
 
     def stop(self) -> None:
         self._stopping.set()
@@ -130,6 +151,35 @@ class Supervisor:
         for key in here:
             self.queue.add(key, Priority.HIGH)
         return here, [key for key in wanted if not self.shards.owns(key)]
+
+    async def suspend(self, keys: list[str], reason: str) -> None:
+        """`trimtab suspend`: recorded in the store, then each item's row says so at once."""
+        for key in keys:
+            await self.suspensions.suspend(key, reason)
+        self._requeue(keys)
+
+    async def resume(self, keys: list[str]) -> list[str]:
+        """`trimtab resume`: each item reconciles at once. Returns those the operator had suspended."""
+        resumed = [key for key in keys if await self.suspensions.resume(key)]
+        for key in resumed:
+            self.telemetry.resource_event("Resumed", key, "resumed with `trimtab resume`")
+        self._requeue(keys)
+        return resumed
+
+    def _requeue(self, keys: list[str] | set[str]) -> None:
+        state = self.follower.state
+        for key in keys:
+            if state is not None and key in state.graph.records and self.shards.owns(key):
+                self.queue.add(key, Priority.HIGH)
+
+    async def _follow_suspensions(self) -> None:
+        """Suspensions another task took (several tasks share the store) reach the items here too."""
+        while not self._stopping.is_set():
+            await asyncio.sleep(REFRESH_SECONDS)
+            try:
+                self._requeue(await self.suspensions.refresh())
+            except Exception as error:  # a store outage: the loop stays, and says so
+                self.events.emit("Error", f"reading suspensions from the store failed: {error}")
 
     async def _watch_confirmations(self) -> None:
         """`trimtab prune --confirm` writes to the store; look for it twice a second. The source's

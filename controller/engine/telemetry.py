@@ -11,6 +11,7 @@ from collections.abc import Callable
 from controller.api.envelope import Resource
 from controller.engine.events import EventLog
 from controller.engine.reconciler import Action, Outcome
+from controller.engine.status import is_drift
 from controller.metrics import Metrics
 from controller.store.base import ItemStatus
 
@@ -26,17 +27,18 @@ class Telemetry:
         self._on_outcome = on_outcome  # a listener for every recorded outcome (tests, embedding)
 
     def count_conditions(self, key: str, before: ItemStatus | None, after: ItemStatus | None) -> None:
-        """Keep trimtab_resources current by moving one item between series, not by recounting all."""
+        """Keep trimtab_resources and trimtab_suspended_resources current by moving one item between
+        series, not by recounting all."""
         kind = key.split("/", 1)[0]
         for status, step in ((before, -1), (after, 1)):
             for condition in status.conditions if status else ():
                 self.metrics.resources.labels(kind, condition.type, condition.status).inc(step)
+                if condition.type == "Synced" and condition.reason == "Suspended":
+                    self.metrics.suspended.labels(kind).inc(step)
 
     def reconciled(self, resource: Resource, outcome: Outcome, revision: str, previous: ItemStatus | None,
                    after: ItemStatus | None) -> None:
-        # The same spec as last time, yet changes were needed: AWS drifted.
-        drifted = previous is not None and after is not None and (
-            previous.observed_generation == after.observed_generation)
+        drifted = after is not None and is_drift(previous, after.observed_generation)
         unchanged_wait = (outcome.action in (Action.BLOCKED, Action.SUSPENDED) and previous is not None
                           and after is not None and previous.conditions == after.conditions)
         if not unchanged_wait:  # a wait is logged when it starts or changes, not at every recheck

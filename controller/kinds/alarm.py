@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from controller.api.alarm import Alarm, AlarmAction
+from controller.api.substitution import Environment
 from controller.aws import AwsClients
 from controller.kinds.base import (
     Desired,
@@ -46,7 +47,7 @@ class AlarmClient(ResourceClient[Alarm]):
     def identity(self, resource: Alarm, refs: RefResolver) -> Identity:
         return {"name": resource.external_name(), "region": self.aws.region}
 
-    def render(self, resource: Alarm, refs: RefResolver) -> dict[str, Any]:
+    def render(self, resource: Alarm, refs: RefResolver, environment: Environment) -> dict[str, Any]:
         spec = resource.spec
         state: dict[str, Any] = {
             "ActionsEnabled": spec.actions_enabled,

@@ -13,7 +13,8 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from controller.api.envelope import Resource
 from controller.api.fields import Ref
-from controller.aws import AwsClients
+from controller.api.substitution import Environment, substituted
+from controller.aws import AwsClients, CallerIdentity
 from controller.kinds.diff import FieldChange, diff_states
 from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
@@ -103,8 +104,17 @@ class ResourceClient(ABC, Generic[R]):
         """The AWS identity of the resource the spec describes (a policy's includes its target's)."""
 
     @abstractmethod
-    def render(self, resource: R, refs: RefResolver) -> dict[str, Any]:
-        """The fields the spec manages, normalised to the shape `observe` reports."""
+    def render(self, resource: R, refs: RefResolver, environment: Environment) -> dict[str, Any]:
+        """The fields the spec manages, normalised to the shape `observe` reports. `resource` comes with its
+        pseudo parameters substituted (`desired`); `environment` is for ARNs the kind writes itself."""
+
+    def region(self, resource: R) -> str:
+        """The region the resource lives in: its ${AWS::Region}."""
+        return self.aws.region
+
+    def environment(self, resource: R, caller: CallerIdentity) -> Environment:
+        """The values of `resource`'s pseudo parameters, for the account and partition of `caller`."""
+        return Environment(caller.account_id, caller.partition, self.region(resource))
 
     async def prefetch(self, resources: list[R]) -> None:
         """Read many resources in few calls before they are observed one by one. Optional."""
@@ -129,10 +139,17 @@ class ResourceClient(ABC, Generic[R]):
         does not exist. None: this kind's ownership cannot be read from tags (the inventory decides)."""
         return None
 
-    def desired(self, resource: R, refs: RefResolver, ownership_tags: Mapping[str, str]) -> Desired[R]:
+    def desired(
+        self, resource: R, refs: RefResolver, ownership_tags: Mapping[str, str], caller: CallerIdentity
+    ) -> Desired[R]:
+        """What the spec asks for in `caller`'s account: plan, apply and run all substitute its pseudo
+        parameters here (controller/api/substitution.py), so the identity, the rendered state and what
+        create and update send name the account's own resources."""
+        environment = self.environment(resource, caller)
+        resource = substituted(resource, environment)
         tags = dict(getattr(resource.spec, "tags", {}))
         tags.update(ownership_tags)
-        return Desired(resource, self.identity(resource, refs), self.render(resource, refs), tags)
+        return Desired(resource, self.identity(resource, refs), self.render(resource, refs, environment), tags)
 
 
 def tag_changes(current: Mapping[str, str] | None, desired: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:

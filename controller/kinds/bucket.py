@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_snake
 
 from controller.api.bucket import Bucket, LifecycleRule
+from controller.api.substitution import SELF_ARN, Environment, values
 from controller.aws import AwsClients, code_in
 from controller.kinds.base import (
     Desired,
@@ -52,13 +53,16 @@ class BucketClient(ResourceClient[Bucket]):
     # CreateBucket cannot tag in every partition/emulator: the engine guards the gap with a pending record.
     tags_at_creation = False
 
-    def identity(self, resource: Bucket, refs: RefResolver) -> Identity:
-        return {"name": resource.external_name(), "region": resource.spec.region or self.aws.region}
+    def region(self, resource: Bucket) -> str:
+        return resource.spec.region or self.aws.region
 
-    def render(self, resource: Bucket, refs: RefResolver) -> dict[str, Any]:
+    def identity(self, resource: Bucket, refs: RefResolver) -> Identity:
+        return {"name": resource.external_name(), "region": self.region(resource)}
+
+    def render(self, resource: Bucket, refs: RefResolver, environment: Environment) -> dict[str, Any]:
         spec = resource.spec
         state: dict[str, Any] = {
-            "region": spec.region or self.aws.region,
+            "region": self.region(resource),
             "publicAccessBlock": {key: getattr(spec.public_access_block, to_snake(key)) for key in _PAB_KEYS},
         }
         if spec.versioning is not None:
@@ -72,7 +76,7 @@ class BucketClient(ResourceClient[Bucket]):
             state["encryption"] = encryption
         if spec.lifecycle_rules is not None:
             state["lifecycleRules"] = [_lifecycle_rule(rule) for rule in spec.lifecycle_rules]
-        policy = _policy(resource)
+        policy = _policy(resource, environment)
         if policy is not None:
             state["policy"] = policy
         return state
@@ -197,7 +201,7 @@ def _outputs(name: str) -> Outputs:
     return {"name": name, "arn": f"arn:aws:s3:::{name}"}
 
 
-def _policy(resource: Bucket) -> dict[str, Any] | None:
+def _policy(resource: Bucket, environment: Environment) -> dict[str, Any] | None:
     spec = resource.spec
     if spec.policy is None and not spec.require_tls:
         return None
@@ -205,7 +209,7 @@ def _policy(resource: Bucket) -> dict[str, Any] | None:
     statements = document.get("Statement", [])
     statements = [statements] if isinstance(statements, dict) else list(statements)
     if spec.require_tls:
-        arn = f"arn:aws:s3:::{resource.external_name()}"
+        arn = values(resource, environment)[SELF_ARN]  # in the caller's partition
         statements.append({
             "Sid": TLS_STATEMENT_SID,
             "Effect": "Deny",

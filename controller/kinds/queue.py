@@ -10,6 +10,7 @@ from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_snake
 
 from controller.api.queue import Queue
+from controller.api.substitution import Environment
 from controller.aws import AwsClients, code_in
 from controller.kinds.base import (
     Desired,
@@ -54,7 +55,7 @@ class QueueClient(ResourceClient[Queue]):
     def identity(self, resource: Queue, refs: RefResolver) -> Identity:
         return {"name": resource.external_name(), "region": self.aws.region}
 
-    def render(self, resource: Queue, refs: RefResolver) -> dict[str, Any]:
+    def render(self, resource: Queue, refs: RefResolver, environment: Environment) -> dict[str, Any]:
         spec = resource.spec
         state: dict[str, Any] = {field: getattr(spec, to_snake(field)) for field in _INT_ATTRIBUTES}
         if spec.fifo:

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_snake
 
 from controller.api.scalable_target import ScalableTarget
+from controller.api.substitution import Environment, substituted
 from controller.aws import AwsClients
 from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, ResourceGone, compare
 from controller.kinds.batching import BatchLoader
@@ -52,7 +53,7 @@ class ScalableTargetClient(ResourceClient[ScalableTarget]):
         spec = resource.spec
         return {"namespace": spec.namespace, "resourceId": spec.resource, "dimension": spec.dimension}
 
-    def render(self, resource: ScalableTarget, refs: RefResolver) -> dict[str, Any]:
+    def render(self, resource: ScalableTarget, refs: RefResolver, environment: Environment) -> dict[str, Any]:
         spec = resource.spec
         return {
             "minCapacity": spec.min_capacity,
@@ -72,7 +73,10 @@ class ScalableTargetClient(ResourceClient[ScalableTarget]):
         return found
 
     async def prefetch(self, resources: list[ScalableTarget]) -> None:
-        await self._loader.prefetch([_key(resource) for resource in resources])
+        # The keys `observe` will load: a resource id may be an ARN written with pseudo parameters.
+        caller = await self.aws.caller_identity()
+        await self._loader.prefetch([_key(substituted(resource, self.environment(resource, caller)))
+                                     for resource in resources])
 
     async def observe(self, desired: Desired[ScalableTarget]) -> Observation:
         identity = desired.identity

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from controller.api.scaling_policy import ScalingPolicy, TargetTracking
+from controller.api.substitution import Environment
 from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, compare
 from controller.kinds.metric_rendering import dimensions, metric_queries, normalise_queries
 from controller.store.base import Identity
@@ -38,7 +39,7 @@ class ScalingPolicyClient(ResourceClient[ScalingPolicy]):
             "dimension": refs.output(target, "scalableDimension"),
         }
 
-    def render(self, resource: ScalingPolicy, refs: RefResolver) -> dict[str, Any]:
+    def render(self, resource: ScalingPolicy, refs: RefResolver, environment: Environment) -> dict[str, Any]:
         spec = resource.spec
         if spec.target_tracking is not None:
             tracking = _target_tracking(resource, spec.target_tracking, refs)

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
 
 Identity = dict[str, str]
 
@@ -43,8 +44,34 @@ class Condition:
 
 
 @dataclass(frozen=True, slots=True)
+class ErrorRecord:
+    """The last error a reconcile ended with, kept after later successes so `describe` can say what went wrong."""
+
+    time: str  # RFC 3339
+    code: str  # the AWS error code ("Terminal" for trimtab's own terminal errors)
+    message: str
+    retryable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FieldDrift:
+    path: str  # the spec field (the AWS name where the spec is a wire shape)
+    before: str  # what AWS held, as JSON text, long values summarised
+    after: str  # what the spec says
+
+
+@dataclass(frozen=True, slots=True)
+class DriftRecord:
+    """The last time AWS was found to differ from an unchanged spec."""
+
+    time: str  # RFC 3339
+    corrected: bool  # False: observe-only or suspended-by-policy, reported and left as it was
+    changes: tuple[FieldDrift, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ItemStatus:
-    """What `trimtab get` shows for one spec; kept across restarts."""
+    """What `trimtab get` and `trimtab describe` show for one spec; kept across restarts."""
 
     key: str
     conditions: tuple[Condition, ...]
@@ -54,9 +81,73 @@ class ItemStatus:
     last_reconcile_time: str
     last_reconcile_seconds: float
     first_seen: str  # for AGE
+    # Facts of the spec, so the store alone answers `get -l`, `describe` and dependents.
+    origin: str = ""  # file:line of the spec in its revision
+    labels: dict[str, str] = field(default_factory=dict)
+    identity: Identity | None = None  # the AWS identity the last reconcile worked on
+    dependencies: tuple[str, ...] = ()  # the keys the spec references
+    history: tuple[Condition, ...] = ()  # conditions since replaced, newest first (bounded)
+    last_error: ErrorRecord | None = None
+    last_drift: DriftRecord | None = None
 
     def condition(self, kind: str) -> Condition | None:
         return next((condition for condition in self.conditions if condition.type == kind), None)
+
+
+def encode_status(status: ItemStatus) -> str:
+    return json.dumps(asdict(status))
+
+
+def decode_status(document: str) -> ItemStatus:
+    """The inverse of `encode_status`; rows written before a field existed take its default."""
+    fields = json.loads(document)
+    fields["conditions"] = tuple(Condition(**condition) for condition in fields["conditions"])
+    fields["history"] = tuple(Condition(**condition) for condition in fields.get("history", ()))
+    fields["dependencies"] = tuple(fields.get("dependencies", ()))
+    if fields.get("last_error"):
+        fields["last_error"] = ErrorRecord(**fields["last_error"])
+    if fields.get("last_drift"):
+        drift = fields["last_drift"]
+        fields["last_drift"] = DriftRecord(drift["time"], drift["corrected"],
+                                           tuple(FieldDrift(**change) for change in drift["changes"]))
+    return ItemStatus(**fields)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened to an item (Created, DriftCorrected, Error, ...); repeats of the same
+    reason and message are counted on one event, as Kubernetes aggregates its events."""
+
+    reason: str
+    message: str
+    first_time: float  # Unix time
+    last_time: float
+    count: int = 1
+    details: dict[str, Any] = field(default_factory=dict)  # revision, AWS code, changed fields, ...
+
+
+def encode_events(events: Sequence[Event]) -> str:
+    return json.dumps([asdict(event) for event in events], default=str)
+
+
+def decode_events(document: str) -> tuple[Event, ...]:
+    return tuple(Event(**event) for event in json.loads(document))
+
+
+@dataclass(frozen=True, slots=True)
+class Suspension:
+    """`trimtab suspend`: an operator paused reconciling an item, until `trimtab resume`."""
+
+    since: float  # Unix time
+    reason: str = ""
+
+
+def encode_suspension(suspension: Suspension) -> str:
+    return json.dumps(asdict(suspension))
+
+
+def decode_suspension(document: str) -> Suspension:
+    return Suspension(**json.loads(document))
 
 
 class FencedWrite(Exception):
@@ -106,10 +197,11 @@ class LeaseStore(ABC):
 
 
 class Store(ABC):
-    """Status, inventory, create-pending records and settings. Once fenced (`fence_with`), the writes
-    for one item (put_status, delete_status, record_owned, forget, mark_create_pending and
-    clear_create_pending) raise FencedWrite, writing nothing, unless this task holds the lease of the
-    item's shard at the moment the write is applied. Settings are controller-wide and never fenced."""
+    """Status, inventory, create-pending records, events, suspensions and settings. Once fenced
+    (`fence_with`), the writes for one item (put_status, delete_status, record_owned, forget,
+    mark_create_pending, clear_create_pending and put_events) raise FencedWrite, writing nothing, unless
+    this task holds the lease of the item's shard at the moment the write is applied. Settings and
+    suspensions are an operator's word, taken by whichever task the request reached: never fenced."""
 
     def fence_with(self, holder: LeaseHolder | None) -> None:  # noqa: B027 (a default, not an obligation)
         """From now on, fence every write for an item by `holder`'s lease on its shard (None: unfenced).
@@ -141,6 +233,22 @@ class Store(ABC):
 
     @abstractmethod
     async def delete_status(self, key: str) -> None: ...
+
+    @abstractmethod
+    async def events(self) -> dict[str, tuple[Event, ...]]:
+        """Every item's retained events, oldest first."""
+
+    @abstractmethod
+    async def put_events(self, key: str, events: Sequence[Event]) -> None:
+        """Replace the retained events of item `key` (none: forget them). Bounding them is the caller's."""
+
+    @abstractmethod
+    async def suspensions(self) -> dict[str, Suspension]:
+        """Items suspended with `trimtab suspend`, by key."""
+
+    @abstractmethod
+    async def put_suspension(self, key: str, suspension: Suspension | None) -> None:
+        """Suspend item `key` (None: resume it)."""
 
     @abstractmethod
     async def get_setting(self, name: str) -> str | None:

@@ -1,5 +1,5 @@
-"""The DynamoDB store: status, inventory, create-pending records, settings and shard leases in one
-table, shared by every ECS task (`--store dynamodb://TABLE`).
+"""The DynamoDB store: status, inventory, create-pending records, events, suspensions, settings and
+shard leases in one table, shared by every ECS task (`--store dynamodb://TABLE`).
 
 One table, partition key `pk` (the record type) and sort key `sk` (its name), so each listing is a
 Query. Leases are conditional writes with expiry, as the Kinesis Client Library keeps them.
@@ -8,8 +8,8 @@ Fencing is exact, as fencing tokens are: once the shard coordinator is the store
 write for an item is one TransactWriteItems whose first action is a ConditionCheck on the lease of the
 item's shard (owner = this task AND counter = the counter it holds). A task whose lease was taken over,
 even by a task that has not written that item yet, can never complete the write: FencedWrite, and
-nothing changes. Settings are controller-wide and never fenced. Without a holder (plan, apply, the IAM
-test) writes are plain calls, as one task needs no fence.
+nothing changes. Settings and suspensions are an operator's word and never fenced. Without a holder
+(plan, apply, the IAM test) writes are plain calls, as one task needs no fence.
 
 The store talks to DynamoDB through its own clients (`AwsClients.for_store`), outside the kinds'
 `--aws-max-rate` limiter, and leases through a connection pool of their own, so neither a throttled SQS
@@ -26,7 +26,7 @@ import contextlib
 import json
 import random
 import time
-from dataclasses import asdict
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError
 from controller.aws import AwsClients, error_code
 from controller.fencing import current_item
 from controller.store.base import (
-    Condition,
+    Event,
     FencedWrite,
     Identity,
     InventoryEntry,
@@ -43,13 +43,20 @@ from controller.store.base import (
     LeaseHolder,
     LeaseStore,
     Store,
+    Suspension,
+    decode_events,
+    decode_status,
+    decode_suspension,
+    encode_events,
+    encode_status,
+    encode_suspension,
     identity_key,
 )
 
 __all__ = ["LEASE", "MEMBER", "STORE_SCHEME", "DynamoStore", "FencedWrite", "Lease", "table_definition"]
 
 STORE_SCHEME = "dynamodb://"
-_STATUS, _SETTING, _PENDING = "status", "setting", "pending"
+_STATUS, _SETTING, _PENDING, _EVENTS, _SUSPENSION = "status", "setting", "pending", "events", "suspension"
 _OWNED, _BY_SPEC = "owned", "owned-by"  # inventory entries, by identity and by spec
 _LEGACY_INVENTORY, _LEGACY_OWNER = "inventory", "owner"  # one entry per spec, before entries were per resource
 LEASE, MEMBER = "lease", "member"
@@ -347,18 +354,39 @@ class DynamoStore(Store, LeaseStore):
 
     async def put_status(self, status: ItemStatus) -> None:
         await self._write(status.key, [("Put", {"Item": {**_key(_STATUS, status.key),
-                                                         "document": {"S": json.dumps(asdict(status))}}})])
+                                                         "document": {"S": encode_status(status)}}})])
 
     async def statuses(self) -> dict[str, ItemStatus]:
-        found = {}
-        for item in await self._query(_STATUS):
-            fields = json.loads(item["document"]["S"])
-            fields["conditions"] = tuple(Condition(**condition) for condition in fields["conditions"])
-            found[item["sk"]["S"]] = ItemStatus(**fields)
+        found = {item["sk"]["S"]: decode_status(item["document"]["S"]) for item in await self._query(_STATUS)}
         return dict(sorted(found.items()))
 
     async def delete_status(self, key: str) -> None:
         await self._write(key, [("Delete", {"Key": _key(_STATUS, key)})])
+
+    # ---- events: one item per spec holding its retained events, fenced as its status is ----------
+
+    async def events(self) -> dict[str, tuple[Event, ...]]:
+        found = {item["sk"]["S"]: decode_events(item["document"]["S"]) for item in await self._query(_EVENTS)}
+        return dict(sorted(found.items()))
+
+    async def put_events(self, key: str, events: Sequence[Event]) -> None:
+        if events:
+            item = {**_key(_EVENTS, key), "document": {"S": encode_events(events)}}
+            await self._write(key, [("Put", {"Item": item})])
+        else:
+            await self._write(key, [("Delete", {"Key": _key(_EVENTS, key)})])
+
+    # ---- suspensions: an operator's word, like settings, so never fenced ---------------------------
+
+    async def suspensions(self) -> dict[str, Suspension]:
+        return {item["sk"]["S"]: decode_suspension(item["document"]["S"]) for item in await self._query(_SUSPENSION)}
+
+    async def put_suspension(self, key: str, suspension: Suspension | None) -> None:
+        if suspension is None:
+            await self._write(None, [("Delete", {"Key": _key(_SUSPENSION, key)})])
+        else:
+            await self._write(None, [("Put", {"Item": {**_key(_SUSPENSION, key),
+                                                       "document": {"S": encode_suspension(suspension)}}})])
 
     # ---- settings ----------------------------------------------------------------------------------
 

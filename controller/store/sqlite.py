@@ -9,10 +9,24 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from dataclasses import asdict
+from collections.abc import Sequence
 from pathlib import Path
 
-from controller.store.base import Condition, Identity, InventoryEntry, ItemStatus, Store, identity_key
+from controller.store.base import (
+    Event,
+    Identity,
+    InventoryEntry,
+    ItemStatus,
+    Store,
+    Suspension,
+    decode_events,
+    decode_status,
+    decode_suspension,
+    encode_events,
+    encode_status,
+    encode_suspension,
+    identity_key,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS owned (
@@ -36,6 +50,14 @@ CREATE TABLE IF NOT EXISTS create_pending (
     identity_key TEXT PRIMARY KEY,
     key TEXT NOT NULL,
     started_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS events (
+    key TEXT PRIMARY KEY,
+    document TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS suspensions (
+    key TEXT PRIMARY KEY,
+    document TEXT NOT NULL
 );
 """
 # State dirs written before the inventory was keyed by AWS resource (one row per spec): moved over once.
@@ -77,19 +99,34 @@ class SqliteStore(Store):
         self._db.execute("DELETE FROM owned WHERE identity_key = ?", (identity_key(entry.kind, entry.identity),))
 
     async def put_status(self, status: ItemStatus) -> None:
-        document = asdict(status)
-        self._db.execute("INSERT OR REPLACE INTO status VALUES (?, ?)", (status.key, json.dumps(document)))
+        self._db.execute("INSERT OR REPLACE INTO status VALUES (?, ?)", (status.key, encode_status(status)))
 
     async def statuses(self) -> dict[str, ItemStatus]:
-        found = {}
-        for key, document in self._db.execute("SELECT key, document FROM status ORDER BY key"):
-            fields = json.loads(document)
-            fields["conditions"] = tuple(Condition(**condition) for condition in fields["conditions"])
-            found[key] = ItemStatus(**fields)
-        return found
+        rows = self._db.execute("SELECT key, document FROM status ORDER BY key")
+        return {key: decode_status(document) for key, document in rows}
 
     async def delete_status(self, key: str) -> None:
         self._db.execute("DELETE FROM status WHERE key = ?", (key,))
+
+    async def events(self) -> dict[str, tuple[Event, ...]]:
+        rows = self._db.execute("SELECT key, document FROM events ORDER BY key")
+        return {key: decode_events(document) for key, document in rows}
+
+    async def put_events(self, key: str, events: Sequence[Event]) -> None:
+        if events:
+            self._db.execute("INSERT OR REPLACE INTO events VALUES (?, ?)", (key, encode_events(events)))
+        else:
+            self._db.execute("DELETE FROM events WHERE key = ?", (key,))
+
+    async def suspensions(self) -> dict[str, Suspension]:
+        rows = self._db.execute("SELECT key, document FROM suspensions ORDER BY key")
+        return {key: decode_suspension(document) for key, document in rows}
+
+    async def put_suspension(self, key: str, suspension: Suspension | None) -> None:
+        if suspension is None:
+            self._db.execute("DELETE FROM suspensions WHERE key = ?", (key,))
+        else:
+            self._db.execute("INSERT OR REPLACE INTO suspensions VALUES (?, ?)", (key, encode_suspension(suspension)))
 
     async def get_setting(self, name: str) -> str | None:
         row = self._db.execute("SELECT value FROM settings WHERE name = ?", (name,)).fetchone()

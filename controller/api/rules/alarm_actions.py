@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from controller.api import substitution
 from controller.api.alarm import Alarm
 from controller.api.rules.base import Violation, rule
 
@@ -40,18 +41,22 @@ LISTS = (("alarmActions", "alarm_actions"), ("okActions", "ok_actions"),
 def actions_are_alarm_actions(alarm: Alarm) -> Iterator[Violation]:
     """An action is an SNS topic, an Auto Scaling (EC2 or Application Auto Scaling) policy, an EC2
     stop/terminate/reboot/recover action, a Lambda function, a Systems Manager OpsItem or Incident Manager
-    response plan, or (alarm actions only) an Amazon Q investigation group. Any other ARN is refused.
+    response plan, or (alarm actions only) an Amazon Q investigation group. Any other ARN is refused. An ARN
+    written with ${AWS::...} pseudo parameters is checked as it becomes with stand-in values.
     https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html"""
+    offline = substitution.values(alarm, substitution.STAND_IN)
     for field, attribute in LISTS:
         for index, action in enumerate(getattr(alarm.spec, attribute)):
-            arn = action.arn
-            if arn is None or any(form.match(arn) for form in ACTION_FORMS.values()):
+            if action.arn is None:
+                continue
+            arn = substitution.substitute(action.arn, offline)
+            if any(form.match(arn) for form in ACTION_FORMS.values()):
                 continue
             if INVESTIGATION.match(arn):
                 if field == "alarmActions":
                     continue
                 message = f"an investigation group can only be an alarm action, not one of {field}"
             else:
-                message = (f"CloudWatch cannot act on {arn!r}; an action is one of: {', '.join(ACTION_FORMS)}"
+                message = (f"CloudWatch cannot act on {action.arn!r}; an action is one of: {', '.join(ACTION_FORMS)}"
                            + (", or an Amazon Q investigation group" if field == "alarmActions" else ""))
             yield Violation(("spec", field, index, "arn"), message)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from controller.api import substitution
 from controller.api.bucket import Bucket
 from controller.api.queue import Queue
 from controller.api.rules.base import Violation, as_list, glob_matches, rule
@@ -166,50 +167,60 @@ def _arn_parts(arn: str) -> list[str] | None:
     return parts if len(parts) == 6 and parts[0] == "arn" else None
 
 
+def _resources(resource: Owner, offline: dict[str, str]) -> Iterator[tuple[PathKey, Any, str | None]]:
+    """(path, Resource as written, what it becomes with the `offline` values, or None if it is no string) of
+    every statement: a Resource may be written ${Self.Arn}, or with ${AWS::...} pseudo parameters."""
+    for path, statement in statements(resource):
+        for where, written in _each(statement, path, "Resource"):
+            yield where, written, substitution.substitute(written, offline) if isinstance(written, str) else None
+
+
 @rule(Queue)
 def queue_policy_resource_is_the_queue(queue: Queue) -> Iterator[Violation]:
-    """An SQS policy's Resource is the queue's own ARN, arn:aws:sqs:REGION:ACCOUNT:NAME, or a wildcard form of it.
+    """An SQS policy's Resource is the queue's own ARN, arn:aws:sqs:REGION:ACCOUNT:NAME (${Self.Arn}), or a
+    wildcard form of it.
     https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-creating-custom-policies-access-policy-examples.html"""
     name = queue.external_name()
-    for path, statement in statements(queue):
-        for where, resource in _each(statement, path, "Resource"):
-            if not isinstance(resource, str):
-                yield Violation(where, "a Resource is an ARN string")
+    offline = substitution.values(queue, substitution.STAND_IN)
+    own = offline[substitution.SELF_ARN]
+    for where, written, resource in _resources(queue, offline):
+        if resource is None:
+            yield Violation(where, "a Resource is an ARN string")
+            continue
+        parts = _arn_parts(resource)
+        if parts is None:
+            if "*" in resource and glob_matches(resource, own):
                 continue
-            parts = _arn_parts(resource)
-            if parts is None:
-                if "*" in resource and glob_matches(resource, f"arn:aws:sqs:us-east-1:123456789012:{name}"):
-                    continue
-                yield Violation(where, f"a Resource is an ARN, here arn:aws:sqs:REGION:ACCOUNT:{name} "
-                                       f"(got {resource!r})")
-            elif not glob_matches(parts[2], "sqs") or not glob_matches(parts[5], name):
-                yield Violation(where, f"the queue's policy can only cover the queue itself, "
-                                       f"arn:aws:sqs:REGION:ACCOUNT:{name} (got {resource!r})")
+            yield Violation(where, f"a Resource is an ARN, here ${{Self.Arn}} (arn:aws:sqs:REGION:ACCOUNT:{name}) "
+                                   f"(got {written!r})")
+        elif not glob_matches(parts[2], "sqs") or not glob_matches(parts[5], name):
+            yield Violation(where, f"the queue's policy can only cover the queue itself, ${{Self.Arn}} "
+                                   f"(arn:aws:sqs:REGION:ACCOUNT:{name}) (got {written!r})")
 
 
 @rule(Bucket)
 def bucket_policy_resource_is_the_bucket(bucket: Bucket) -> Iterator[Violation]:
-    """A bucket policy covers the bucket (arn:aws:s3:::BUCKET) and its objects (arn:aws:s3:::BUCKET/KEY), not
-    another bucket; S3 answers MalformedPolicy "Policy has invalid resource".
+    """A bucket policy covers the bucket (arn:aws:s3:::BUCKET, ${Self.Arn}) and its objects
+    (arn:aws:s3:::BUCKET/KEY), not another bucket; S3 answers MalformedPolicy "Policy has invalid resource".
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html"""
     name = bucket.external_name()
-    for path, statement in statements(bucket):
-        for where, resource in _each(statement, path, "Resource"):
-            if not isinstance(resource, str):
-                yield Violation(where, "a Resource is an ARN string")
+    offline = substitution.values(bucket, substitution.STAND_IN)
+    own = offline[substitution.SELF_ARN]
+    for where, written, resource in _resources(bucket, offline):
+        if resource is None:
+            yield Violation(where, "a Resource is an ARN string")
+            continue
+        parts = _arn_parts(resource)
+        if parts is None:
+            if "*" in resource and (glob_matches(resource, own) or glob_matches(resource, f"{own}/key")):
                 continue
-            parts = _arn_parts(resource)
-            if parts is None:
-                if "*" in resource and (glob_matches(resource, f"arn:aws:s3:::{name}")
-                                        or glob_matches(resource, f"arn:aws:s3:::{name}/key")):
-                    continue
-                yield Violation(where, f"a Resource is an ARN, here arn:aws:s3:::{name} or arn:aws:s3:::{name}/KEY "
-                                       f"(got {resource!r})")
-                continue
-            bucket_part = parts[5].split("/", 1)[0]
-            if not glob_matches(parts[2], "s3") or not glob_matches(bucket_part, name):
-                yield Violation(where, f"the bucket's policy can only cover arn:aws:s3:::{name} and "
-                                       f"arn:aws:s3:::{name}/KEY (got {resource!r})")
+            yield Violation(where, f"a Resource is an ARN, here ${{Self.Arn}} or ${{Self.Arn}}/KEY "
+                                   f"(arn:aws:s3:::{name}, arn:aws:s3:::{name}/KEY) (got {written!r})")
+            continue
+        bucket_part = parts[5].split("/", 1)[0]
+        if not glob_matches(parts[2], "s3") or not glob_matches(bucket_part, name):
+            yield Violation(where, f"the bucket's policy can only cover ${{Self.Arn}} and ${{Self.Arn}}/KEY "
+                                   f"(arn:aws:s3:::{name}, arn:aws:s3:::{name}/KEY) (got {written!r})")
 
 
 def _is_public(statement: dict[str, Any]) -> bool:

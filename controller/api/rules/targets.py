@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from controller.api import substitution
 from controller.api.rules.base import Violation, rule
 from controller.api.rules.services import DIMENSIONS, RESOURCE_IDS, resource_type_key
 from controller.api.scalable_target import ScalableTarget
@@ -31,13 +32,15 @@ def dimension_belongs_to_namespace(target: ScalableTarget) -> Iterator[Violation
 @rule(ScalableTarget)
 def resource_id_has_namespace_format(target: ScalableTarget) -> Iterator[Violation]:
     """The resource id's format depends on the resource type, e.g. an ECS service is service/CLUSTER/SERVICE,
-    a DynamoDB index table/TABLE/index/INDEX, an Aurora cluster cluster:NAME.
+    a DynamoDB index table/TABLE/index/INDEX, an Aurora cluster cluster:NAME. An ARN written with ${AWS::...}
+    pseudo parameters is checked as it becomes with stand-in values.
     https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html"""
     spec = target.spec
     if spec.ecs_service is not None or spec.scalable_dimension not in DIMENSIONS.get(spec.namespace, ()):
         return
     expected = RESOURCE_IDS.get(resource_type_key(spec.dimension))
-    if expected is not None and not expected[0].match(spec.resource):
+    resource = substitution.substitute(spec.resource, substitution.values(target, substitution.STAND_IN))
+    if expected is not None and not expected[0].match(resource):
         yield Violation(("spec", "resourceId"),
                         f"for {spec.dimension}, resourceId has the form {expected[1]} (got {spec.resource!r})")
 

@@ -1,0 +1,229 @@
+"""`make test-localstack`: the lifecycle tests against LocalStack instead of moto.
+
+    python -m tests.localstack_run [PYTEST ARGS...]   # install if needed, start, run pytest, stop
+    python -m tests.localstack_run --relock           # rewrite requirements-localstack.lock
+
+LocalStack runs on the host, without Docker: its runtime module from PyPI (`localstack-core`) in its
+own venv, `.venv-localstack/`, pinned by `requirements-localstack.lock`; never in the project's venv,
+whose botocore it would pin. It listens on a free 127.0.0.1 port, serves only SQS, S3, CloudWatch,
+STS and the tagging API, and is stopped when the tests end, whatever happens. Its state lives in a
+temporary directory; its log is kept in `.trimtab/localstack/localstack.log`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+
+from controller.emulator import free_port
+from tests.external_endpoint import ENDPOINT_VARIABLE
+
+REPO = Path(__file__).resolve().parent.parent
+VENV = REPO / ".venv-localstack"
+LOCK = REPO / "requirements-localstack.lock"
+LOG = REPO / ".trimtab" / "localstack" / "localstack.log"
+SERVICES = ("sqs", "s3", "cloudwatch", "sts", "resourcegroupstaggingapi")
+
+# What the lock is made from. Each pin below the first holds back a release that breaks this one.
+REQUIREMENTS = (
+    # The runtime extra brings the servers (twisted, hypercorn) and moto-ext, which backs STS and the
+    # tagging API. Its code needs Python 3.12 (PEP 695 generics), though its metadata says 3.10.
+    "localstack-core[runtime]==2026.3.0",
+    "cbor2==5.9.0",  # cbor2 6.3 has no `cbor2._decoder`, which LocalStack's request parser imports
+    "pyOpenSSL==25.3.0",  # 26.4 has no X509.add_extensions, with which it makes its self-signed cert
+    "cryptography==46.0.7",  # pyOpenSSL 25.3 needs cryptography < 47
+    "service-identity==24.2.0",  # twisted's TLS imports it; localstack-core does not require it
+)
+_MIN_PYTHON = (3, 12)
+_CANDIDATE_PYTHONS = ("python3.13", "python3.12")
+_START_TIMEOUT_SECONDS = 120.0  # about 4 s here; the first start also compiles its modules
+_START_ATTEMPTS = 3  # another process may take the free port between our probe and its bind
+_STOP_TIMEOUT_SECONDS = 30.0
+
+
+class LocalStackError(RuntimeError):
+    pass
+
+
+def find_python() -> str:
+    """A Python of at least 3.12: $LOCALSTACK_PYTHON, else python3.13 or python3.12 on PATH or in pyenv."""
+    named = os.environ.get("LOCALSTACK_PYTHON")
+    candidates = [named] if named else [*_CANDIDATE_PYTHONS, *_pyenv_pythons()]
+    for candidate in candidates:
+        path = shutil.which(candidate)
+        if path is not None and _version(path) >= _MIN_PYTHON:
+            return path
+    raise LocalStackError(
+        f"LocalStack needs Python >= {'.'.join(map(str, _MIN_PYTHON))} (tried {', '.join(candidates)}): "
+        "set LOCALSTACK_PYTHON=/path/to/python3.13")
+
+
+def _pyenv_pythons() -> list[str]:
+    """pyenv's own interpreters: its shims answer only for the selected version."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found = sorted(root.glob("3.1[2-9]*/bin/python3"), reverse=True)
+    return [str(path) for path in found]
+
+
+def _version(python: str) -> tuple[int, int]:
+    try:
+        printed = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"],
+                                 capture_output=True, text=True, check=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return (0, 0)
+    major, minor = printed.split()
+    return (int(major), int(minor))
+
+
+def ensure_venv() -> Path:
+    """`.venv-localstack/` installed from the lock; rebuilt from scratch whenever the lock changes."""
+    stamp = VENV / ".installed"
+    digest = hashlib.sha256(LOCK.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        return VENV / "bin" / "python"
+    shutil.rmtree(VENV, ignore_errors=True)
+    _make_venv(VENV)
+    _pip(VENV, "install", "--quiet", "--requirement", str(LOCK))
+    stamp.write_text(digest + "\n")
+    return VENV / "bin" / "python"
+
+
+def relock() -> None:
+    """Resolve REQUIREMENTS in a scratch venv and write every installed version to the lock."""
+    with tempfile.TemporaryDirectory(prefix="trimtab-localstack-lock-") as scratch:
+        venv = Path(scratch) / "venv"
+        _make_venv(venv)
+        _pip(venv, "install", "--quiet", *REQUIREMENTS)
+        frozen = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "freeze"],
+                                capture_output=True, text=True, check=True).stdout
+    header = ("# LocalStack for `make test-localstack`, in .venv-localstack/ only. Generated by\n"
+              "# `.venv/bin/python -m tests.localstack_run --relock` from REQUIREMENTS in tests/localstack_run.py.\n")
+    LOCK.write_text(header + "\n".join(sorted(frozen.split(), key=str.lower)) + "\n")
+
+
+def _make_venv(path: Path) -> None:
+    subprocess.run([find_python(), "-m", "venv", str(path)], check=True)
+    _pip(path, "install", "--quiet", "--upgrade", "pip")
+
+
+def _pip(venv: Path, *args: str) -> None:
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", *args], check=True)
+
+
+@contextlib.contextmanager
+def running_localstack(python: Path) -> Iterator[tuple[str, str]]:
+    """LocalStack on a free 127.0.0.1 port until the block ends; yields its URL and version."""
+    LOG.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="trimtab-localstack-") as state, LOG.open("wb") as log:
+        for _ in range(_START_ATTEMPTS):
+            port = free_port()
+            url = f"http://127.0.0.1:{port}"
+            process = subprocess.Popen(
+                [str(python), "-m", "localstack.runtime.main"], env=_environment(port, Path(state)),
+                cwd=state, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+            try:
+                version = _wait_healthy(process, url)
+                if version is not None:
+                    yield url, version
+                    return
+            finally:
+                _stop(process)
+        raise LocalStackError(f"LocalStack did not start; see {LOG}")
+
+
+def _environment(port: int, state: Path) -> dict[str, str]:
+    # Not the caller's AWS settings: LocalStack's own clients would follow an AWS_ENDPOINT_URL.
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("AWS_", "LOCALSTACK_"))}
+    env.update({
+        "GATEWAY_LISTEN": f"127.0.0.1:{port}",
+        "SERVICES": ",".join(SERVICES),
+        # The URLs it hands out (queue URLs) name this listener, in AWS's /ACCOUNT/NAME form.
+        "LOCALSTACK_HOST": f"127.0.0.1:{port}",
+        "SQS_ENDPOINT_STRATEGY": "off",
+        # This machine is itself a container: without this LocalStack writes into /var/lib/localstack.
+        "OVERRIDE_IN_DOCKER": "0",
+        "FILESYSTEM_ROOT": str(state),
+        "DNS_ADDRESS": "0",  # no DNS server of its own (it would bind port 53)
+        # Nothing leaves the machine: no analytics, no download of its TLS certificate.
+        "DISABLE_EVENTS": "1",
+        "SKIP_SSL_CERT_DOWNLOAD": "1",
+    })
+    return env
+
+
+def _wait_healthy(process: subprocess.Popen[bytes], url: str) -> str | None:
+    """Poll the health endpoint until every service is up (then its version), the process exits, or
+    the deadline passes (then None)."""
+    deadline = time.monotonic() + _START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return None
+        try:
+            with urllib.request.urlopen(f"{url}/_localstack/health", timeout=2) as response:
+                health = json.load(response)
+            states = health.get("services", {})
+            if all(states.get(service) in {"available", "running"} for service in SERVICES):
+                return str(health.get("version", "unknown"))
+        except (urllib.error.URLError, OSError, ValueError):
+            pass  # not listening yet
+        time.sleep(0.1)
+    return None
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, which LocalStack handles by shutting down; SIGKILL to its process group if it hangs."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=_STOP_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """`make` interrupted or killed: unwind, so that LocalStack is stopped on the way out."""
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    # No abbreviations: a pytest option must never be taken for a prefix of ours.
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     allow_abbrev=False)
+    parser.add_argument("--relock", action="store_true", help="rewrite requirements-localstack.lock and exit")
+    # Everything else goes to pytest as it is: test files and options (none: all of tests/).
+    args, pytest_args = parser.parse_known_args(argv)
+    try:
+        if args.relock:
+            relock()
+            return 0
+        signal.signal(signal.SIGTERM, _exit_on_sigterm)
+        with running_localstack(ensure_venv()) as (url, version):
+            print(f"LocalStack {version} at {url} ({', '.join(SERVICES)})", flush=True)
+            env = {**os.environ, ENDPOINT_VARIABLE: url}
+            return subprocess.run([sys.executable, "-m", "pytest", "-q", *pytest_args], env=env,
+                                  cwd=REPO, check=False).returncode
+    except LocalStackError as error:
+        print(f"test-localstack: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C: LocalStack is already stopped, by the context manager
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
