@@ -4,14 +4,16 @@ spec, and tables written by the older format (one entry per spec) read and conve
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import aioboto3
 
 from controller.aws import AwsClients, AwsSettings
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator
-from controller.store.base import InventoryEntry
+from controller.store.base import InventoryEntry, ItemStatus
 from controller.store.dynamodb import DynamoStore, table_definition
+from controller.store.sqlite import SqliteStore
 from tests.conftest import REGION
 
 TABLE = "trimtab-store"
@@ -58,3 +60,25 @@ async def test_records_of_the_older_format_are_read_and_converted(moto: LocalEmu
         assert partitions == {"owned", "owned-by"}
         await store.forget(entry)
         assert await store.inventory() == []
+
+
+async def test_statuses_of_reads_just_the_rows_asked_for_in_both_stores(
+    moto: LocalEmulator, boto: Any, tmp_path: Path
+) -> None:
+    """A lease round reads the rows of foreign dependencies only: the rows named, in batches of 100 keys
+    (BatchGetItem's limit), and a key with no row is simply absent."""
+    boto("dynamodb").create_table(**table_definition(TABLE))
+    settings = AwsSettings(region=REGION, endpoint_url=moto.url, static_credentials=EMULATOR_CREDENTIALS)
+    rows = [ItemStatus(f"Queue/q{n:03d}", (), f"gen{n}", "rev", {}, "2026-12-02T00:00:00Z", 0.1,
+                       "2026-12-02T00:00:00Z") for n in range(150)]
+    asked = [f"Queue/q{n:03d}" for n in range(0, 150, 2)] + [f"Queue/q{n:03d}" for n in range(1, 150, 2)][:40]
+    async with AwsClients(settings, session=aioboto3.Session()) as aws:
+        sqlite = SqliteStore(tmp_path / "state")
+        for store in (DynamoStore(aws, TABLE), sqlite):
+            for row in rows:
+                await store.put_status(row)
+            found = await store.statuses_of([*asked, "Queue/never-written", asked[0]])
+            assert sorted(found) == sorted(asked), type(store).__name__
+            assert all(found[key].observed_generation == f"gen{int(key[7:])}" for key in found)
+            assert await store.statuses_of([]) == {}
+        sqlite.close()

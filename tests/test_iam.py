@@ -67,6 +67,7 @@ async def _exercise_store(harness: Harness, boto: Any) -> None:
     await store.put_status(ItemStatus("Queue/q", (), "g", "r", {}, "2026-11-22T00:00:00Z", 0.1,
                                       "2026-11-22T00:00:00Z"))
     await store.statuses()
+    await store.statuses_of(["Queue/q"])
     await store.delete_status("Queue/q")
     await store.put_setting("s", "v")
     await store.get_setting("s")

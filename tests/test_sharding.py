@@ -23,6 +23,11 @@ from tests.controller_process import ControllerProcess
 from tests.test_api import http
 
 TABLE = "trimtab-test"
+# moto gap: every TransactWriteItems deep-copies the whole table, once per action, and a Query scans and
+# sorts the whole table, so each fenced write costs time in proportion to everything stored, and a
+# converge, quadratic time. 120 specs (12 files, 12 dead-letter heads spread over 3 tasks) exercise
+# every hand-over; the large counts are the benchmark's (bench/, docs/benchmarks.md).
+SPECS = 120
 SHARDS, LEASE, RENEW = 32, 9.0, 3.0
 TASK_FLAGS = ("--store", f"dynamodb://{TABLE}", "--shards", str(SHARDS), "--lease-duration", f"{LEASE:g}s",
               "--lease-renew-interval", f"{RENEW:g}s", "--resync-interval", "10m", "--workers", "8")
@@ -76,16 +81,16 @@ def shards_held(controller: ControllerProcess) -> float:
     return float(re.search(r"^trimtab_shards_held (\S+)$", text, re.MULTILINE).group(1))  # type: ignore[union-attr]
 
 
-def test_three_tasks_share_300_specs_and_survive_kill_and_term(
+def test_three_tasks_share_the_specs_and_survive_kill_and_term(
     tmp_path: Path, table: Any, controllers: Any, boto: Any
 ) -> None:
     specs = tmp_path / "specs"
-    write_queues(specs, 300)
+    write_queues(specs, SPECS)
     tasks = [controllers(specs, *TASK_FLAGS) for _ in range(3)]
-    deadline = time.monotonic() + 600  # fenced writes are transactions, which moto serves one at a time
-    while ready_count(table) < 300:
-        assert time.monotonic() < deadline, f"only {ready_count(table)} of 300 Ready"
-        time.sleep(1)
+    deadline = time.monotonic() + 300  # fenced writes are transactions, which moto serves one at a time
+    while (ready := ready_count(table)) < SPECS:
+        assert time.monotonic() < deadline, f"only {ready} of {SPECS} Ready"
+        time.sleep(3)  # each count reads every row, which costs moto as much as a few fenced writes
 
     # Balanced: about S/3 each, and every shard held by exactly one live task.
     tasks[0].wait_for(lambda: sorted(shards_held(t) for t in tasks) == [10, 11, 11], timeout=30,
@@ -100,9 +105,9 @@ def test_three_tasks_share_300_specs_and_survive_kill_and_term(
             if event["event"] in ("Created", "Updated", "DriftCorrected") and "duration" in event:
                 key = f"{event['kind']}/{event['name']}"
                 runs.setdefault(key, []).append((event["time"] - event["duration"], event["time"], task_id(task)))
-    assert len(runs) == 300
+    assert len(runs) == SPECS
     assert all(len(spans) == 1 for spans in runs.values()), "an item was created or changed by two tasks"
-    assert len(boto("sqs").list_queues(MaxResults=1000)["QueueUrls"]) == 300
+    assert len(boto("sqs").list_queues(MaxResults=1000)["QueueUrls"]) == SPECS
 
     # SIGKILL: the killed task's shards are taken over within the lease time plus 5 s.
     victim, survivors = tasks[0], tasks[1:]
@@ -120,7 +125,7 @@ def test_three_tasks_share_300_specs_and_survive_kill_and_term(
     name = next(f"late{n}" for n in range(1000) if shard_of(f"Queue/late{n}", SHARDS) in victim_shards)
     (specs / "late.yaml").write_text(f"apiVersion: trimtab.io/v1alpha1\nkind: Queue\nmetadata: {{name: {name}}}\n"
                                      "spec: {}\n")
-    survivors[0].wait_for(lambda: ready_count(table) == 301, timeout=30, what="the new spec converges")
+    survivors[0].wait_for(lambda: ready_count(table) == SPECS + 1, timeout=30, what="the new spec converges")
 
     # SIGTERM: the task releases its leases at once; the last task holds everything within seconds.
     leaving, staying = survivors
@@ -132,7 +137,7 @@ def test_three_tasks_share_300_specs_and_survive_kill_and_term(
         time.sleep(0.25)
     handover = time.monotonic() - stopped
     print(f"takeover after SIGKILL: {takeover:.1f}s (lease {LEASE:g}s); hand-over after SIGTERM: {handover:.1f}s")
-    assert ready_count(table) == 301
+    assert ready_count(table) == SPECS + 1
 
 
 async def test_a_stale_lease_holder_cannot_overwrite_newer_status(moto: LocalEmulator, table: Any) -> None:

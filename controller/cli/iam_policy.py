@@ -17,8 +17,8 @@ from controller.kinds.registry import CLIENT_TYPES
 # TransactWriteItems has no action of its own: IAM checks each part (fenced writes add a ConditionCheck).
 # The receive side of `run --events sqs://QUEUE` (controller/sources/events.py).
 EVENTS_ACTIONS = ("sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage")
-STORE_ACTIONS = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem",
-                 "dynamodb:Query", "dynamodb:ConditionCheckItem")
+STORE_ACTIONS = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
+                 "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
 # Called by AWS on trimtab's behalf the first time an ECS service gets a scalable target.
 ECS_AUTOSCALING_ROLE = ("arn:aws:iam::*:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"
                         "AWSServiceRoleForApplicationAutoScaling_ECSService")

@@ -49,9 +49,12 @@ class ShardHandover:
                 self.queue.add(key, Priority.HIGH)
 
     async def refresh_foreign(self) -> None:
-        """Items waiting on a dependency that another task reconciles: read its status from the store."""
-        if any(not self.coordinator.owns(needed) for needed in self.dispatcher.waits.values()):
-            await self._absorb()
+        """Items waiting on a dependency that another task reconciles: read those dependencies' rows,
+        and only those (a round reading every row would cost the whole table, per task, every few seconds)."""
+        foreign = {needed for needed in self.dispatcher.waits.values() if not self.coordinator.owns(needed)}
+        if foreign:
+            self.ledger.absorb(await self.store.statuses_of(foreign))
+            self._unblock()
 
     async def _absorb(self) -> None:
         """Take in the store's rows of items other tasks reconcile (or did, before a shard moved here):
@@ -59,6 +62,9 @@ class ShardHandover:
         mine = [key for key in self.ledger.statuses
                 if self.coordinator.owns(key) and key in self.follower.resynced_once]
         self.ledger.absorb(await self.store.statuses(), skip=mine)  # this task's own view is the newer one
+        self._unblock()
+
+    def _unblock(self) -> None:
         for key, needed in list(self.dispatcher.waits.items()):
             if needed in self.ledger.ready:
                 self.queue.add(key, Priority.HIGH)

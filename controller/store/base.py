@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -230,6 +230,11 @@ class Store(ABC):
 
     @abstractmethod
     async def statuses(self) -> dict[str, ItemStatus]: ...
+
+    @abstractmethod
+    async def statuses_of(self, keys: Collection[str]) -> dict[str, ItemStatus]:
+        """The rows of `keys` that exist: what a task reads each lease round for the dependencies other
+        tasks reconcile, so that round costs a read per dependency, not the whole table."""
 
     @abstractmethod
     async def delete_status(self, key: str) -> None: ...

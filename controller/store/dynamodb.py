@@ -26,7 +26,7 @@ import contextlib
 import json
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -65,6 +65,8 @@ LEASE_CONNECTIONS = 16
 # Three attempts of at most this long stay well inside the default 15 s lease; a renewal that hangs
 # on a stalled connection is better retried on a fresh one than waited for.
 LEASE_READ_TIMEOUT_SECONDS = 3.0
+BATCH_GET_KEYS = 100  # BatchGetItem's limit per call
+BATCH_GET_ATTEMPTS = 5
 CONFLICT_RETRIES = 5  # transaction conflicts last milliseconds: a few quick, jittered retries
 CONFLICT_BACKOFF_SECONDS = 0.02
 # A write's actions: ("Put", {"Item": ...}) or ("Delete", {"Key": ...}), each with optional conditions.
@@ -134,7 +136,7 @@ def _cancellation_reasons(error: ClientError) -> list[str]:
     return [str(reason.get("Code", "None")) for reason in error.response.get("CancellationReasons", [])]
 
 
-async def _conflict_pause(attempt: int) -> None:
+async def _jittered_pause(attempt: int) -> None:
     await asyncio.sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * 2**attempt))
 
 
@@ -212,7 +214,7 @@ class DynamoStore(Store, LeaseStore):
                     raise _ActionRefused(reasons.index("ConditionalCheckFailed", 1) - 1) from error
                 if "TransactionConflict" not in reasons or attempt == CONFLICT_RETRIES:
                     raise
-            await _conflict_pause(attempt)
+            await _jittered_pause(attempt)
 
     async def _write_plainly(self, actions: list[Action]) -> None:
         client = await self._client()
@@ -360,6 +362,31 @@ class DynamoStore(Store, LeaseStore):
         found = {item["sk"]["S"]: decode_status(item["document"]["S"]) for item in await self._query(_STATUS)}
         return dict(sorted(found.items()))
 
+    async def statuses_of(self, keys: Collection[str]) -> dict[str, ItemStatus]:
+        found = {item["sk"]["S"]: decode_status(item["document"]["S"])
+                 for item in await self._get_many(_STATUS, sorted(set(keys)))}
+        return dict(sorted(found.items()))
+
+    async def _get_many(self, pk: str, sks: list[str]) -> list[dict[str, Any]]:
+        """BatchGetItem, BATCH_GET_KEYS at a time, asking again for the keys DynamoDB left unprocessed
+        (it may, under throttling) after a short jittered pause."""
+        client = await self._client()
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(sks), BATCH_GET_KEYS):
+            request: dict[str, Any] = {self.table: {"Keys": [_key(pk, sk) for sk in sks[start:start + BATCH_GET_KEYS]],
+                                                    "ConsistentRead": True}}
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                answer = await client.batch_get_item(RequestItems=request)
+                items.extend(answer.get("Responses", {}).get(self.table, []))
+                request = answer.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                await _jittered_pause(attempt)
+            else:
+                raise RuntimeError(f"DynamoDB left {len(request[self.table]['Keys'])} keys of {self.table} "
+                                   f"unprocessed after {BATCH_GET_ATTEMPTS} attempts")
+        return items
+
     async def delete_status(self, key: str) -> None:
         await self._write(key, [("Delete", {"Key": _key(_STATUS, key)})])
 
@@ -426,7 +453,7 @@ class DynamoStore(Store, LeaseStore):
                 # A fenced write's transaction holds the lease item for a moment: not a loss, retry.
                 if code != "TransactionConflictException" or attempt == CONFLICT_RETRIES:
                     raise
-            await _conflict_pause(attempt)
+            await _jittered_pause(attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def members(self) -> dict[str, float]:

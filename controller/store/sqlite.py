@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 from controller.store.base import (
@@ -103,6 +103,14 @@ class SqliteStore(Store):
 
     async def statuses(self) -> dict[str, ItemStatus]:
         rows = self._db.execute("SELECT key, document FROM status ORDER BY key")
+        return {key: decode_status(document) for key, document in rows}
+
+    async def statuses_of(self, keys: Collection[str]) -> dict[str, ItemStatus]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        placeholders = ", ".join("?" * len(wanted))
+        rows = self._db.execute(f"SELECT key, document FROM status WHERE key IN ({placeholders}) ORDER BY key", wanted)
         return {key: decode_status(document) for key, document in rows}
 
     async def delete_status(self, key: str) -> None:
