@@ -20,8 +20,10 @@ run: $(STAMP)
 	TRIMTAB_API_TOKEN="$$token" exec $(BIN)/trimtab run --local --source specs/
 
 ## test: lint, type-check, CRD staleness, and the test suite against a real moto server
+## (two pytest-xdist workers, each with its own moto server: the suite mostly waits, so two fill two cores)
+TEST_WORKERS ?= 2
 test: $(STAMP) lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n $(TEST_WORKERS)
 
 ## test-localstack: the lifecycle tests against LocalStack (own venv, free port; needs Python >= 3.12)
 LOCALSTACK_TESTS ?= tests/test_lifecycle.py tests/test_ownership.py tests/test_transitions.py tests/test_steady_reads.py

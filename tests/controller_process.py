@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +31,12 @@ class ControllerProcess:
         )
 
     def events(self) -> list[dict[str, Any]]:
+        """The JSON log's events, each with `epoch`: its ISO 8601 `time` in seconds, to compare with time.time()."""
         lines = self.log.read_text().splitlines()
-        return [json.loads(line) for line in lines if line.startswith("{")]
+        events = [json.loads(line) for line in lines if line.startswith("{")]
+        for event in events:
+            event["epoch"] = datetime.fromisoformat(event["time"]).timestamp()
+        return events
 
     @property
     def url(self) -> str:

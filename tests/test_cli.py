@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -46,6 +47,8 @@ def test_apply_local_runs_the_whole_scenario() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "embedded AWS emulator" in result.stderr
     assert "24 created" in result.stdout and "0 errors" in result.stdout
+    numbered = re.findall(r"^\[(\d+)/24\] ", result.stdout, re.MULTILINE)
+    assert [int(n) for n in numbered] == list(range(1, 25)), result.stdout  # N/M progress, one line per spec
 
 
 def test_apply_against_a_running_emulator_seeds_ecs_and_keeps_state(tmp_path: Path, cli_env: dict[str, str],

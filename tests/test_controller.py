@@ -50,8 +50,9 @@ def test_lifecycle_drift_edit_prune_and_foreign(scenario: Path, controllers: Any
             "MessageRetentionPeriod"] == "1209600", timeout=10, what="drift corrected")
     took = time.monotonic() - drifted_at
     assert took < 2 + 1.5, f"drift took {took:.1f}s to correct: one 2 s interval plus the reconcile and the poll"
-    assert any(e["event"] == "DriftCorrected" and e.get("name") == "orders-dlq"
-               and "messageRetentionSeconds" in e.get("fields", []) for e in controller.events())
+    assert any(e["event"] == "DriftCorrected" and e.get("name") == "orders-dlq" and e["level"] == "info"
+               and {"field": "messageRetentionSeconds", "before": "600", "after": "1209600"} in e.get("changes", [])
+               for e in controller.events())
 
     # An edited spec is applied.
     queues = scenario / "request-processor" / "queues.yaml"

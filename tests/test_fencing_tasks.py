@@ -112,7 +112,7 @@ def test_a_task_frozen_past_its_leases_changes_nothing_for_the_shards_it_lost(
             lost = {shard for shard, (owner, _) in leases(table).items() if owner == victim_id}
             assert lost
             survivor.wait_for(
-                lambda: lost <= {shard for e in lease_events(survivor, "acquired") if e["time"] >= stopped
+                lambda: lost <= {shard for e in lease_events(survivor, "acquired") if e["epoch"] >= stopped
                                  for shard in e["shards"]},
                 timeout=LEASE + 3 * RENEW + 10, what="the survivor takes the frozen task's shards")
             # A change while it is frozen: the stale task must not apply its old view, nor the new one.
@@ -124,7 +124,7 @@ def test_a_task_frozen_past_its_leases_changes_nothing_for_the_shards_it_lost(
             victim.process.send_signal(signal.SIGCONT)
 
             # It notices the loss, the shards rebalance, and everything converges to the new spec.
-            victim.wait_for(lambda: any(e["time"] >= resumed for e in lease_events(victim, "lost")),
+            victim.wait_for(lambda: any(e["epoch"] >= resumed for e in lease_events(victim, "lost")),
                             what="the woken task notices its loss")
             sqs = boto("sqs")
 
@@ -147,9 +147,9 @@ def test_a_task_frozen_past_its_leases_changes_nothing_for_the_shards_it_lost(
             # Every mutation the woken task sent, AWS or store, must be for a shard it held again by then.
             regained: dict[int, float] = {}
             for event in lease_events(victim, "acquired"):
-                if event["time"] >= resumed:
+                if event["epoch"] >= resumed:
                     for shard in event["shards"]:
-                        regained.setdefault(shard, event["time"])
+                        regained.setdefault(shard, event["epoch"])
             violations = []
             for call in proxy.since(resumed):
                 if not call.mutating or call.status >= 300:

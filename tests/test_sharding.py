@@ -104,7 +104,7 @@ def test_three_tasks_share_the_specs_and_survive_kill_and_term(
         for event in task.events():
             if event["event"] in ("Created", "Updated", "DriftCorrected") and "duration" in event:
                 key = f"{event['kind']}/{event['name']}"
-                runs.setdefault(key, []).append((event["time"] - event["duration"], event["time"], task_id(task)))
+                runs.setdefault(key, []).append((event["epoch"] - event["duration"], event["epoch"], task_id(task)))
     assert len(runs) == SPECS
     assert all(len(spans) == 1 for spans in runs.values()), "an item was created or changed by two tasks"
     assert len(boto("sqs").list_queues(MaxResults=1000)["QueueUrls"]) == SPECS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import signal
 import sys
 from pathlib import Path
@@ -79,10 +80,12 @@ async def _plan_or_apply(args: argparse.Namespace, dry_run: bool) -> int:
             for outcome in result.outcomes.values():
                 print_plan_item(outcome, args.verbose)
         else:
-            print(f"trimtab: applying {len(state.graph.records)} specs (revision {state.revision})", file=sys.stderr)
+            total = len(state.graph.records)
+            print(f"trimtab: applying {total} specs (revision {state.revision})", file=sys.stderr)
+            done = itertools.count(1)
             result = await run_graph(
                 state.graph, session.reconciler, dry_run=False, concurrency=args.concurrency,
-                on_outcome=print_applied_item,
+                on_outcome=lambda outcome: print_applied_item(outcome, progress=f"[{next(done)}/{total}]"),
             )
         stats = session.aws.stats
     print(summary(result, dry_run=dry_run))

@@ -18,7 +18,7 @@ from controller.cli.get import register_get
 from controller.cli.readers import add_state_arguments, open_existing, state_dir
 from controller.cli.session import add_aws_arguments, ecs_services_of, open_session, prepare_state_dir
 from controller.cli.source_args import add_source_arguments, build_source, webhook_secret
-from controller.engine.events import EventLog
+from controller.engine.events import EventLog, capture_library_logs
 from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING, PruneThreshold
 from controller.engine.sharding import LeaseSettings, ShardCoordinator, default_task_id
 from controller.engine.supervisor import ControllerConfig, Supervisor
@@ -38,6 +38,7 @@ Subparsers = Any
 
 async def _run(args: argparse.Namespace) -> int:
     events = EventLog()
+    capture_library_logs(events)  # botocore's and aiohttp's warnings in the same JSON stream
     if args.source is None:
         print("trimtab: run needs --source (or `source:` in --config)", file=sys.stderr)
         return EXIT_ERROR

@@ -46,9 +46,12 @@ def print_plan_item(outcome: Outcome, verbose: bool, out: TextIO = sys.stdout) -
         print(f"    {change_line(change, creating=outcome.action in (Action.CREATE, Action.REPLACE))}", file=out)
 
 
-def print_applied_item(outcome: Outcome, out: TextIO = sys.stdout) -> None:
+def print_applied_item(outcome: Outcome, out: TextIO = sys.stdout, progress: str = "") -> None:
+    """One line per finished item; `progress` ("[12/40]") leads it, so a long apply shows how far it is."""
     verb = _PAST.get(outcome.action, outcome.action.value) if outcome.applied or outcome.ready else outcome.action.value
     line = f"{_SYMBOL[outcome.action]} {outcome.key}: {verb} ({outcome.seconds:.2f}s)"
+    if progress:
+        line = f"{progress} {line}"
     if outcome.message:
         line += f": {outcome.message}"
     if outcome.error_code:

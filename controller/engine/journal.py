@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from controller.engine.events import EventLog
+from controller.engine.events import EventLog, level_of
 from controller.engine.status import rfc3339
 from controller.store.base import Event, FencedWrite, Store
 
@@ -28,14 +28,12 @@ EVENTS_PER_ITEM = 20
 EVENT_RETENTION_SECONDS = 24 * 3600.0
 SWEEP_SECONDS = 600.0  # how often expired events are dropped
 RETRY_SECONDS = 1.0  # after a failed store write
-# Reasons that need a person's attention, as Kubernetes' event type Warning; the rest are Normal.
-WARNING_REASONS = frozenset({"Error", "Conflict", "DeleteFailed", "InvalidSpec", "DriftDetected", "LeaseLost",
-                             "NotOwned"})
 _NOT_DETAILS = ("kind", "name", "duration")  # the item is the key; a duration says nothing later
 
 
 def event_type(reason: str) -> str:
-    return "Warning" if reason in WARNING_REASONS else "Normal"
+    """Kubernetes' event types: Warning for what the log calls an error or a warning, else Normal."""
+    return "Normal" if level_of(reason) == "info" else "Warning"
 
 
 def event_document(key: str, event: Event) -> dict[str, Any]:

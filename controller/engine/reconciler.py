@@ -35,7 +35,7 @@ from controller.kinds.base import (
     ResourceGone,
     TerminalError,
 )
-from controller.kinds.diff import FieldChange, diff_states
+from controller.kinds.diff import FieldChange, diff_states, spec_named
 from controller.kinds.ownership import describe_owner, is_marked_for, marked_for_another, ownership_tags
 from controller.store.base import FencedWrite, Identity, InventoryEntry, Store
 
@@ -104,6 +104,7 @@ class Reconciler:
                 retryable=is_retryable(error), retry_after=retry_after(error),
             )
         outcome.seconds = time.monotonic() - started
+        outcome.changes = spec_named(outcome.changes, self.clients[resource.KIND].spec_fields)
         return outcome
 
     @staticmethod

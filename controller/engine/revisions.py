@@ -43,6 +43,7 @@ RESTAMP_SLICE = 50  # status writes between yields to the workers
 # The source status is rewritten at least this often while unchanged, with the time it was written:
 # `trimtab get`, reading the store, calls a status stale that is several of these old (a crashed task).
 SOURCE_STATUS_REFRESH_SECONDS = 15.0
+PROGRESS_SECONDS = 5.0  # while a revision applies, a Progress line at most this often
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class RevisionFollower:
         self._lock = asyncio.Lock()
         self._restamping: asyncio.Task[None] | None = None
         self._source_written: tuple[str, float] = ("", 0.0)
+        self._progress_said: tuple[str, float] = ("", 0.0)  # (revision, monotonic time) of the last Progress
 
     # ---- following ---------------------------------------------------------------------------------
 
@@ -205,11 +207,28 @@ class RevisionFollower:
 
     async def item_done(self) -> None:
         """A spec reconciled: if that completed the revision, say so now (progress on the way is
-        written by `report`'s periodic call, not at every item)."""
+        written by `report`'s periodic call, not at every item, and logged as N/M every few seconds)."""
         state = self.state
-        if state is not None and (self.applied is None or self.applied[0] != state.revision) and (
-                self.progress().phase == "applied"):
+        if state is None or (self.applied is not None and self.applied[0] == state.revision):
+            return
+        progress = self.progress()
+        if progress.phase == "applied":
             await self.report()
+        elif progress.pending:
+            self._say_progress(state.revision, progress)
+
+    def _say_progress(self, revision: str, progress: RevisionProgress) -> None:
+        said_revision, said_at = self._progress_said
+        now = time.monotonic()
+        if said_revision == revision and now - said_at < PROGRESS_SECONDS:
+            return
+        if said_revision != revision:  # the first item of a revision starts the clock, silently
+            self._progress_said = (revision, now)
+            return
+        done = progress.specs - progress.pending
+        self._progress_said = (revision, now)
+        self.telemetry.events.emit("Progress", f"{done}/{progress.specs} specs reconciled", revision=revision,
+                                   done=done, total=progress.specs, failing=progress.failing or None)
 
     async def report(self) -> None:
         """Source health and progress into metrics, and into the store for `trimtab get` (when it

@@ -7,8 +7,10 @@ this module alone decides how it is logged and counted.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from controller.api.envelope import Resource
+from controller.engine.drift import summarise
 from controller.engine.events import EventLog
 from controller.engine.reconciler import Action, Outcome
 from controller.engine.status import is_drift
@@ -25,6 +27,7 @@ class Telemetry:
         self.events = events
         self.metrics = metrics
         self._on_outcome = on_outcome  # a listener for every recorded outcome (tests, embedding)
+        self._waits_logged: dict[str, str] = {}  # key -> the revision whose wait on a dependency was logged
 
     def count_conditions(self, key: str, before: ItemStatus | None, after: ItemStatus | None) -> None:
         """Keep trimtab_resources and trimtab_suspended_resources current by moving one item between
@@ -39,9 +42,7 @@ class Telemetry:
     def reconciled(self, resource: Resource, outcome: Outcome, revision: str, previous: ItemStatus | None,
                    after: ItemStatus | None) -> None:
         drifted = after is not None and is_drift(previous, after.observed_generation)
-        unchanged_wait = (outcome.action in (Action.BLOCKED, Action.SUSPENDED) and previous is not None
-                          and after is not None and previous.conditions == after.conditions)
-        if not unchanged_wait:  # a wait is logged when it starts or changes, not at every recheck
+        if self._worth_logging(resource.key, outcome, revision, previous, after):
             self._log(resource, outcome, revision, drifted)
         self._count(resource.KIND, outcome, drifted)
         if self._on_outcome is not None:
@@ -59,6 +60,19 @@ class Telemetry:
         if drifted and outcome.applied and outcome.action is Action.UPDATE:
             self.metrics.drift_corrections.labels(kind).inc()
 
+    def _worth_logging(self, key: str, outcome: Outcome, revision: str, previous: ItemStatus | None,
+                       after: ItemStatus | None) -> bool:
+        """A wait on a dependency is logged once per item and revision (a cold start's ordering is one
+        line per dependent, not one per recheck); a suspension when it starts or changes."""
+        if outcome.action is Action.BLOCKED:
+            first = self._waits_logged.get(key) != revision
+            self._waits_logged[key] = revision
+            return first
+        self._waits_logged.pop(key, None)  # a later wait, even in this revision, is news again
+        if outcome.action is Action.SUSPENDED:
+            return previous is None or after is None or previous.conditions != after.conditions
+        return True
+
     def _log(self, resource: Resource, outcome: Outcome, revision: str, drifted: bool) -> None:
         if outcome.action is Action.IN_SYNC:
             return
@@ -68,12 +82,16 @@ class Telemetry:
             event = "DriftDetected"  # observe-only: reported, not changed
         else:
             event = _EVENT_FOR[outcome.action]
+        # What a change was, before and after, for drift and updates; a create's values are its spec.
+        values = [{"field": change.path, "before": summarise(change.before, change.path),
+                   "after": summarise(change.after, change.path)}
+                  for change in outcome.changes] if outcome.action is Action.UPDATE else None
         self.events.emit(
             event, outcome.message, kind=resource.KIND, name=resource.metadata.name, revision=revision,
             duration=round(outcome.seconds, 3), fields=[change.path for change in outcome.changes] or None,
-            code=outcome.error_code or None,
+            changes=values or None, code=outcome.error_code or None,
         )
 
-    def resource_event(self, event: str, key: str, message: str = "", **fields: object) -> None:
+    def resource_event(self, event: str, key: str, message: str = "", **fields: Any) -> None:
         kind, _, name = key.partition("/")
         self.events.emit(event, message, kind=kind, name=name, **fields)

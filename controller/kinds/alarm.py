@@ -39,6 +39,16 @@ class AlarmClient(ResourceClient[Alarm]):
     iam_resource = "arn:aws:cloudwatch:*:*:alarm:{prefix}*"
     iam_owner_tagged_actions = ("cloudwatch:DeleteAlarms",)
     iam_unscoped_actions = ("cloudwatch:DescribeAlarms", "tag:GetResources")
+    spec_fields = {
+        "AlarmDescription": "description", "ActionsEnabled": "actionsEnabled", "OKActions": "okActions",
+        "AlarmActions": "alarmActions", "InsufficientDataActions": "insufficientDataActions",
+        "EvaluationPeriods": "evaluationPeriods", "DatapointsToAlarm": "datapointsToAlarm", "Threshold": "threshold",
+        "ComparisonOperator": "comparisonOperator", "TreatMissingData": "treatMissingData", "Metrics": "metrics",
+        **{aws: f"metric.{spec}" for aws, spec in (
+            ("Namespace", "namespace"), ("MetricName", "metricName"), ("Dimensions", "dimensions"),
+            ("Period", "period"), ("Statistic", "statistic"), ("ExtendedStatistic", "extendedStatistic"),
+            ("Unit", "unit"))},
+    }
 
     def __init__(self, aws: AwsClients, tag_index: TagIndex | None = None) -> None:
         super().__init__(aws, tag_index)

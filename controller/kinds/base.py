@@ -93,6 +93,9 @@ class ResourceClient(ABC, Generic[R]):
     iam_owner_tagged_actions: ClassVar[tuple[str, ...]] = ()
     # Actions AWS checks as part of another call, never called on their own (tags passed to a create).
     iam_implied_actions: ClassVar[tuple[str, ...]] = ()
+    # For a kind whose state keeps AWS's member names (PascalCase): state path -> the spec's field path,
+    # so plans, logs and `describe` name the fields people wrote (kinds/diff.py spec_named).
+    spec_fields: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, aws: AwsClients, tag_index: TagIndex | None = None) -> None:
         self.aws = aws

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -39,3 +40,29 @@ def diff_states(desired: dict[str, Any], observed: dict[str, Any], prefix: str =
         elif want != have:
             changes.append(FieldChange(path, have, want))
     return changes
+
+
+def lower_first(name: str) -> str:
+    """An AWS member name as a spec spells it: "MetricName" -> "metricName", "OKActions" -> "okActions"."""
+    capitals = len(name) - len(name.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    if capitals <= 1 or capitals == len(name):
+        return name[:1].lower() + name[1:] if capitals < len(name) else name.lower()
+    return name[:capitals - 1].lower() + name[capitals - 1:]  # an acronym's last capital starts the next word
+
+
+def spec_named(changes: list[FieldChange], spec_fields: Mapping[str, str]) -> list[FieldChange]:
+    """Changes of a kind whose state uses AWS's member names, renamed to the spec's: the longest path of
+    `spec_fields` that a change's path starts with is replaced, and the members under it lower-firsted."""
+    if not spec_fields:
+        return changes
+    renamed = []
+    for change in changes:
+        prefix = max((known for known in spec_fields
+                      if change.path == known or change.path.startswith(f"{known}.")), key=len, default=None)
+        if prefix is None:
+            renamed.append(change)
+            continue
+        rest = change.path[len(prefix) + 1:].split(".") if change.path != prefix else []
+        path = ".".join([spec_fields[prefix], *map(lower_first, rest)])
+        renamed.append(replace(change, path=path))
+    return renamed

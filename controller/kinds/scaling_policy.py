@@ -29,6 +29,18 @@ class ScalingPolicyClient(ResourceClient[ScalingPolicy]):
     iam_unscoped_actions = ("application-autoscaling:DescribeScalingPolicies",
                             "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy")
     tags_ownership = False
+    spec_fields = {
+        **{f"configuration.{aws}": f"targetTracking.{spec}" for aws, spec in (
+            ("TargetValue", "targetValue"), ("DisableScaleIn", "disableScaleIn"),
+            ("ScaleInCooldown", "scaleInCooldown"), ("ScaleOutCooldown", "scaleOutCooldown"),
+            ("PredefinedMetricSpecification", "predefinedMetric"),
+            ("PredefinedMetricSpecification.PredefinedMetricType", "predefinedMetric.type"),
+            ("CustomizedMetricSpecification", "customizedMetric"))},
+        **{f"configuration.{aws}": f"stepScaling.{spec}" for aws, spec in (
+            ("AdjustmentType", "adjustmentType"), ("MetricAggregationType", "metricAggregationType"),
+            ("StepAdjustments", "steps"), ("Cooldown", "cooldown"),
+            ("MinAdjustmentMagnitude", "minAdjustmentMagnitude"))},
+    }
 
     def identity(self, resource: ScalingPolicy, refs: RefResolver) -> Identity:
         target = resource.spec.target_ref
