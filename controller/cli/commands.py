@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import signal
 import sys
 from pathlib import Path
@@ -21,10 +22,11 @@ from controller.cli.controller_commands import register_get, register_prune, reg
 from controller.cli.errors import Stopped
 from controller.cli.iam_policy import register_iam_policy
 from controller.cli.output import print_applied_item, print_plan_item, summary
+from controller.cli.plan_report import PLAN_FORMATS, plan_document, plan_markdown
 from controller.cli.session import add_aws_arguments, ecs_services_of, open_session
 from controller.cli.store_init import register_store
 from controller.emulator import LocalEmulator
-from controller.engine.runner import run_graph
+from controller.engine.runner import RunResult, run_graph
 from controller.sources.base import SourceError
 from controller.sources.desired import DesiredState
 from controller.sources.directory import load_directory
@@ -74,11 +76,13 @@ async def _plan_or_apply(args: argparse.Namespace, dry_run: bool) -> int:
     state = _load(args.path)
     if state is None:
         return EXIT_ERROR
+    report = getattr(args, "format", "text")
     async with open_session(args, ecs_services_of(state.graph)) as session:
         if dry_run:
             result = await run_graph(state.graph, session.reconciler, dry_run=True, concurrency=args.concurrency)
-            for outcome in result.outcomes.values():
-                print_plan_item(outcome, args.verbose)
+            if report == "text":
+                for outcome in result.outcomes.values():
+                    print_plan_item(outcome, args.verbose)
         else:
             total = len(state.graph.records)
             print(f"trimtab: applying {total} specs (revision {state.revision})", file=sys.stderr)
@@ -88,10 +92,20 @@ async def _plan_or_apply(args: argparse.Namespace, dry_run: bool) -> int:
                 on_outcome=lambda outcome: print_applied_item(outcome, progress=f"[{next(done)}/{total}]"),
             )
         stats = session.aws.stats
-    print(summary(result, dry_run=dry_run))
+    exit_code = _exit_code(state, result, dry_run)
+    if report == "json":
+        print(json.dumps(plan_document(result, state, exit_code), indent=2))
+    elif report == "markdown":
+        print(plan_markdown(result, state, exit_code))
+    else:
+        print(summary(result, dry_run=dry_run))
     print(f"AWS calls: {stats.total()} ({stats.total(mutating=True)} mutating)", file=sys.stderr)
     if state.errors:
         print(f"{len(state.errors)} invalid spec error(s); those specs were skipped", file=sys.stderr)
+    return exit_code
+
+
+def _exit_code(state: DesiredState, result: RunResult, dry_run: bool) -> int:
     if state.errors or result.failed:
         return EXIT_ERROR
     if dry_run and not result.in_sync:
@@ -107,6 +121,9 @@ def register_plan_apply(subcommands: Subparsers) -> None:
     )
     plan.add_argument("path", type=Path, metavar="PATH")
     plan.add_argument("-v", "--verbose", action="store_true", help="also list resources that are in sync")
+    plan.add_argument("--format", choices=PLAN_FORMATS, default="text",
+                      help="text (default); json, for a CI check to read; markdown, for a pull-request comment "
+                           "(docs/gitops.md). Same exit codes in every format")
     _add_concurrency(plan)
     add_aws_arguments(plan)
     plan.set_defaults(handler=lambda args: asyncio.run(_plan_or_apply(args, dry_run=True)))

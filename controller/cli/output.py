@@ -17,7 +17,7 @@ from controller.kinds.diff import ABSENT, FieldChange
 
 COLUMN_GAP = "   "
 
-_SYMBOL = {
+SYMBOL = {
     Action.CREATE: "+", Action.REPLACE: "-/+", Action.UPDATE: "~", Action.ADOPT: "^", Action.IN_SYNC: "=",
     Action.CONFLICT: "!", Action.BLOCKED: "…", Action.ERROR: "x", Action.SUSPENDED: "-",
 }
@@ -36,7 +36,7 @@ def change_line(change: FieldChange, creating: bool = False) -> str:
 def print_plan_item(outcome: Outcome, verbose: bool, out: TextIO = sys.stdout) -> None:
     if outcome.action is Action.IN_SYNC and not verbose:
         return
-    headline = f"{_SYMBOL[outcome.action]} {outcome.key}: {outcome.action.value}"
+    headline = f"{SYMBOL[outcome.action]} {outcome.key}: {outcome.action.value}"
     if outcome.message:
         headline += f": {outcome.message}"
     if outcome.error_code:
@@ -49,7 +49,7 @@ def print_plan_item(outcome: Outcome, verbose: bool, out: TextIO = sys.stdout) -
 def print_applied_item(outcome: Outcome, out: TextIO = sys.stdout, progress: str = "") -> None:
     """One line per finished item; `progress` ("[12/40]") leads it, so a long apply shows how far it is."""
     verb = _PAST.get(outcome.action, outcome.action.value) if outcome.applied or outcome.ready else outcome.action.value
-    line = f"{_SYMBOL[outcome.action]} {outcome.key}: {verb} ({outcome.seconds:.2f}s)"
+    line = f"{SYMBOL[outcome.action]} {outcome.key}: {verb} ({outcome.seconds:.2f}s)"
     if progress:
         line = f"{progress} {line}"
     if outcome.message:

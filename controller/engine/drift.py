@@ -25,9 +25,14 @@ def show(value: Any) -> str:
     return json.dumps(value, sort_keys=True, default=str)
 
 
+def is_policy(path: str) -> bool:
+    """A queue's, a bucket's or any other IAM policy document: `policy`, `queuePolicy`, `tags.x` is not."""
+    return path.rsplit(".", 1)[-1].lower().endswith("policy")
+
+
 def summarise(value: Any, path: str = "") -> str:
     text = show(value)
-    if value is not ABSENT and path.rsplit(".", 1)[-1].lower().endswith("policy"):
+    if value is not ABSENT and is_policy(path):
         statements = value.get("Statement", []) if isinstance(value, dict) else []
         count = len(statements) if isinstance(statements, list) else 1
         digest = hashlib.sha256(text.encode()).hexdigest()[:12]
