@@ -16,6 +16,7 @@ import yaml
 from controller.api.crd import all_crds
 from controller.api.reference import render as render_reference
 from controller.cli.api_client import register_resync
+from controller.cli.cli_reference import render_cli_reference
 from controller.cli.config_reference import render_configuration
 from controller.cli.console import CONSOLE_REGISTRATIONS
 from controller.cli.controller_commands import register_get, register_prune, register_run
@@ -198,7 +199,8 @@ def _examples(root: Path) -> dict[str, str]:
 
 
 def _docs(args: argparse.Namespace) -> int:
-    wanted = {args.out: render_reference(_examples(args.specs)), args.config_out: render_configuration()}
+    wanted = {args.out: render_reference(_examples(args.specs)), args.config_out: render_configuration(),
+              args.cli_out: render_cli_reference(REGISTRATIONS)}
     return write_or_check(wanted, args.check, "trimtab docs")
 
 
@@ -208,14 +210,16 @@ def _add_concurrency(parser: argparse.ArgumentParser) -> None:
 
 def register_docs(subcommands: Subparsers) -> None:
     parser = subcommands.add_parser(
-        "docs", help="write (or check) the spec reference and the configuration reference",
+        "docs", help="write (or check) the spec, configuration and CLI references",
         description="Generate the spec reference (every field of every kind) from the models, "
                     "with an example of each kind taken from the example specs, and the config file "
-                    "reference from the flags of `trimtab run`.",
+                    "reference from the flags of `trimtab run`, and the CLI reference from every command's --help.",
     )
     parser.add_argument("--out", type=Path, default=Path("docs/spec-reference.md"), help="default: %(default)s")
     parser.add_argument("--config-out", type=Path, default=Path("docs/configuration.md"),
                         help="the config file reference (default: %(default)s)")
+    parser.add_argument("--cli-out", type=Path, default=Path("docs/cli.md"),
+                        help="the CLI reference, every command's --help (default: %(default)s)")
     parser.add_argument("--specs", type=Path, default=Path("specs"), help="examples (default: %(default)s)")
     parser.add_argument("--check", action="store_true", help="exit 1 if --out is stale")
     parser.set_defaults(handler=_docs)

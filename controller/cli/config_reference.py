@@ -37,7 +37,8 @@ prune-max-count: 20
 """
 
 
-def _value(action: argparse.Action) -> str:
+def value_of(action: argparse.Action) -> str:
+    """What an option takes, in words: `true / false`, `duration (30s, 5m)`, its choices, its metavar."""
     if isinstance(action, argparse._StoreTrueAction):
         return "true / false"
     if isinstance(action, argparse._AppendAction):
@@ -48,12 +49,17 @@ def _value(action: argparse.Action) -> str:
     return {"duration": "duration (30s, 5m)", "Path": "path"}.get(named, named)
 
 
+def help_of(action: argparse.Action) -> str:
+    """An option's help with its default filled in, fit for a Markdown table cell."""
+    return (action.help or "").replace("|", "/").replace("%(default)s", str(action.default)).replace("%%", "%")
+
+
 def render_configuration() -> str:
     subcommands = argparse.ArgumentParser().add_subparsers()
     register_run(subcommands)
     run = subcommands.choices["run"]
     rows = []
     for key, action in config_options(run).items():
-        meaning = (action.help or "").replace("|", "/").replace("%(default)s", str(action.default))
-        rows.append(f"| `{key}` | {_value(action)} | {meaning} |")
+        meaning = help_of(action)
+        rows.append(f"| `{key}` | {value_of(action)} | {meaning} |")
     return INTRO + "\n".join(rows) + "\n"
