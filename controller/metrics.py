@@ -23,6 +23,8 @@ from controller import __version__
 
 KINDS = ("Queue", "Bucket", "ScalableTarget", "ScalingPolicy", "Alarm")
 QUEUE_NAME = "trimtab"
+# What the event feed (controller/sources/events.py) makes of each message it reads.
+EVENT_OUTCOMES = ("matched", "own", "unmatched", "read-only", "malformed")
 # controller-runtime's reconcile-time buckets (pkg/internal/controller/metrics).
 RECONCILE_BUCKETS = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0,
@@ -135,9 +137,14 @@ class Metrics:
         self.spec_errors = Gauge("trimtab_spec_errors", "Invalid specs in the live revision", registry=r)
         self.asyncio_tasks = Gauge("trimtab_asyncio_tasks", "asyncio tasks alive in the controller's event loop",
                                    registry=r)
+        self._add_event_feed(r)
         self.build_info = Info("trimtab_build", "trimtab build information", registry=r)
         self.build_info.info({"version": __version__, "python": platform.python_version()})
-        for kind in KINDS:  # series exist from the start, so rate() and absent() behave
+        self._seed_series()
+
+    def _seed_series(self) -> None:
+        """Series that exist from the start, so rate() and absent() behave."""
+        for kind in KINDS:
             self.reconcile_total.labels(kind, "success").inc(0)
             self.reconcile_errors.labels(kind).inc(0)
             self.drift_corrections.labels(kind).inc(0)
@@ -152,3 +159,17 @@ class Metrics:
         self.prune_held.set(0)
         self.prune_survivors.set(0)
         self.spec_errors.set(0)
+
+    def _add_event_feed(self, r: CollectorRegistry) -> None:
+        """The event feed's (`run --events sqs://QUEUE`, controller/sources/events.py)."""
+        self.events = Counter(
+            "trimtab_events_total", "CloudTrail events read from the --events queue, by outcome: matched, own, "
+            "unmatched, read-only, malformed", ["outcome"], registry=r)
+        self.event_lag = Histogram(
+            "trimtab_event_lag_seconds", "From a matched event's CloudTrail eventTime to its spec being queued",
+            buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900), registry=r)
+        self.events_degraded = Gauge(
+            "trimtab_events_degraded", "1 while the --events queue cannot be read (drift is then seen by the "
+            "periodic resync alone)", registry=r)
+        for outcome in EVENT_OUTCOMES:
+            self.events.labels(outcome).inc(0)

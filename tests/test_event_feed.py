@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.request
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -191,3 +193,40 @@ async def test_iam_policy_grants_every_call_the_feed_makes(harness: Any, boto: A
     granted = granted_actions(build_policy([], events_queue="trimtab-events"))
     made = {iam_action(service, operation) for service, operation in harness.recorder.calls if service == "sqs"}
     assert {"sqs:ReceiveMessage", "sqs:DeleteMessage"} <= made <= granted, made - granted
+
+
+def _metric(controller: Any, series: str) -> float:
+    with urllib.request.urlopen(f"{controller.url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(series))
+
+
+def test_run_with_events_corrects_drift_at_once_with_an_hour_resync(
+    controllers: Any, boto: Any, tmp_path: Path
+) -> None:
+    """`trimtab run --events sqs://QUEUE` end to end: a console edit, the envelope EventBridge would
+    deliver for it, and the drift corrected long before the one-hour resync; degraded while the events
+    queue is missing, and reading again once it exists."""
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "orders.yaml").write_text("apiVersion: trimtab.io/v1alpha1\nkind: Queue\nmetadata: {name: orders}\n"
+                                       "spec: {visibilityTimeoutSeconds: 60}\n")
+    controller = controllers(specs, "--events", "sqs://trimtab-events", "--resync-interval", "1h")
+    controller.wait_for(lambda: "Queue/orders" in controller.ready_keys(), what="the queue Ready")
+    controller.wait_for(lambda: _metric(controller, "trimtab_events_degraded") == 1, what="degraded: no queue yet")
+
+    sqs = boto("sqs")
+    events_url = sqs.create_queue(QueueName="trimtab-events")["QueueUrl"]
+    controller.wait_for(lambda: _metric(controller, "trimtab_events_degraded") == 0, timeout=90,
+                        what="reading the events queue once it exists")
+    orders = sqs.get_queue_url(QueueName="orders")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=orders, Attributes={"VisibilityTimeout": "5"})  # the console edit
+    sqs.send_message(QueueUrl=events_url, MessageBody=events.body(events.set_queue_attributes(
+        orders, {"VisibilityTimeout": "5"})))
+    controller.wait_for(lambda: sqs.get_queue_attributes(QueueUrl=orders, AttributeNames=["VisibilityTimeout"])[
+        "Attributes"]["VisibilityTimeout"] == "60", timeout=30, what="the drift corrected on the event")
+    assert _metric(controller, 'trimtab_events_total{outcome="matched"}') == 1
+    assert _metric(controller, "trimtab_event_lag_seconds_count") == 1
+    counts = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible")
+    controller.wait_for(lambda: all(value == "0" for value in sqs.get_queue_attributes(
+        QueueUrl=events_url, AttributeNames=list(counts))["Attributes"].values()), what="the handled message deleted")

@@ -6,6 +6,7 @@ import argparse
 import re
 
 from controller.api.fields import parse_duration
+from controller.sources.events import queue_name
 from controller.store.dynamodb import STORE_SCHEME
 
 
@@ -47,3 +48,11 @@ def store_url(text: str) -> str:
 
 def table_of(url: str) -> str:
     return url.removeprefix(STORE_SCHEME)
+
+
+def events_queue(text: str) -> str:
+    """`sqs://NAME`, as `run --events` takes it: the queue's name."""
+    try:
+        return queue_name(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None

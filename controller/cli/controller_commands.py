@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.cli.api_client import api_token, confirm_prune_remote
-from controller.cli.argtypes import duration, kind_interval
+from controller.cli.argtypes import duration, events_queue, kind_interval
 from controller.cli.get import register_get
 from controller.cli.readers import add_state_arguments, open_existing, state_dir
 from controller.cli.session import add_aws_arguments, ecs_services_of, open_session, prepare_state_dir
@@ -26,6 +26,7 @@ from controller.engine.view import ControllerView
 from controller.metrics import Metrics
 from controller.server import build_app, start_server
 from controller.sources.base import SourceError
+from controller.sources.events import EventFeed
 from controller.sources.git import GitSource
 from controller.store.base import LeaseStore
 
@@ -72,8 +73,16 @@ async def _run(args: argparse.Namespace) -> int:
             # being worked on (controller.fencing.working_on) are checked just before they are sent.
             session.store.fence_with(coordinator)
             session.aws.fence.install(coordinator.owns)
+        feed = None
+        if args.events is not None:
+            feed = EventFeed(session.aws, args.events, session.store.inventory,
+                             lambda keys: _queue_event_keys(supervisor, keys),
+                             on_outcome=lambda outcome, count: metrics.events.labels(outcome).inc(count),
+                             on_lag=metrics.event_lag.observe)
+            metrics.events_degraded.set_function(lambda: 0 if feed is None or feed.status.degraded is None else 1)
         supervisor = Supervisor(config, source, reconciler=session.reconciler, store=session.store,
-                                events=events, metrics=metrics, coordinator=coordinator)
+                                events=events, metrics=metrics, coordinator=coordinator,
+                                background=(feed.run,) if feed is not None else ())
         app = build_app(ControllerView(supervisor), session.aws, session.store, metrics, events, token=token,
                         webhook_secret=webhook)
         host, _, port = args.listen.rpartition(":")
@@ -93,6 +102,16 @@ async def _run(args: argparse.Namespace) -> int:
         finally:
             await runner.cleanup()
     return EXIT_OK
+
+
+def _queue_event_keys(supervisor: Supervisor, keys: list[str]) -> None:
+    """An event's specs, at high priority: those of the live revision (the inventory may still name a
+    removed spec, which the pruner handles). With several tasks, a key another task holds waits for
+    that task's resync: the event reached this task (docs/events.md)."""
+    state = supervisor.follower.state
+    live = [key for key in keys if state is not None and key in state.graph.records]
+    if live:
+        supervisor.resync(live)
 
 
 def _api_token(args: argparse.Namespace) -> str | None:
@@ -133,6 +152,9 @@ def register_run(subcommands: Subparsers) -> None:
              "(default: %(default)s)",
     )
     parser.add_argument("--observe-only", action="store_true", help="report drift, change nothing")
+    parser.add_argument("--events", type=events_queue, default=None, metavar="sqs://QUEUE",
+                        help="also reconcile at once on AWS's own change events: CloudTrail writes delivered by "
+                             "EventBridge to this SQS queue (docs/events.md); the resync stays as the backstop")
     parser.add_argument("--prune-max-count", type=int, default=10,
                         help="hold a prune deleting more than this many resources (default: 10)")
     parser.add_argument("--prune-max-fraction", type=float, default=0.25,

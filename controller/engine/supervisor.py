@@ -15,8 +15,9 @@ The parts, one job each (docs/architecture.md):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from controller.engine.dispatch import Dispatcher, DispatchSettings
 from controller.engine.events import EventLog
@@ -55,8 +56,10 @@ class Supervisor:
         self, config: ControllerConfig, source: Source, *, reconciler: Reconciler, store: Store, events: EventLog,
         metrics: Metrics, coordinator: ShardCoordinator | None = None, clock: Clock | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
+        background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
     ) -> None:
         self.config = config
+        self.background = background  # loops run beside the workers until stop (the event feed)
         self.source = source
         self.store = store
         self.events = events
@@ -105,6 +108,8 @@ class Supervisor:
                  asyncio.create_task(self.journal.run(self._stopping), name="journal")]
         if self.coordinator is not None:
             tasks.append(asyncio.create_task(self.coordinator.run(), name="leases"))
+        tasks.extend(asyncio.create_task(loop(self._stopping), name=f"background-{n}")
+                     for n, loop in enumerate(self.background))
         workers = [asyncio.create_task(self.dispatcher.worker(), name=f"worker-{n}")
                    for n in range(self.config.workers)]
         await self._stopping.wait()
