@@ -88,7 +88,10 @@ async def readyz(request: web.Request) -> web.Response:
     checks["aws"] = "ok" if calls == 0 or quiet < AWS_QUIET_READY_SECONDS else (
         f"no AWS call has succeeded for {quiet:.0f}s")
     ready = all(value == "ok" for value in checks.values())
-    return _json({"ready": ready, "checks": checks}, 200 if ready else 503)
+    document: dict[str, Any] = {"ready": ready, "checks": checks}
+    if degraded := context["degraded"]():
+        document["degraded"] = degraded  # said, but still ready: the task reconciles, only less promptly
+    return _json(document, 200 if ready else 503)
 
 
 async def list_resources(request: web.Request) -> web.Response:
@@ -258,11 +261,14 @@ async def confirm_prune(request: web.Request) -> web.Response:
 
 def build_app(
     view: ControllerView, aws: AwsClients, store: Store, metrics: Metrics, events: EventLog, *, token: str | None,
-    webhook_secret: str | None = None,
+    webhook_secret: str | None = None, degraded: Callable[[], dict[str, str]] | None = None,
 ) -> web.Application:
+    """`degraded`: what works less well than it should without making the task unready (the event feed
+    falling back to polling), for /readyz's detail."""
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[_VIEW] = view
-    app[_CONTEXT] = {"aws": aws, "store": store, "metrics": metrics, "events": events, "token": token}
+    app[_CONTEXT] = {"aws": aws, "store": store, "metrics": metrics, "events": events, "token": token,
+                     "degraded": degraded or dict}
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

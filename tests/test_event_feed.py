@@ -214,11 +214,14 @@ def test_run_with_events_corrects_drift_at_once_with_an_hour_resync(
     controller = controllers(specs, "--events", "sqs://trimtab-events", "--resync-interval", "1h")
     controller.wait_for(lambda: "Queue/orders" in controller.ready_keys(), what="the queue Ready")
     controller.wait_for(lambda: _metric(controller, "trimtab_events_degraded") == 1, what="degraded: no queue yet")
+    ready = json.loads(urllib.request.urlopen(f"{controller.url}/readyz", timeout=10).read())
+    assert ready["ready"] is True and "trimtab-events" in ready["degraded"]["events"]  # polling still works
 
     sqs = boto("sqs")
     events_url = sqs.create_queue(QueueName="trimtab-events")["QueueUrl"]
     controller.wait_for(lambda: _metric(controller, "trimtab_events_degraded") == 0, timeout=90,
                         what="reading the events queue once it exists")
+    assert "degraded" not in json.loads(urllib.request.urlopen(f"{controller.url}/readyz", timeout=10).read())
     orders = sqs.get_queue_url(QueueName="orders")["QueueUrl"]
     sqs.set_queue_attributes(QueueUrl=orders, Attributes={"VisibilityTimeout": "5"})  # the console edit
     sqs.send_message(QueueUrl=events_url, MessageBody=events.body(events.set_queue_attributes(

@@ -79,12 +79,12 @@ async def _run(args: argparse.Namespace) -> int:
                              lambda keys: _queue_event_keys(supervisor, keys),
                              on_outcome=lambda outcome, count: metrics.events.labels(outcome).inc(count),
                              on_lag=metrics.event_lag.observe)
-            metrics.events_degraded.set_function(lambda: 0 if feed is None or feed.status.degraded is None else 1)
+            metrics.events_degraded.set_function(lambda: len(_degraded(feed)))
         supervisor = Supervisor(config, source, reconciler=session.reconciler, store=session.store,
                                 events=events, metrics=metrics, coordinator=coordinator,
                                 background=(feed.run,) if feed is not None else ())
         app = build_app(ControllerView(supervisor), session.aws, session.store, metrics, events, token=token,
-                        webhook_secret=webhook)
+                        webhook_secret=webhook, degraded=lambda: _degraded(feed))
         host, _, port = args.listen.rpartition(":")
         runner = await start_server(app, host or "127.0.0.1", int(port))  # with a header timeout and a cap
         bound = runner.addresses[0]
@@ -102,6 +102,10 @@ async def _run(args: argparse.Namespace) -> int:
         finally:
             await runner.cleanup()
     return EXIT_OK
+
+
+def _degraded(feed: EventFeed | None) -> dict[str, str]:
+    return {"events": feed.status.degraded} if feed is not None and feed.status.degraded else {}
 
 
 def _queue_event_keys(supervisor: Supervisor, keys: list[str]) -> None:
