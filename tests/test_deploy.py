@@ -17,6 +17,7 @@ import yaml
 
 from controller.cli.iam_policy import build_policy
 from controller.kinds.registry import CLIENT_TYPES
+from controller.sources.cloudtrail import event_pattern
 from controller.sources.directory import load_directory
 from controller.store.dynamodb_table import POINT_IN_TIME_RECOVERY, create_table_request
 from tests.conftest import REPO
@@ -79,8 +80,22 @@ def test_the_template_grants_what_trimtab_iam_policy_prints() -> None:
     template = yaml.load((DEPLOY / "ecs" / "trimtab.yaml").read_text(), Loader=_CloudFormationLoader)
     policy = template["Resources"]["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     in_template = {statement["Sid"]: set(_actions(statement)) for statement in policy["Statement"]}
-    expected = build_policy(list(CLIENT_TYPES), store_table="TABLE")
+    expected = build_policy(list(CLIENT_TYPES), store_table="TABLE", events_queue="QUEUE")
     assert in_template == {statement["Sid"]: set(_actions(statement)) for statement in expected["Statement"]}
+
+
+def test_the_events_rule_is_the_kinds_pattern_and_feeds_the_queue_the_task_reads() -> None:
+    template = yaml.load((DEPLOY / "ecs" / "trimtab.yaml").read_text(), Loader=_IntrinsicLoader)
+    resources = template["Resources"]
+    rule = resources["EventsRule"]["Properties"]
+    assert rule["EventPattern"] == event_pattern()
+    assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": "EventsQueue.Arn"}
+    statement = resources["EventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
+    assert resources["EventsQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"] == {
+        "Fn::GetAtt": "EventsDeadLetterQueue.Arn"}
+    command = resources["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]["Command"]
+    assert command[command.index("--events") + 1] == {"Fn::Sub": "sqs://${EventsQueue.QueueName}"}
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
