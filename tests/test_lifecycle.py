@@ -114,7 +114,7 @@ CASES = [
             cooldown: 60
             steps:
               - {lowerBound: 0, adjustment: 2}
-        """}, _drift_policy, {"configuration.StepAdjustments"}), marks=ECS_SEEDED),
+        """}, _drift_policy, {"stepScaling.steps"}), marks=ECS_SEEDED),
     Case("Alarm/cpu-high", {"a.yaml": """
         apiVersion: trimtab.io/v1alpha1
         kind: Alarm
@@ -132,7 +132,7 @@ CASES = [
           alarmActions:
             - arn: arn:aws:sns:us-east-1:123456789012:oncall
           tags: {team: core}
-        """}, _drift_alarm, {"Threshold"}),
+        """}, _drift_alarm, {"threshold"}),
 ]
 
 

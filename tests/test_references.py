@@ -115,7 +115,7 @@ async def test_plan_shows_unknown_values_of_resources_yet_to_be_created(harness:
     result = await harness.plan()
     assert all(outcome.action is Action.CREATE for outcome in result.outcomes.values())
     alarm_changes = {change.path: change.after for change in result.outcomes["Alarm/backlog-high"].changes}
-    assert "(known after apply: ScalingPolicy/scale-out.arn)" in alarm_changes["AlarmActions"]
+    assert "(known after apply: ScalingPolicy/scale-out.arn)" in alarm_changes["alarmActions"]
 
 
 async def test_dependents_of_a_failed_item_are_blocked_not_errored(harness: Harness, boto: Any) -> None:
