@@ -168,6 +168,8 @@ class Metrics:
         self.event_lag = Histogram(
             "trimtab_event_lag_seconds", "From a matched event's CloudTrail eventTime to its spec being queued",
             buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 900), registry=r)
+        self.events_enabled = Gauge(
+            "trimtab_events_enabled", "1 when this task reads an --events queue", registry=r)
         self.events_degraded = Gauge(
             "trimtab_events_degraded", "1 while the --events queue cannot be read (drift is then seen by the "
             "periodic resync alone)", registry=r)

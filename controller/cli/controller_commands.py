@@ -80,6 +80,7 @@ async def _run(args: argparse.Namespace) -> int:
                              on_outcome=lambda outcome, count: metrics.events.labels(outcome).inc(count),
                              on_lag=metrics.event_lag.observe)
             metrics.events_degraded.set_function(lambda: len(_degraded(feed)))
+            metrics.events_enabled.set(1)
         supervisor = Supervisor(config, source, reconciler=session.reconciler, store=session.store,
                                 events=events, metrics=metrics, coordinator=coordinator,
                                 background=(feed.run,) if feed is not None else ())
