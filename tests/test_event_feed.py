@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -201,6 +203,12 @@ def _metric(controller: Any, series: str) -> float:
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(series))
 
 
+def _get(controller: Any) -> str:
+    """What `trimtab get` prints of the source (on stderr), from the controller's state dir."""
+    return subprocess.run([sys.executable, "-m", "controller", "get", "--state-dir", str(controller.state_dir)],
+                          capture_output=True, text=True, timeout=60, check=False).stderr
+
+
 def test_run_with_events_corrects_drift_at_once_with_an_hour_resync(
     controllers: Any, boto: Any, tmp_path: Path
 ) -> None:
@@ -216,12 +224,15 @@ def test_run_with_events_corrects_drift_at_once_with_an_hour_resync(
     controller.wait_for(lambda: _metric(controller, "trimtab_events_degraded") == 1, what="degraded: no queue yet")
     ready = json.loads(urllib.request.urlopen(f"{controller.url}/readyz", timeout=10).read())
     assert ready["ready"] is True and "trimtab-events" in ready["degraded"]["events"]  # polling still works
+    controller.wait_for(lambda: "DEGRADED events: events queue trimtab-events" in _get(controller),
+                        what="`get` says the feed is degraded")
 
     sqs = boto("sqs")
     events_url = sqs.create_queue(QueueName="trimtab-events")["QueueUrl"]
     controller.wait_for(lambda: _metric(controller, "trimtab_events_degraded") == 0, timeout=90,
                         what="reading the events queue once it exists")
     assert "degraded" not in json.loads(urllib.request.urlopen(f"{controller.url}/readyz", timeout=10).read())
+    controller.wait_for(lambda: "DEGRADED" not in _get(controller), what="`get` no longer says degraded")
     orders = sqs.get_queue_url(QueueName="orders")["QueueUrl"]
     sqs.set_queue_attributes(QueueUrl=orders, Attributes={"VisibilityTimeout": "5"})  # the console edit
     sqs.send_message(QueueUrl=events_url, MessageBody=events.body(events.set_queue_attributes(

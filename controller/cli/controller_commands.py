@@ -83,7 +83,7 @@ async def _run(args: argparse.Namespace) -> int:
             metrics.events_enabled.set(1)
         supervisor = Supervisor(config, source, reconciler=session.reconciler, store=session.store,
                                 events=events, metrics=metrics, coordinator=coordinator,
-                                background=(feed.run,) if feed is not None else ())
+                                background=(feed.run,) if feed is not None else (), degraded=lambda: _degraded(feed))
         app = build_app(ControllerView(supervisor), session.aws, session.store, metrics, events, token=token,
                         webhook_secret=webhook, degraded=lambda: _degraded(feed))
         host, _, port = args.listen.rpartition(":")

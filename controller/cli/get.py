@@ -127,6 +127,8 @@ def print_source(source: Row) -> None:
     if source.get("fetchError"):
         print(f"  FETCH FAILING since {source.get('failingSince')}: {source['fetchError']} "
               f"(revision {revision} stays live)", file=sys.stderr)
+    for what, why in (source.get("degraded") or {}).items():
+        print(f"  DEGRADED {what}: {why}", file=sys.stderr)
     for problem in source.get("specErrors", []):
         print(f"  INVALID {problem}", file=sys.stderr)
     hidden = source.get("specErrorCount", 0) - len(source.get("specErrors", []))

@@ -56,8 +56,10 @@ class RevisionFollower:
     def __init__(
         self, source: Source, *, store: Store, ledger: Ledger, queue: WorkQueue, pruner: Pruner,
         telemetry: Telemetry, metrics: Metrics, owns: Callable[[str], bool], intervals: Intervals,
+        degraded: Callable[[], dict[str, str]] = dict,
     ) -> None:
         self.source = source
+        self.degraded = degraded  # what works less promptly than it should (the event feed), for `get`
         self.store = store
         self.ledger = ledger
         self.queue = queue
@@ -258,5 +260,8 @@ class RevisionFollower:
         await self.store.put_setting(SOURCE_SETTING, json.dumps({**document, **times}))
 
     def document(self) -> dict[str, object]:
-        return source_document(self.source.description, self.state, self.source.fetches, self.applied,
-                               self.progress())
+        document: dict[str, object] = source_document(self.source.description, self.state, self.source.fetches,
+                                                      self.applied, self.progress())
+        if degraded := self.degraded():
+            document["degraded"] = degraded
+        return document

@@ -57,6 +57,7 @@ class Supervisor:
         metrics: Metrics, coordinator: ShardCoordinator | None = None, clock: Clock | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
         background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
+        degraded: Callable[[], dict[str, str]] = dict,
     ) -> None:
         self.config = config
         self.background = background  # loops run beside the workers until stop (the event feed)
@@ -77,7 +78,8 @@ class Supervisor:
         self.follower = RevisionFollower(source, store=store, ledger=self.ledger, queue=self.queue,
                                          pruner=self.pruner, telemetry=self.telemetry, metrics=metrics,
                                          owns=self.shards.owns,
-                                         intervals=Intervals(config.resync_interval, config.kind_resync))
+                                         intervals=Intervals(config.resync_interval, config.kind_resync),
+                                         degraded=degraded)
         self.dispatcher = Dispatcher(
             DispatchSettings(config.workers, config.per_service_concurrency, config.observe_only),
             queue=self.queue, reconciler=reconciler, ledger=self.ledger, follower=self.follower,
