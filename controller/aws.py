@@ -20,7 +20,7 @@ from aiobotocore.config import AioConfig
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from controller.aws_models import ENDPOINT_PREFIXES, lean_session
+from controller.aws_models import lean_session, registered_services
 from controller.fencing import Fence
 from controller.metrics import Metrics
 from controller.ratelimit import AdaptiveRateLimiter
@@ -164,8 +164,9 @@ class AwsClients:
         return store
 
     async def _open(self, service: str, region: str) -> Any:
-        if service not in ENDPOINT_PREFIXES:  # its endpoints would be missing from the lean data
-            raise ValueError(f"{service} is not in controller.aws_models.ENDPOINT_PREFIXES; add it there")
+        if service not in registered_services():  # its endpoints would be missing from the lean data
+            raise ValueError(f"{service} is not a registered service: declare it on its kind's descriptor "
+                             "(controller/kinds/registry.py) or in controller.aws_models.INFRASTRUCTURE_SERVICES")
         settings = self.settings
         config = AioConfig(
             retries={"mode": "standard", "max_attempts": settings.max_attempts},
@@ -314,46 +315,25 @@ def classify_exception(error: object) -> str:
     return outcome_of(error_code(error)) if isinstance(error, BaseException) else "error"
 
 
-# Errors a retry will not fix: the input or the permissions must change first.
+# Errors a retry will not fix, whichever service says them: the input or the permissions must change
+# first. Each kind adds its service's own (KindDescriptor.terminal_codes: BucketNotEmpty, KmsNotFound...).
 TERMINAL_CODES = frozenset({
     "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "InvalidParameterValue",
-    "InvalidParameterCombination", "InvalidParameterException", "InvalidAttributeValue", "InvalidArgument",
-    "ValidationError", "ValidationException", "MalformedPolicy", "InvalidClientTokenId", "BucketNotEmpty",
-    "IllegalLocationConstraintException", "BucketAlreadyExists", "UnsupportedOperation", "InvalidAttributeName",
-    # SQS names a KMS failure KmsNotFound in JSON and KMS.NotFoundException in its query form.
-    "KMS.NotFoundException", "KmsNotFound", "KMS.AccessDeniedException", "KmsAccessDenied",
-    "KMS.DisabledException", "KmsDisabled", "KMS.InvalidKeyUsageException", "KmsInvalidKeyUsage",
+    "InvalidParameterCombination", "InvalidParameterException", "ValidationError", "ValidationException",
+    "InvalidClientTokenId", "UnsupportedOperation",
 })
-# Codes are compared in their short form (short_code), so these sets hold short forms, and both names
-# where a service has two for one error (KmsNotFound in JSON, KMS.NotFoundException in the query form).
-
-# AWS: "You must wait 60 seconds after deleting a queue before you can create another queue with the
-# same name." The deletion came before the error, so 60 s from the error is enough; 1 s more is for
-# clock skew between AWS's count and ours.
-QUEUE_DELETED_RECENTLY_WAIT_SECONDS = 61.0
+# Codes are compared in their short form (short_code), so these sets hold short forms.
 
 
-def is_retryable(error: BaseException) -> bool:
-    """Throttling, server errors and transport failures are retried with backoff; terminal codes are not."""
+def is_retryable(error: BaseException, terminal_codes: Collection[str] = ()) -> bool:
+    """Throttling, server errors and transport failures are retried with backoff; terminal codes (every
+    service's, and `terminal_codes`, the calling kind's) are not."""
     if isinstance(error, ClientError):
         codes = error_codes(error)
-        if not codes.isdisjoint(TERMINAL_CODES):
+        if not codes.isdisjoint(TERMINAL_CODES) or not codes.isdisjoint(terminal_codes):
             return False
         status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        return (not codes.isdisjoint(THROTTLE_CODES) or status >= 500 or status == 0
-                or "QueueDeletedRecently" in codes)
+        return not codes.isdisjoint(THROTTLE_CODES) or status >= 500 or status == 0
     # An unparseable answer is a proxy's or a server's error page (botocore: "further retries may
     # succeed"); botocore's ResponseParserError is not a BotoCoreError.
     return isinstance(error, (BotoCoreError, ResponseParserError, asyncio.TimeoutError, OSError))
-
-
-def retry_after(error: BaseException) -> float | None:
-    """Seconds to wait before retrying, where AWS states the wait; None where the usual backoff decides.
-
-    A queue re-created less than 60 s after its deletion fails with QueueDeletedRecently (in either
-    form) until those 60 s are up: retrying sooner only spends calls, so wait them out in one step
-    (QUEUE_DELETED_RECENTLY_WAIT_SECONDS). moto has no such cooldown; LocalStack and AWS do.
-    """
-    if code_in(error, ("QueueDeletedRecently",)):
-        return QUEUE_DELETED_RECENTLY_WAIT_SECONDS
-    return None

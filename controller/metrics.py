@@ -9,6 +9,7 @@ own metrics use the `trimtab_` prefix. No label carries a resource name, so card
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterable
 
 from prometheus_client import (
     CollectorRegistry,
@@ -21,7 +22,6 @@ from prometheus_client import (
 
 from controller import __version__
 
-KINDS = ("Queue", "Bucket", "ScalableTarget", "ScalingPolicy", "Alarm")
 QUEUE_NAME = "trimtab"
 # What the event feed (controller/sources/events.py) makes of each message it reads.
 EVENT_OUTCOMES = ("matched", "own", "unmatched", "read-only", "malformed")
@@ -142,14 +142,18 @@ class Metrics:
         self.build_info.info({"version": __version__, "python": platform.python_version()})
         self._seed_series()
 
-    def _seed_series(self) -> None:
-        """Series that exist from the start, so rate() and absent() behave."""
-        for kind in KINDS:
+    def seed_kinds(self, kinds: Iterable[str], workers: int) -> None:
+        """Each kind's series from the start (the kinds are the registry's: controller/kinds/registry.py)."""
+        for kind in kinds:
             self.reconcile_total.labels(kind, "success").inc(0)
             self.reconcile_errors.labels(kind).inc(0)
             self.drift_corrections.labels(kind).inc(0)
             self.prune_failures.labels(kind).inc(0)
             self.suspended.labels(kind).set(0)
+            self.max_workers.labels(kind).set(workers)
+
+    def _seed_series(self) -> None:
+        """Series that exist from the start, so rate() and absent() behave."""
         for series in (self.queue_adds, self.queue_retries):
             series.labels(QUEUE_NAME).inc(0)
         for outcome in ("ok", "error"):

@@ -12,17 +12,13 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from controller.aws import (
-    QUEUE_DELETED_RECENTLY_WAIT_SECONDS,
-    classify_exception,
-    code_in,
-    error_code,
-    is_retryable,
-    retry_after,
-    short_code,
-)
+from controller.aws import classify_exception, code_in, error_code, is_retryable, short_code
 from controller.emulator import LocalEmulator
+from controller.kinds.descriptor import ErrorVerdict
 from controller.kinds.queue import _MISSING_CODES
+from controller.kinds.registry import BY_KIND
+
+QUEUE = BY_KIND["Queue"]
 
 
 def client_error(code: str, status: int = 400, query_code: str | None = None,
@@ -54,18 +50,20 @@ def test_short_code_strips_the_sqs_prefix_and_shape_ids_and_leaves_the_rest() ->
 
 @pytest.mark.parametrize("error", DELETED_RECENTLY, ids=["aws", "short", "full-only"])
 def test_queue_deleted_recently_waits_61_seconds_in_every_form(error: ClientError) -> None:
-    assert retry_after(error) == QUEUE_DELETED_RECENTLY_WAIT_SECONDS == 61.0
-    assert is_retryable(error)  # a 400, retried only because the code says the wait ends
+    # A 400, retried only because the Queue kind's descriptor says the wait ends.
+    assert QUEUE.verdict(error) == ErrorVerdict(retryable=True, retry_after=61.0)
+    assert not is_retryable(error) and BY_KIND["Bucket"].verdict(error) == ErrorVerdict(retryable=False)
     assert code_in(error, {"QueueDeletedRecently"})
     assert code_in(error, {"AWS.SimpleQueueService.QueueDeletedRecently"})
 
 
 def test_other_errors_have_no_stated_wait() -> None:
-    assert retry_after(client_error("ThrottlingException")) is None
-    assert retry_after(client_error("AWS.SimpleQueueService.NonExistentQueue", query_code="QueueDoesNotExist")) is None
-    assert retry_after(client_error("InternalError", status=500)) is None
-    assert retry_after(TimeoutError()) is None
-    assert retry_after(ValueError("QueueDeletedRecently")) is None  # a code, not a message, decides
+    assert QUEUE.verdict(client_error("ThrottlingException")) == ErrorVerdict(retryable=True)
+    assert QUEUE.verdict(client_error("AWS.SimpleQueueService.NonExistentQueue", query_code="QueueDoesNotExist")) \
+        == ErrorVerdict(retryable=False)
+    assert QUEUE.verdict(client_error("InternalError", status=500)) == ErrorVerdict(retryable=True)
+    assert QUEUE.verdict(TimeoutError()) == ErrorVerdict(retryable=True)
+    assert QUEUE.verdict(ValueError("QueueDeletedRecently")).retry_after is None  # a code, not a message, decides
 
 
 @pytest.mark.parametrize("error", [
@@ -80,12 +78,20 @@ def test_a_missing_queue_is_recognised_in_every_form(error: ClientError) -> None
 
 
 @pytest.mark.parametrize("code", [
-    "AWS.SimpleQueueService.UnsupportedOperation", "UnsupportedOperation", "KMS.AccessDeniedException",
-    "KmsAccessDenied", "AccessDenied",
+    "AWS.SimpleQueueService.UnsupportedOperation", "UnsupportedOperation", "AccessDenied",
 ])
 def test_a_terminal_code_is_terminal_in_either_form_even_on_a_5xx(code: str) -> None:
     # A terminal code wins over the status: a 500 with it would otherwise be retried.
     assert not is_retryable(client_error(code, status=500))
+
+
+@pytest.mark.parametrize(("kind", "code"), [
+    ("Queue", "KMS.AccessDeniedException"), ("Queue", "KmsAccessDenied"), ("Queue", "InvalidAttributeValue"),
+    ("Bucket", "BucketNotEmpty"), ("Bucket", "IllegalLocationConstraintException"),
+])
+def test_a_kinds_own_terminal_code_is_terminal_for_that_kind(kind: str, code: str) -> None:
+    assert BY_KIND[kind].verdict(client_error(code, status=500)) == ErrorVerdict(retryable=False)
+    assert is_retryable(client_error(code, status=500))  # another service's 500 with that name is not its code
 
 
 @pytest.mark.parametrize("code", [
@@ -111,4 +117,4 @@ def test_a_real_missing_queue_error_from_the_emulator_matches(moto: LocalEmulato
         boto("sqs").get_queue_url(QueueName="absent")
     assert error_code(missing.value) == "AWS.SimpleQueueService.NonExistentQueue"
     assert code_in(missing.value, {"QueueDoesNotExist"}) and code_in(missing.value, {"NonExistentQueue"})
-    assert retry_after(missing.value) is None
+    assert QUEUE.verdict(missing.value) == ErrorVerdict(retryable=False)

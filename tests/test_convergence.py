@@ -27,11 +27,11 @@ from hypothesis import strategies as st
 
 from controller.api import aws_params
 from controller.api.aws_params import Constraints, Param, constraints
-from controller.api.catalog import MODELS
 from controller.api.crd import spec_schema
 from controller.aws import AwsClients, AwsSettings
 from controller.aws_models import lean_session
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator
+from controller.kinds.registry import MODELS
 from tests.conftest import REGION, CallRecorder
 from tests.helpers import Harness
 from tests.spec_bases import BASES, document, parse

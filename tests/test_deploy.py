@@ -15,8 +15,9 @@ from typing import Any
 
 import yaml
 
+from controller.cli import task_role
 from controller.cli.iam_policy import build_policy
-from controller.kinds.registry import CLIENT_TYPES
+from controller.kinds.registry import BY_KIND, KINDS
 from controller.sources.cloudtrail import event_pattern
 from controller.sources.directory import load_directory
 from controller.store.dynamodb_table import POINT_IN_TIME_RECOVERY, create_table_request
@@ -80,7 +81,7 @@ def test_the_template_grants_what_trimtab_iam_policy_prints() -> None:
     template = yaml.load((DEPLOY / "ecs" / "trimtab.yaml").read_text(), Loader=_CloudFormationLoader)
     policy = template["Resources"]["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]
     in_template = {statement["Sid"]: set(_actions(statement)) for statement in policy["Statement"]}
-    expected = build_policy(list(CLIENT_TYPES), store_table="TABLE", events_queue="QUEUE")
+    expected = build_policy(list(KINDS), store_table="TABLE", events_queue="QUEUE")
     assert in_template == {statement["Sid"]: set(_actions(statement)) for statement in expected["Statement"]}
 
 
@@ -157,7 +158,7 @@ def _example_arns() -> dict[str, list[tuple[str, str]]]:
     arns: dict[str, list[tuple[str, str]]] = {}
     for key, record in sorted(state.graph.records.items()):
         kind = record.resource.kind
-        pattern = CLIENT_TYPES[kind].iam_resource
+        pattern = BY_KIND[kind].iam.resource
         if pattern == "*":
             continue
         arn = pattern.format(prefix=record.resource.external_name()).removesuffix("*")
@@ -178,7 +179,7 @@ def test_every_example_name_is_allowed_under_the_documented_name_prefix() -> Non
     statements = template["Resources"]["TaskRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     granted = _evaluate(statements, {**STACK, "NamePrefix": prefixes})
     # `trimtab iam-policy --name-prefix P` for each documented prefix: the stack's patterns are theirs.
-    printed = [build_policy(list(CLIENT_TYPES), name_prefix=prefix)["Statement"] for prefix in prefixes]
+    printed = [build_policy(list(KINDS), name_prefix=prefix)["Statement"] for prefix in prefixes]
     examples = _example_arns()
     assert set(examples) == {"Queue", "Bucket", "Alarm"}
     for kind, arns in examples.items():
@@ -210,3 +211,14 @@ def test_the_stack_declares_the_table_trimtab_store_init_creates() -> None:
         "PointInTimeRecoverySpecification": POINT_IN_TIME_RECOVERY,
     }
     assert set(request) == {"TableName", "BillingMode", "AttributeDefinitions", "KeySchema", "SSESpecification"}
+
+
+def test_the_task_role_is_generated_from_the_kinds_descriptors() -> None:
+    """`trimtab docs` writes the role's statements (`make test` checks them): an edit by hand is undone."""
+    template = (DEPLOY / "ecs" / "trimtab.yaml").read_text()
+    assert task_role.regenerated(template) == template
+    edited = template.replace(" sqs:TagQueue,", "", 1)
+    assert edited != template and task_role.regenerated(edited) == template
+    kinds_in_role = {statement["Sid"].removesuffix("Manage") for statement in task_role.statements()
+                     if statement["Sid"].endswith("Manage")}
+    assert kinds_in_role == {kind for kind in KINDS if BY_KIND[kind].iam.actions}

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.aws import AwsSettings
-from controller.aws_models import ENDPOINT_PREFIXES
+from controller.aws_models import endpoint_prefix
 from controller.emulator import LocalEmulator
 from tests.controller_process import ControllerProcess
 from tests.fault_proxy import FaultProxy, Faults
@@ -65,7 +65,7 @@ def test_convergence_under_throttling_errors_and_resets(
             # on a fake clock in tests/test_ratelimit.py.)
             metrics = http("GET", f"{controller.url}/metrics")[1]
             assert float(re.findall(r"^trimtab_aws_api_throttles_total\{[^}]*\} (\S+)$", metrics, re.M)[0]) > 0
-            rates = {ENDPOINT_PREFIXES[service]: float(rate) for service, rate in re.findall(
+            rates = {endpoint_prefix(service): float(rate) for service, rate in re.findall(
                 r'^trimtab_aws_rate_limit_per_second\{service="([^"]+)"\} (\S+)$', metrics, re.M)}
             throttled = record.throttled_services()
             assert throttled and all(rates[service] < AwsSettings().max_calls_per_second for service in throttled), (

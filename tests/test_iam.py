@@ -13,7 +13,7 @@ import pytest
 from controller.cli.iam_policy import build_policy, granted_actions, iam_action
 from controller.engine.prune import delete_rank
 from controller.engine.retire import retire
-from controller.kinds.registry import CLIENT_TYPES
+from controller.kinds.registry import DESCRIPTORS, KINDS
 from controller.store.base import InventoryEntry, ItemStatus, Lease
 from controller.store.dynamodb import DynamoStore, table_definition
 from tests.conftest import REPO
@@ -136,7 +136,7 @@ async def test_the_policy_grants_exactly_the_operations_the_code_makes(harness: 
 
     used = {iam_action(service, operation) for service, operation in harness.recorder.calls
             if service not in TEST_SETUP_SERVICES}
-    granted = granted_actions(build_policy(list(CLIENT_TYPES), store_table=TABLE))
+    granted = granted_actions(build_policy(list(KINDS), store_table=TABLE))
     assert used - granted - NO_PERMISSION_NEEDED == set(), "operations the code makes that the policy does not grant"
-    implied = {action for client in CLIENT_TYPES.values() for action in client.iam_implied_actions}
+    implied = {action for descriptor in DESCRIPTORS for action in descriptor.iam.implied_actions}
     assert granted - used - AWS_INITIATED - implied == set(), "actions the policy grants that no code path used"

@@ -20,13 +20,13 @@ import yaml
 
 from controller.api import aws_params
 from controller.api.aws_params import JAVA_PATTERNS, Constraints, Hand, Like, Param, TrimtabOnly, constraints
-from controller.api.catalog import MODELS
 from controller.api.crd import all_crds, spec_schema
 from controller.api.fields import AWS_TAGS_MAX, TRIMTAB_TAGS
 from controller.api.validation import parse_document
 from controller.api.yamldoc import format_path, load_documents
 from controller.aws_models import service_model
 from controller.kinds.ownership import ownership_tags
+from controller.kinds.registry import MODELS
 from tests.conftest import REPO
 from tests.spec_bases import BASES, bases, parse
 

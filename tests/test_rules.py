@@ -14,8 +14,6 @@ from typing import Any
 import botocore.session
 import pytest
 
-from controller.api import rules
-from controller.api.catalog import MODELS
 from controller.api.envelope import Resource
 from controller.api.graph import SpecRecord
 from controller.api.rules.base import REGISTRY, glob_matches
@@ -29,8 +27,11 @@ from controller.api.rules.services import (
 )
 from controller.api.validation import parse_document
 from controller.api.yamldoc import load_documents
+from controller.kinds.registry import MODELS, PAIR_RULES
 from controller.sources.directory import load_directory
 from tests.conftest import REPO
+
+ALL_PAIR_RULES = [rule for kind_rules in PAIR_RULES.values() for rule in kind_rules]
 
 _SOURCE = re.compile(r"https://(docs\.aws\.amazon\.com|github\.com)/\S+")
 
@@ -66,7 +67,7 @@ def test_every_kind_has_rules_and_every_rule_cites_aws() -> None:
     for kind_rules in REGISTRY.values():
         for rule in kind_rules:
             assert _SOURCE.search(inspect.getdoc(rule) or ""), f"{rule.__name__} must cite its AWS source"
-    for pair_rule in rules.PAIR_RULES:
+    for pair_rule in ALL_PAIR_RULES:
         assert _SOURCE.search(inspect.getdoc(pair_rule) or ""), pair_rule.__name__
 
 
@@ -271,7 +272,7 @@ def _pair(dimension: str, policy: str) -> list[tuple[str, str]]:
     records = _records(PAIR.format(namespace=dimension.partition(":")[0], resource=resource, dimension=dimension,
                                    policy=policy))
     policy_record = records["ScalingPolicy/p"]
-    return [found for rule in rules.PAIR_RULES if (found := rule(policy_record, records)) is not None]
+    return [found for rule in PAIR_RULES["ScalingPolicy"] if (found := rule(policy_record, records)) is not None]
 
 
 def _track(metric: str) -> str:
@@ -326,7 +327,7 @@ def test_pair_rules_ignore_what_the_graph_reports() -> None:
           targetRef: missing
           stepScaling: {adjustmentType: ChangeInCapacity, steps: [{lowerBound: 0, adjustment: 1}]}
     """)
-    assert [rule(records["ScalingPolicy/p"], records) for rule in rules.PAIR_RULES] == [None, None]
+    assert [rule(records["ScalingPolicy/p"], records) for rule in ALL_PAIR_RULES] == [None] * len(ALL_PAIR_RULES)
 
 
 # ---- lifecycle -------------------------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from botocore.exceptions import ClientError
 from controller.api import substitution
 from controller.api.alarm import Alarm
 from controller.api.bucket import Bucket
-from controller.api.catalog import MODELS
 from controller.api.envelope import Resource
 from controller.api.queue import Queue
 from controller.api.scalable_target import ScalableTarget
@@ -28,6 +27,7 @@ from controller.api.yamldoc import load_documents
 from controller.aws import AwsClients, AwsSettings
 from controller.aws_models import lean_session
 from controller.emulator import LocalEmulator
+from controller.kinds.registry import MODELS
 from controller.sources.directory import load_directory
 from tests.conftest import REGION, REPO, CallRecorder
 from tests.helpers import Harness

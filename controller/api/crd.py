@@ -10,12 +10,11 @@ import copy
 from typing import Any
 
 from controller.api.aws_params import annotate
-from controller.api.catalog import MODELS
 from controller.api.envelope import Resource
+from controller.kinds.registry import BY_KIND, MODELS
 
 GROUP = "trimtab.io"
 VERSION = "v1alpha1"
-_PLURALS = {"ScalingPolicy": "scalingpolicies"}
 _DROP_KEYS = {"title", "discriminator"}
 _OPAQUE = {"x-kubernetes-preserve-unknown-fields": True}
 
@@ -46,7 +45,7 @@ STATUS_SCHEMA: dict[str, Any] = {
 
 
 def plural(kind: str) -> str:
-    return _PLURALS.get(kind, kind.lower() + "s")
+    return BY_KIND[kind].crd_plural
 
 
 def spec_schema(model: type[Resource], *, with_aws: bool = True) -> dict[str, Any]:

@@ -199,16 +199,17 @@ def _ref_name(ref: Ref) -> str:
     return ref.name
 
 
-QueueRef = Annotated[Ref, PlainValidator(_ref_validator("Queue")),
-                     PlainSerializer(_ref_name, return_type=str), WithJsonSchema(_ref_schema("Queue"))]
-BucketRef = Annotated[Ref, PlainValidator(_ref_validator("Bucket")),
-                      PlainSerializer(_ref_name, return_type=str), WithJsonSchema(_ref_schema("Bucket"))]
-ScalableTargetRef = Annotated[Ref, PlainValidator(_ref_validator("ScalableTarget")),
-                              PlainSerializer(_ref_name, return_type=str),
-                              WithJsonSchema(_ref_schema("ScalableTarget"))]
-ScalingPolicyRef = Annotated[Ref, PlainValidator(_ref_validator("ScalingPolicy")),
-                             PlainSerializer(_ref_name, return_type=str),
-                             WithJsonSchema(_ref_schema("ScalingPolicy"))]
+def reference_to(kind: str) -> Any:
+    """The field type of a reference to a `kind` spec, written as its metadata.name: a kind that others
+    refer to needs no entry here, a field of another model says `reference_to("Topic")`."""
+    return Annotated[Ref, PlainValidator(_ref_validator(kind)), PlainSerializer(_ref_name, return_type=str),
+                     WithJsonSchema(_ref_schema(kind))]
+
+
+QueueRef = reference_to("Queue")
+BucketRef = reference_to("Bucket")
+ScalableTargetRef = reference_to("ScalableTarget")
+ScalingPolicyRef = reference_to("ScalingPolicy")
 
 
 def find_references(value: object, path: str = "spec") -> list[tuple[str, Ref]]:

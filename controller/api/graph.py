@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from controller.api import rules
 from controller.api.envelope import Resource
 from controller.api.errors import SpecError
 from controller.api.fields import Ref, find_references, share_fields_sets
-from controller.api.queue import Queue
-from controller.api.scalable_target import ScalableTarget
-from controller.api.scaling_policy import ScalingPolicy
 from controller.api.yamldoc import Document, KeptDocument, parse_path
+from controller.kinds.registry import PAIR_RULES
 
 
 @dataclass(frozen=True)
@@ -134,7 +131,7 @@ def build_graph(records: Iterable[SpecRecord], invalid_keys: Iterable[str] = ())
         graph.errors.append(record.error(path, f"reference cycle through {ref}"))
         rejected.add(key)
     for record in candidates:
-        for rule in _PAIR_RULES:
+        for rule in PAIR_RULES[record.resource.KIND]:
             violation = rule(record, by_key)
             if violation:
                 graph.errors.append(record.error(*violation))
@@ -206,40 +203,3 @@ def _reaches(dependencies: dict[str, tuple[str, ...]], start: str, goal: str) ->
 
 def _cycle_members(dependencies: dict[str, tuple[str, ...]]) -> list[str]:
     return sorted(key for key, needs in dependencies.items() if any(_reaches(dependencies, n, key) for n in needs))
-
-
-# ---- rules that need two specs ------------------------------------------------------------------------
-
-PairRule = Callable[[SpecRecord, dict[str, SpecRecord]], tuple[str, str] | None]
-
-
-def _dlq_matches_queue_type(record: SpecRecord, by_key: dict[str, SpecRecord]) -> tuple[str, str] | None:
-    resource = record.resource
-    if not isinstance(resource, Queue) or resource.spec.dead_letter_queue is None:
-        return None
-    target = by_key.get(str(resource.spec.dead_letter_queue.queue_ref))
-    if target is None or not isinstance(target.resource, Queue) or target.resource.spec.fifo == resource.spec.fifo:
-        return None
-    kind = "FIFO" if resource.spec.fifo else "standard"
-    return "spec.deadLetterQueue.queueRef", f"a {kind} queue's dead-letter queue must also be {kind}"
-
-
-def _backlog_needs_ecs_target(record: SpecRecord, by_key: dict[str, SpecRecord]) -> tuple[str, str] | None:
-    resource = record.resource
-    if not isinstance(resource, ScalingPolicy):
-        return None
-    tracking = resource.spec.target_tracking
-    if tracking is None or tracking.queue_backlog_per_task is None:
-        return None
-    target = by_key.get(str(resource.spec.target_ref))
-    if target is None or not isinstance(target.resource, ScalableTarget):
-        return None
-    if target.resource.spec.ecs_cluster_and_service is None:
-        return (
-            "spec.targetTracking.queueBacklogPerTask",
-            "queueBacklogPerTask divides by an ECS service's running tasks; its target must be an ECS service",
-        )
-    return None
-
-
-_PAIR_RULES: tuple[PairRule, ...] = (_dlq_matches_queue_type, _backlog_needs_ecs_target, *rules.PAIR_RULES)

@@ -7,9 +7,9 @@ from typing import Any
 
 from controller.api import substitution
 from controller.api.aws_params import Hand, Like, Param, ParamTable, TrimtabOnly, constraints, describe
-from controller.api.catalog import MODELS
 from controller.api.crd import spec_schema
 from controller.api.envelope import Metadata
+from controller.kinds.registry import MODELS
 
 INTRO = """\
 # Spec reference

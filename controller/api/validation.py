@@ -8,11 +8,11 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from controller.api import aws_params, rules, substitution
-from controller.api.catalog import MODELS
 from controller.api.envelope import Resource
 from controller.api.errors import SpecError
 from controller.api.fields import API_VERSION, FieldError
 from controller.api.yamldoc import Document, PathKey, parse_path
+from controller.kinds.registry import MODELS
 
 
 def parse_document(document: Document) -> tuple[Resource | None, list[SpecError]]:

@@ -15,6 +15,7 @@ import yaml
 
 from controller.api.crd import all_crds
 from controller.api.reference import render as render_reference
+from controller.cli import task_role
 from controller.cli.api_client import register_resync
 from controller.cli.cli_reference import render_cli_reference
 from controller.cli.config_reference import render_configuration
@@ -201,6 +202,8 @@ def _examples(root: Path) -> dict[str, str]:
 def _docs(args: argparse.Namespace) -> int:
     wanted = {args.out: render_reference(_examples(args.specs)), args.config_out: render_configuration(),
               args.cli_out: render_cli_reference(REGISTRATIONS)}
+    if args.task_role_template.exists():  # the stack ships in the repository, not in the package
+        wanted[args.task_role_template] = task_role.regenerated(args.task_role_template.read_text())
     return write_or_check(wanted, args.check, "trimtab docs")
 
 
@@ -210,10 +213,11 @@ def _add_concurrency(parser: argparse.ArgumentParser) -> None:
 
 def register_docs(subcommands: Subparsers) -> None:
     parser = subcommands.add_parser(
-        "docs", help="write (or check) the spec, configuration and CLI references",
+        "docs", help="write (or check) the spec, configuration and CLI references, and the stack's task role",
         description="Generate the spec reference (every field of every kind) from the models, "
                     "with an example of each kind taken from the example specs, and the config file "
-                    "reference from the flags of `trimtab run`, and the CLI reference from every command's --help.",
+                    "reference from the flags of `trimtab run`, and the CLI reference from every command's --help; "
+                    "and rewrite the ECS stack's task role statements from `trimtab iam-policy`.",
     )
     parser.add_argument("--out", type=Path, default=Path("docs/spec-reference.md"), help="default: %(default)s")
     parser.add_argument("--config-out", type=Path, default=Path("docs/configuration.md"),
@@ -221,7 +225,10 @@ def register_docs(subcommands: Subparsers) -> None:
     parser.add_argument("--cli-out", type=Path, default=Path("docs/cli.md"),
                         help="the CLI reference, every command's --help (default: %(default)s)")
     parser.add_argument("--specs", type=Path, default=Path("specs"), help="examples (default: %(default)s)")
-    parser.add_argument("--check", action="store_true", help="exit 1 if --out is stale")
+    parser.add_argument("--task-role-template", type=Path, default=task_role.TEMPLATE,
+                        help="the CloudFormation stack whose task role statements are generated, between their "
+                             "marker comments (default: %(default)s; skipped when absent)")
+    parser.add_argument("--check", action="store_true", help="exit 1 if any generated file is stale")
     parser.set_defaults(handler=_docs)
 
 

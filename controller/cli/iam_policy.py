@@ -1,18 +1,20 @@
 """`trimtab iam-policy`: the least-privilege IAM policy for the kinds a deployment manages.
 
-Each kind declares its actions (kinds/base.py); this scopes them by name prefix where AWS allows,
-puts deletions behind the ownership tag where the service evaluates it, and adds the store's table.
+Each kind declares its actions on its descriptor (kinds/descriptor.py `IamGrant`); this scopes them by
+name prefix where AWS allows, puts deletions behind the ownership tag where the service evaluates it,
+and adds the store's table.
 tests/test_iam.py records every AWS operation the code makes and checks this policy against them.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from typing import Any
 
 from controller.kinds.ownership import DEFAULT_CONTROLLER_ID, OWNER_TAG
-from controller.kinds.registry import CLIENT_TYPES
+from controller.kinds.registry import BY_KIND, DESCRIPTORS, KINDS
 
 # TransactWriteItems has no action of its own: IAM checks each part (fenced writes add a ConditionCheck).
 # The receive side of `run --events sqs://QUEUE` (controller/sources/events.py).
@@ -23,8 +25,8 @@ STORE_ACTIONS = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:BatchGe
 ECS_AUTOSCALING_ROLE = ("arn:aws:iam::*:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"
                         "AWSServiceRoleForApplicationAutoScaling_ECSService")
 Subparsers = Any
-# botocore's service ids, as IAM names the services.
-IAM_PREFIX = {"application-auto-scaling": "application-autoscaling", "resource-groups-tagging-api": "tag"}
+# IAM's prefix of the services trimtab calls beyond its kinds', where it is not botocore's service id.
+INFRASTRUCTURE_IAM_PREFIX = {"resource-groups-tagging-api": "tag"}
 # S3 operations whose IAM action has another name.
 S3_ACTIONS = {
     "HeadBucket": "ListBucket",
@@ -50,7 +52,13 @@ def iam_action(service_id: str, operation: str) -> str:
         operation = S3_ACTIONS.get(operation, operation)
     if service_id == "sqs" and operation.endswith("Batch"):  # SQS authorises a batch as its single action
         operation = operation.removesuffix("Batch")
-    return f"{IAM_PREFIX.get(service_id, service_id)}:{operation}"
+    return f"{_iam_prefixes().get(service_id, service_id)}:{operation}"
+
+
+@functools.cache
+def _iam_prefixes() -> dict[str, str]:
+    """botocore's service ids (as its events name them) -> IAM's prefix: the kinds' from their descriptors."""
+    return {descriptor.service_id: descriptor.iam_prefix for descriptor in DESCRIPTORS} | INFRASTRUCTURE_IAM_PREFIX
 
 
 def build_policy(kinds: list[str], name_prefix: str = "", store_table: str | None = None,
@@ -58,18 +66,18 @@ def build_policy(kinds: list[str], name_prefix: str = "", store_table: str | Non
     statements: list[dict[str, Any]] = []
     unscoped: set[str] = set()
     for kind in kinds:
-        client = CLIENT_TYPES[kind]
-        resource = client.iam_resource.format(prefix=name_prefix)
-        plain = sorted(set(client.iam_actions) - set(client.iam_owner_tagged_actions))
+        grant = BY_KIND[kind].iam
+        resource = grant.resource.format(prefix=name_prefix)
+        plain = sorted(set(grant.actions) - set(grant.owner_tagged_actions))
         if plain:
             statements.append({"Sid": f"{kind}Manage", "Effect": "Allow", "Action": plain, "Resource": resource})
-        if client.iam_owner_tagged_actions:
+        if grant.owner_tagged_actions:
             statements.append({
-                "Sid": f"{kind}DeleteOwnedOnly", "Effect": "Allow", "Action": sorted(client.iam_owner_tagged_actions),
+                "Sid": f"{kind}DeleteOwnedOnly", "Effect": "Allow", "Action": sorted(grant.owner_tagged_actions),
                 "Resource": resource,
                 "Condition": {"StringEquals": {f"aws:ResourceTag/{OWNER_TAG}": controller_id}},
             })
-        unscoped.update(client.iam_unscoped_actions, client.iam_implied_actions)
+        unscoped.update(grant.unscoped_actions, grant.implied_actions)
     if unscoped:
         statements.append({"Sid": "NoResourceLevelPermissions", "Effect": "Allow", "Action": sorted(unscoped),
                            "Resource": "*"})
@@ -98,9 +106,9 @@ def granted_actions(policy: dict[str, Any]) -> set[str]:
 
 def _kinds(text: str) -> list[str]:
     kinds = [kind.strip() for kind in text.split(",") if kind.strip()]
-    unknown = [kind for kind in kinds if kind not in CLIENT_TYPES]
+    unknown = [kind for kind in kinds if kind not in BY_KIND]
     if unknown:
-        raise argparse.ArgumentTypeError(f"unknown kind(s) {', '.join(unknown)}; known: {', '.join(CLIENT_TYPES)}")
+        raise argparse.ArgumentTypeError(f"unknown kind(s) {', '.join(unknown)}; known: {', '.join(KINDS)}")
     return kinds
 
 
@@ -112,8 +120,8 @@ def register_iam_policy(subcommands: Subparsers) -> None:
                     "on resources tagged with this controller's owner tag where the service evaluates tags, "
                     "and the store's table with --store-table.",
     )
-    parser.add_argument("--kinds", type=_kinds, default=list(CLIENT_TYPES),
-                        help=f"comma-separated kinds (default: all: {','.join(CLIENT_TYPES)})")
+    parser.add_argument("--kinds", type=_kinds, default=list(KINDS),
+                        help=f"comma-separated kinds (default: all: {','.join(KINDS)})")
     parser.add_argument("--name-prefix", default="", help="AWS names the specs use all start with this")
     parser.add_argument("--store-table", default=None, help="the DynamoDB table of --store dynamodb://TABLE")
     parser.add_argument("--controller-id", default=DEFAULT_CONTROLLER_ID,

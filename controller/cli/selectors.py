@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from controller.api.catalog import MODELS
 from controller.api.crd import plural
 from controller.cli.errors import UserError
+from controller.kinds.registry import MODELS
 
 
 class SelectorError(UserError):

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+from controller.engine.conditions import Ready, Reason, Status, Synced
 from controller.engine.reconciler import Outcome
 from controller.engine.status import (
     RevisionProgress,
@@ -35,12 +36,13 @@ def is_settled(status: ItemStatus | None, generation: str) -> bool:
     """Reconciled from exactly this spec, and Ready and Synced."""
     if status is None or status.observed_generation != generation:
         return False
-    return all((c := status.condition(kind)) is not None and c.status == "True" for kind in ("Ready", "Synced"))
+    return all((c := status.condition(kind)) is not None and c.status == Status.TRUE
+               for kind in (Ready.TYPE, Synced.TYPE))
 
 
 def _is_good(status: ItemStatus) -> bool:
-    synced = status.condition("Synced")
-    return synced is not None and synced.status != "False"
+    synced = status.condition(Synced.TYPE)
+    return synced is not None and synced.status != Status.FALSE
 
 
 class Ledger:
@@ -71,8 +73,8 @@ class Ledger:
         self.telemetry.count_conditions(key, self.statuses.get(key), status)
         self.statuses[key] = status
         self._note(key)
-        ready = status.condition("Ready")
-        if ready is not None and ready.status == "True":
+        ready = status.condition(Ready.TYPE)
+        if ready is not None and ready.status == Status.TRUE:
             self.ready.add(key)
             self.outputs[key] = status.outputs
         else:
@@ -104,9 +106,9 @@ class Ledger:
 
     async def mark_invalid(self, key: str, problem: str, revision: str, origin: str) -> None:
         previous = self.statuses.get(key)
-        ready = previous.condition("Ready") if previous is not None else None
+        ready = previous.condition(Ready.TYPE) if previous is not None else None
         if previous is not None and previous.revision == revision and ready is not None and (
-                (ready.reason, ready.message) == ("InvalidSpec", problem)):
+                (ready.reason, ready.message) == (Reason.INVALID_SPEC, problem)):
             return  # already says so for this revision
         # Nothing of the spec can be trusted but where it is: no labels, no references.
         status = build_status(key, invalid_conditions(problem), previous, observed_generation="",

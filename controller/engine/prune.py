@@ -13,11 +13,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from controller.kinds.registry import DELETE_ORDER
 from controller.sources.desired import DesiredState
 from controller.store.base import InventoryEntry
 
-# Dependents before what they depend on: alarms name policies, policies name targets.
-DELETE_ORDER = ("Alarm", "ScalingPolicy", "ScalableTarget", "Queue", "Bucket")
 HOLD_SETTING = "prune.hold"
 CONFIRM_SETTING = "prune.confirm"
 
@@ -47,6 +46,8 @@ class PrunePlan:
 
 
 def delete_rank(entry: InventoryEntry) -> tuple[int, str]:
+    """Dependents before what they depend on (each kind's `delete_rank`): alarms name policies, policies
+    name targets. A kind this version does not know (an inventory written by another) comes last."""
     return (DELETE_ORDER.index(entry.kind) if entry.kind in DELETE_ORDER else len(DELETE_ORDER), entry.key)
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.api.envelope import Resource
-from controller.aws import error_code, error_message, is_retryable, retry_after
+from controller.aws import error_code, error_message, is_retryable
 from controller.fencing import LeaseLost
 from controller.kinds.base import (
     Desired,
@@ -33,10 +33,13 @@ from controller.kinds.base import (
     RefResolver,
     ResourceClient,
     ResourceGone,
+    RetryLater,
     TerminalError,
 )
+from controller.kinds.descriptor import ErrorVerdict
 from controller.kinds.diff import FieldChange, diff_states, spec_named
 from controller.kinds.ownership import describe_owner, is_marked_for, marked_for_another, ownership_tags
+from controller.kinds.registry import BY_KIND
 from controller.store.base import FencedWrite, Identity, InventoryEntry, Store
 
 
@@ -78,6 +81,13 @@ class Outcome:
         return self.applied and self.action in CHANGING
 
 
+def _verdict(kind: str, error: BaseException) -> ErrorVerdict:
+    if isinstance(error, RetryLater):
+        return ErrorVerdict(retryable=True, retry_after=error.seconds)
+    descriptor = BY_KIND.get(kind)  # a test's fake kind has none: every service's codes decide
+    return descriptor.verdict(error) if descriptor else ErrorVerdict(retryable=is_retryable(error))
+
+
 class Reconciler:
     def __init__(
         self,
@@ -99,10 +109,10 @@ class Reconciler:
         except TerminalError as error:
             outcome = Outcome(resource.key, Action.ERROR, message=str(error), error_code="Terminal")
         except Exception as error:  # one broken item never stops the rest
-            outcome = Outcome(
-                resource.key, Action.ERROR, message=error_message(error), error_code=error_code(error),
-                retryable=is_retryable(error), retry_after=retry_after(error),
-            )
+            verdict = _verdict(resource.KIND, error)
+            code = error.code if isinstance(error, RetryLater) else error_code(error)
+            outcome = Outcome(resource.key, Action.ERROR, message=error_message(error), error_code=code,
+                              retryable=verdict.retryable, retry_after=verdict.retry_after)
         outcome.seconds = time.monotonic() - started
         outcome.changes = spec_named(outcome.changes, self.clients[resource.KIND].spec_fields)
         return outcome

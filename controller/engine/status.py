@@ -10,13 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from controller.api.graph import SpecGraph, SpecRecord
+from controller.engine.conditions import ConditionRow, Ready, Reason, Status, Synced, both_false
 from controller.engine.drift import drift_record
 from controller.engine.reconciler import CHANGING, Action, Outcome
 from controller.sources.base import FetchRecord
 from controller.sources.desired import DesiredState
 from controller.store.base import Condition, DriftRecord, ErrorRecord, Identity, InventoryEntry, ItemStatus
 
-TRUE, FALSE, UNKNOWN = "True", "False", "Unknown"
 CONDITION_HISTORY = 10  # replaced conditions a row keeps, newest first
 
 
@@ -36,48 +36,51 @@ def _describe(outcome: Outcome) -> str:
 
 def conditions_for(
     outcome: Outcome, previous: ItemStatus | None, generation: str | None = None,
-) -> list[tuple[str, str, str, str]]:
-    """(type, status, reason, message) for Ready and Synced. A pass that does not look at AWS (suspended)
-    or fails with a retryable error keeps the last known Ready, but only for the same spec: after an
-    edit, what was Ready for the old spec says nothing about the new one."""
+) -> list[ConditionRow]:
+    """Ready and Synced. A pass that does not look at AWS (suspended) or fails with a retryable error
+    keeps the last known Ready, but only for the same spec: after an edit, what was Ready for the old
+    spec says nothing about the new one."""
     message = _describe(outcome)
     if previous is not None and generation is not None and previous.observed_generation != generation:
         previous = None
     if outcome.ready:
-        reason = {Action.CREATE: "Created", Action.REPLACE: "Replaced", Action.UPDATE: "Updated",
-                  Action.ADOPT: "Adopted"}.get(outcome.action, "Available")
-        return [("Ready", TRUE, "Available", ""), ("Synced", TRUE, reason, message)]
+        reason = _CHANGED.get(outcome.action, Reason.AVAILABLE)
+        return [Ready.available(), Synced.success(reason, message)]
     if outcome.action in CHANGING:  # observe-only: drift not applied
-        ready_reason = "NotFound" if outcome.action in (Action.CREATE, Action.REPLACE) else "Drifted"
-        return [("Ready", FALSE, ready_reason, message), ("Synced", TRUE, "ObserveOnly", "changes nothing")]
+        missing = outcome.action in (Action.CREATE, Action.REPLACE)
+        return [Ready.false(Reason.NOT_FOUND if missing else Reason.DRIFTED, message), Synced.observe_only()]
     if outcome.action is Action.CONFLICT:
-        return [("Ready", FALSE, "Conflict", message), ("Synced", FALSE, "Conflict", message)]
+        return both_false(Reason.CONFLICT, message)
     if outcome.action is Action.SUSPENDED:
-        ready = previous.condition("Ready") if previous else None
-        ready_row = (("Ready", ready.status, ready.reason, ready.message) if ready
-                     else ("Ready", UNKNOWN, "Suspended", outcome.message))
-        return [ready_row, ("Synced", UNKNOWN, "Suspended", outcome.message)]
+        return [_last_ready(previous) or Ready.unknown(Reason.SUSPENDED, outcome.message),
+                Synced.suspended(outcome.message)]
     if outcome.action is Action.BLOCKED:
-        return [("Ready", FALSE, "DependencyNotReady", message), ("Synced", FALSE, "DependencyNotReady", message)]
+        return both_false(Reason.DEPENDENCY_NOT_READY, message)
     if not outcome.retryable:
         # Terminal (access denied, invalid input): retrying cannot make the spec true, whatever the
         # resource looked like before, until the spec or the account changes.
-        return [("Ready", FALSE, "TerminalError", message), ("Synced", FALSE, "TerminalError", message)]
+        return both_false(Reason.TERMINAL_ERROR, message)
     # A retryable error: the resource may still be fine, so Ready keeps what was last known.
-    ready = previous.condition("Ready") if previous else None
-    ready_row = (("Ready", ready.status, ready.reason, ready.message) if ready
-                 else ("Ready", UNKNOWN, "ReconcileError", message))
-    return [ready_row, ("Synced", FALSE, "ReconcileError", message)]
+    return [_last_ready(previous) or Ready.unknown(Reason.RECONCILE_ERROR, message), Synced.reconcile_error(message)]
 
 
-def invalid_conditions(problem: str) -> list[tuple[str, str, str, str]]:
+_CHANGED = {Action.CREATE: Reason.CREATED, Action.REPLACE: Reason.REPLACED, Action.UPDATE: Reason.UPDATED,
+            Action.ADOPT: Reason.ADOPTED}
+
+
+def _last_ready(previous: ItemStatus | None) -> ConditionRow | None:
+    ready = previous.condition(Ready.TYPE) if previous else None
+    return ConditionRow(Ready.TYPE, ready.status, ready.reason, ready.message) if ready else None
+
+
+def invalid_conditions(problem: str) -> list[ConditionRow]:
     """An invalid spec: nothing is reconciled from it, whatever AWS holds, until it is fixed."""
-    return [("Ready", FALSE, "InvalidSpec", problem), ("Synced", FALSE, "InvalidSpec", problem)]
+    return both_false(Reason.INVALID_SPEC, problem)
 
 
-def delete_failed_conditions(message: str) -> list[tuple[str, str, str, str]]:
+def delete_failed_conditions(message: str) -> list[ConditionRow]:
     """A removed spec whose resource could not be deleted yet: still there, retried on its backoff."""
-    return [("Ready", FALSE, "DeleteFailed", message), ("Synced", FALSE, "DeleteFailed", message)]
+    return both_false(Reason.DELETE_FAILED, message)
 
 
 @dataclass(frozen=True)
@@ -119,7 +122,7 @@ def status_after(outcome: Outcome, previous: ItemStatus | None, facts: SpecFacts
 
 def build_status(
     key: str,
-    rows: list[tuple[str, str, str, str]],
+    rows: list[ConditionRow],
     previous: ItemStatus | None,
     *,
     observed_generation: str,
@@ -144,7 +147,7 @@ def build_status(
         if before is not None:
             replaced.append(before)
         since = before.last_transition_time if before is not None and before.status == status else stamp
-        conditions.append(Condition(kind, status, reason, message, since))
+        conditions.append(Condition(kind, str(status), str(reason), message, since))  # plain strings stored
     kept = tuple(conditions)
     if previous is not None and kept == previous.conditions:
         kept = previous.conditions
@@ -178,8 +181,8 @@ def waiting_for(needed: str, status: ItemStatus | None) -> str:
     what the one it waits for says."""
     if status is None:
         return f"waiting for {needed}: not reconciled yet"
-    synced = status.condition("Synced")
-    telling = synced if synced is not None and synced.status != TRUE else status.condition("Ready")
+    synced = status.condition(Synced.TYPE)
+    telling = synced if synced is not None and synced.status != Status.TRUE else status.condition(Ready.TYPE)
     if telling is None:
         return f"waiting for {needed}: not reconciled yet"
     if telling.reason == "DependencyNotReady":

@@ -32,7 +32,8 @@ from controller.engine.sharding import AllShards, ShardCoordinator
 from controller.engine.suspensions import REFRESH_SECONDS, Suspensions
 from controller.engine.telemetry import Telemetry
 from controller.engine.workqueue import Clock, Priority, WorkQueue
-from controller.metrics import KINDS, Metrics
+from controller.kinds.registry import KINDS
+from controller.metrics import Metrics
 from controller.sources.base import Source
 from controller.store.base import Store
 
@@ -87,8 +88,7 @@ class Supervisor:
         self.handover = ShardHandover(coordinator, store=store, ledger=self.ledger, follower=self.follower,
                                       dispatcher=self.dispatcher, queue=self.queue,
                                       journal=self.journal) if coordinator else None
-        for kind in KINDS:
-            metrics.max_workers.labels(kind).set(config.workers)
+        metrics.seed_kinds(KINDS, config.workers)
         self._stopping = asyncio.Event()
 
     def _retry_later(self, key: str) -> None:

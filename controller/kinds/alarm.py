@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from controller.api.alarm import Alarm, AlarmAction
@@ -18,6 +19,7 @@ from controller.kinds.base import (
     tag_changes,
 )
 from controller.kinds.batching import BatchLoader
+from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 from controller.kinds.metric_rendering import dimensions, metric_queries, normalise_queries
 from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
@@ -34,11 +36,6 @@ _FIELDS = (
 class AlarmClient(ResourceClient[Alarm]):
     kind = "Alarm"
     service = "cloudwatch"
-    iam_actions = ("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:ListTagsForResource",
-                   "cloudwatch:TagResource", "cloudwatch:UntagResource")
-    iam_resource = "arn:aws:cloudwatch:*:*:alarm:{prefix}*"
-    iam_owner_tagged_actions = ("cloudwatch:DeleteAlarms",)
-    iam_unscoped_actions = ("cloudwatch:DescribeAlarms", "tag:GetResources")
     spec_fields = {
         "AlarmDescription": "description", "ActionsEnabled": "actionsEnabled", "OKActions": "okActions",
         "AlarmActions": "alarmActions", "InsufficientDataActions": "insufficientDataActions",
@@ -179,3 +176,26 @@ def _actions(actions: list[AlarmAction], refs: RefResolver) -> list[str]:
         elif action.arn is not None:
             arns.append(action.arn)
     return sorted(arns)
+
+
+def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
+    names = parameters.get("alarmNames")  # DeleteAlarms, EnableAlarmActions, DisableAlarmActions: many
+    if isinstance(names, list):
+        yield from (touch("Alarm", name=alarm, region=region) for alarm in names if isinstance(alarm, str))
+    if isinstance(parameters.get("alarmName"), str):  # PutMetricAlarm, SetAlarmState
+        yield touch("Alarm", name=parameters["alarmName"], region=region)
+    arn = str(parameters.get("resourceARN") or "")  # TagResource, UntagResource
+    if ":alarm:" in arn:
+        yield touch("Alarm", name=arn.split(":alarm:", 1)[1], region=region)
+
+
+DESCRIPTOR = KindDescriptor(
+    model=Alarm, client=AlarmClient, delete_rank=0, events=_touched_by,
+    iam=IamGrant(
+        actions=("cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:ListTagsForResource",
+                 "cloudwatch:TagResource", "cloudwatch:UntagResource"),
+        resource="arn:aws:cloudwatch:*:*:alarm:{prefix}*",
+        owner_tagged_actions=("cloudwatch:DeleteAlarms",),
+        unscoped_actions=("cloudwatch:DescribeAlarms", "tag:GetResources"),
+    ),
+)

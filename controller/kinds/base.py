@@ -34,6 +34,16 @@ class TerminalError(Exception):
     """An error that retrying cannot fix; the spec or the world must change first."""
 
 
+class RetryLater(Exception):
+    """AWS says the call can succeed after a known wait (a queue deleted less than 60 s ago): retry once
+    then, rather than backing off. Raised by a client, or made from a code on the kind's descriptor."""
+
+    def __init__(self, seconds: float, message: str, code: str = "RetryLater") -> None:
+        super().__init__(message)
+        self.seconds = seconds
+        self.code = code
+
+
 class OwnedElsewhere(Exception):
     """A create found the resource already there, marked as another owner's: a conflict, not an error."""
 
@@ -83,16 +93,6 @@ class ResourceClient(ABC, Generic[R]):
     # Whether the create call itself sets the ownership tags. If not (S3), the engine writes a
     # "create pending" record first, so a crash between create and tag cannot orphan the resource.
     tags_at_creation: ClassVar[bool] = True
-    # Least privilege (`trimtab iam-policy`): the IAM actions this client's calls need, and the ARN
-    # pattern they can be scoped to ("{prefix}" is the name prefix; "*" where AWS offers no scoping).
-    iam_actions: ClassVar[tuple[str, ...]]
-    iam_resource: ClassVar[str] = "*"
-    iam_unscoped_actions: ClassVar[tuple[str, ...]] = ()  # actions AWS only authorises on "*"
-    # Of iam_actions, those granted only on resources tagged trimtab.io/owner=<controller id>, where
-    # the service evaluates aws:ResourceTag: deletion, the one change that cannot be undone.
-    iam_owner_tagged_actions: ClassVar[tuple[str, ...]] = ()
-    # Actions AWS checks as part of another call, never called on their own (tags passed to a create).
-    iam_implied_actions: ClassVar[tuple[str, ...]] = ()
     # For a kind whose state keeps AWS's member names (PascalCase): state path -> the spec's field path,
     # so plans, logs and `describe` name the fields people wrote (kinds/diff.py spec_named).
     spec_fields: ClassVar[Mapping[str, str]] = {}

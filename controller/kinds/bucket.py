@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -23,6 +24,7 @@ from controller.kinds.base import (
     TerminalError,
     compare,
 )
+from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 from controller.kinds.diff import ABSENT
 from controller.kinds.ownership import describe_owner, marked_for_another
 from controller.kinds.tag_index import TagIndex
@@ -41,15 +43,6 @@ _PAB_KEYS = {
 class BucketClient(ResourceClient[Bucket]):
     kind = "Bucket"
     service = "s3"
-    # S3's IAM names differ from its API names: HeadBucket is s3:ListBucket, the lifecycle, encryption
-    # and public-access-block calls (Delete* included) are s3:*LifecycleConfiguration and so on.
-    iam_actions = ("s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:GetBucketTagging", "s3:PutBucketTagging",
-                   "s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:GetEncryptionConfiguration",
-                   "s3:PutEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration",
-                   "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:GetBucketPublicAccessBlock",
-                   "s3:PutBucketPublicAccessBlock")
-    iam_resource = "arn:aws:s3:::{prefix}*"
-    iam_unscoped_actions = ("tag:GetResources",)  # tags read in bulk (tag_index.py)
     # CreateBucket cannot tag in every partition/emulator: the engine guards the gap with a pending record.
     tags_at_creation = False
 
@@ -330,3 +323,28 @@ async def _read_lifecycle(s3: Any, name: str) -> list[dict[str, Any]]:
 async def _read_policy(s3: Any, name: str) -> Any:
     response = await _missing_is(None, s3.get_bucket_policy(Bucket=name), {"NoSuchBucketPolicy"})
     return ABSENT if response is None else json.loads(response["Policy"])
+
+
+def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
+    # Bucket-level writes only: object writes are data events, which the rule does not select.
+    bucket = parameters.get("bucketName")
+    if bucket:
+        yield touch("Bucket", name=bucket)
+
+
+DESCRIPTOR = KindDescriptor(
+    model=Bucket, client=BucketClient, delete_rank=4, events=_touched_by,
+    iam=IamGrant(
+        # S3's IAM names differ from its API names: HeadBucket is s3:ListBucket, the lifecycle, encryption
+        # and public-access-block calls (Delete* included) are s3:*LifecycleConfiguration and so on.
+        actions=("s3:CreateBucket", "s3:DeleteBucket", "s3:ListBucket", "s3:GetBucketTagging", "s3:PutBucketTagging",
+                 "s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:GetEncryptionConfiguration",
+                 "s3:PutEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration",
+                 "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:GetBucketPublicAccessBlock",
+                 "s3:PutBucketPublicAccessBlock"),
+        resource="arn:aws:s3:::{prefix}*",
+        unscoped_actions=("tag:GetResources",),  # tags read in bulk (tag_index.py)
+    ),
+    terminal_codes=frozenset({"BucketNotEmpty", "IllegalLocationConstraintException", "BucketAlreadyExists",
+                              "InvalidArgument", "MalformedPolicy"}),
+)

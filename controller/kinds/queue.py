@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_snake
 
 from controller.api.queue import Queue
+from controller.api.rules.pairs import dlq_matches_queue_type
 from controller.api.substitution import Environment
 from controller.aws import AwsClients, code_in
 from controller.kinds.base import (
@@ -22,6 +24,7 @@ from controller.kinds.base import (
     compare,
     tag_changes,
 )
+from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 from controller.kinds.diff import ABSENT
 from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
@@ -40,11 +43,6 @@ _INT_ATTRIBUTES = {
 class QueueClient(ResourceClient[Queue]):
     kind = "Queue"
     service = "sqs"
-    iam_actions = ("sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
-                   "sqs:ListQueueTags", "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:UntagQueue")
-    iam_resource = "arn:aws:sqs:*:*:{prefix}*"
-    iam_owner_tagged_actions = ("sqs:DeleteQueue",)
-    iam_unscoped_actions = ("tag:GetResources",)  # tags read in bulk (tag_index.py)
 
     def __init__(self, aws: AwsClients, tag_index: TagIndex | None = None) -> None:
         super().__init__(aws, tag_index)
@@ -229,3 +227,33 @@ def _state_from_attributes(attributes: dict[str, str]) -> dict[str, Any]:
         state["encryption"] = ABSENT
     state["policy"] = json.loads(attributes["Policy"]) if attributes.get("Policy") else ABSENT
     return state
+
+
+def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
+    # CreateQueue names the queue; every other write names its URL, whose last segment is the name.
+    queue = parameters.get("queueName") or str(parameters.get("queueUrl") or "").rstrip("/").rsplit("/", 1)[-1]
+    if queue:
+        yield touch("Queue", name=queue, region=region)
+
+
+DESCRIPTOR = KindDescriptor(
+    model=Queue, client=QueueClient, delete_rank=3, events=_touched_by, outputs=("name", "arn", "url"),
+    iam=IamGrant(
+        actions=("sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+                 "sqs:ListQueueTags", "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:UntagQueue"),
+        resource="arn:aws:sqs:*:*:{prefix}*",
+        owner_tagged_actions=("sqs:DeleteQueue",),
+        unscoped_actions=("tag:GetResources",),  # tags read in bulk (tag_index.py)
+    ),
+    terminal_codes=frozenset({
+        "InvalidAttributeName", "InvalidAttributeValue",
+        # SQS names a KMS failure KmsNotFound in JSON and KMS.NotFoundException in its query form.
+        "KMS.NotFoundException", "KmsNotFound", "KMS.AccessDeniedException", "KmsAccessDenied",
+        "KMS.DisabledException", "KmsDisabled", "KMS.InvalidKeyUsageException", "KmsInvalidKeyUsage",
+    }),
+    # AWS: "You must wait 60 seconds after deleting a queue before you can create another queue with
+    # the same name." The deletion came before the error, so 60 s from the error is enough; 1 s more is
+    # for clock skew between AWS's count and ours. moto has no such cooldown; LocalStack and AWS do.
+    retry_later={"QueueDeletedRecently": 61.0},
+    pair_rules=(dlq_matches_queue_type,),
+)

@@ -1,22 +1,39 @@
-"""The table of resource clients: adding a kind means adding its module and one line here."""
+"""The registry of kinds: adding a kind means its module (with its KindDescriptor) and one line here.
+
+Every per-kind table is derived from DESCRIPTORS, never kept by hand (see controller/kinds/descriptor.py).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from controller.api.envelope import Resource
 from controller.aws import AwsClients
-from controller.kinds.alarm import AlarmClient
+from controller.aws_models import register_services
+from controller.kinds import alarm, bucket, queue, scalable_target, scaling_policy
 from controller.kinds.base import ResourceClient
-from controller.kinds.bucket import BucketClient
-from controller.kinds.queue import QueueClient
-from controller.kinds.scalable_target import ScalableTargetClient
-from controller.kinds.scaling_policy import ScalingPolicyClient
+from controller.kinds.descriptor import KindDescriptor, PairRule
 from controller.kinds.tag_index import TagIndex
 
-CLIENT_TYPES: dict[str, type[ResourceClient[Any]]] = {
-    client.kind: client
-    for client in (QueueClient, BucketClient, ScalableTargetClient, ScalingPolicyClient, AlarmClient)
-}
+DESCRIPTORS: tuple[KindDescriptor, ...] = (
+    queue.DESCRIPTOR,
+    bucket.DESCRIPTOR,
+    scalable_target.DESCRIPTOR,
+    scaling_policy.DESCRIPTOR,
+    alarm.DESCRIPTOR,
+)
+
+BY_KIND: dict[str, KindDescriptor] = {descriptor.kind: descriptor for descriptor in DESCRIPTORS}
+KINDS: tuple[str, ...] = tuple(BY_KIND)
+MODELS: dict[str, type[Resource]] = {kind: descriptor.model for kind, descriptor in BY_KIND.items()}
+CLIENT_TYPES: dict[str, type[ResourceClient[Any]]] = {kind: d.client for kind, d in BY_KIND.items()}
+# Pruning's order: dependents first (an alarm before the queue it watches), then by key.
+DELETE_ORDER: tuple[str, ...] = tuple(d.kind for d in sorted(DESCRIPTORS, key=lambda d: d.delete_rank))
+PAIR_RULES: dict[str, tuple[PairRule, ...]] = {kind: d.pair_rules for kind, d in BY_KIND.items()}
+SERVICES: tuple[str, ...] = tuple(dict.fromkeys(descriptor.service for descriptor in DESCRIPTORS))
+
+# The kinds' services join the lean botocore data's endpoints (controller/aws_models.py).
+register_services(SERVICES)
 
 
 def build_clients(aws: AwsClients) -> dict[str, ResourceClient[Any]]:

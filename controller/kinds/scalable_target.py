@@ -7,6 +7,7 @@ real AWS keeps them as a durable mark.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -17,6 +18,7 @@ from controller.api.substitution import Environment, substituted
 from controller.aws import AwsClients
 from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, ResourceGone, compare
 from controller.kinds.batching import BatchLoader
+from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 from controller.kinds.ownership import OWNER_TAG
 from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
@@ -33,13 +35,6 @@ _SUSPENDED_KEYS = {
 class ScalableTargetClient(ResourceClient[ScalableTarget]):
     kind = "ScalableTarget"
     service = "application-autoscaling"
-    # Application Auto Scaling has no resource-level permissions for these actions.
-    iam_actions = ()
-    iam_unscoped_actions = ("application-autoscaling:DescribeScalableTargets",
-                            "application-autoscaling:RegisterScalableTarget",
-                            "application-autoscaling:DeregisterScalableTarget",
-                            "application-autoscaling:ListTagsForResource")
-    iam_implied_actions = ("application-autoscaling:TagResource",)  # Tags in RegisterScalableTarget
     # Conflicts are decided by the inventory: moto cannot tag scalable targets (docs/aws-emulator.md).
     # Real AWS can, so the ownership tags are set at creation and re-read before a delete (`read_tags`).
     tags_ownership = False
@@ -166,3 +161,31 @@ class ScalableTargetClient(ResourceClient[ScalableTarget]):
 def _key(resource: ScalableTarget) -> TargetKey:
     return resource.spec.namespace, resource.spec.resource, resource.spec.dimension
 
+
+def target_touched_by(parameters: dict[str, Any]) -> dict[str, str] | None:
+    """The target an Application Auto Scaling call names, as identity fields; None when it names it by
+    its ARN alone (TagResource), which holds an opaque id: the resync covers those."""
+    target = {key: parameters.get(wire) for key, wire in
+              (("namespace", "serviceNamespace"), ("resourceId", "resourceId"), ("dimension", "scalableDimension"))}
+    return {key: str(value) for key, value in target.items()} if all(isinstance(v, str) for v in target.values()) \
+        else None
+
+
+def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
+    target = target_touched_by(parameters)
+    if target is not None and "policyName" not in parameters:  # RegisterScalableTarget, DeregisterScalableTarget
+        yield touch("ScalableTarget", **target)
+
+
+DESCRIPTOR = KindDescriptor(
+    model=ScalableTarget, client=ScalableTargetClient, delete_rank=2, events=_touched_by,
+    outputs=("serviceNamespace", "resourceId", "scalableDimension", "arn", "ecsCluster", "ecsService"),
+    iam=IamGrant(
+        # Application Auto Scaling has no resource-level permissions for these actions.
+        unscoped_actions=("application-autoscaling:DescribeScalableTargets",
+                          "application-autoscaling:RegisterScalableTarget",
+                          "application-autoscaling:DeregisterScalableTarget",
+                          "application-autoscaling:ListTagsForResource"),
+        implied_actions=("application-autoscaling:TagResource",),  # Tags in RegisterScalableTarget
+    ),
+)

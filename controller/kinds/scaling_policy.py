@@ -6,12 +6,20 @@ DescribeScalingPolicies ignores its PolicyNames filter, so we filter by name our
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
+from controller.api.rules.pairs import (
+    backlog_needs_ecs_target,
+    policy_type_supported_by_namespace,
+    predefined_metric_matches_target,
+)
 from controller.api.scaling_policy import ScalingPolicy, TargetTracking
 from controller.api.substitution import Environment
 from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, compare
+from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 from controller.kinds.metric_rendering import dimensions, metric_queries, normalise_queries
+from controller.kinds.scalable_target import target_touched_by
 from controller.store.base import Identity
 
 TARGET_TRACKING = "TargetTrackingScaling"
@@ -25,9 +33,6 @@ _CONFIG_KEY = {
 class ScalingPolicyClient(ResourceClient[ScalingPolicy]):
     kind = "ScalingPolicy"
     service = "application-autoscaling"
-    iam_actions = ()
-    iam_unscoped_actions = ("application-autoscaling:DescribeScalingPolicies",
-                            "application-autoscaling:PutScalingPolicy", "application-autoscaling:DeleteScalingPolicy")
     tags_ownership = False
     spec_fields = {
         **{f"configuration.{aws}": f"targetTracking.{spec}" for aws, spec in (
@@ -231,3 +236,23 @@ def backlog_per_task_queries(resource: ScalingPolicy, queue_ref: Any, refs: RefR
         },
         {"Id": "e1", "Label": "Backlog per task", "Expression": "m1 / m2", "ReturnData": True},
     ]
+
+
+def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
+    target = target_touched_by(parameters)
+    if target is None:
+        return
+    if "policyName" in parameters:  # PutScalingPolicy, DeleteScalingPolicy
+        yield touch("ScalingPolicy", name=parameters["policyName"], **target)
+    else:  # RegisterScalableTarget, DeregisterScalableTarget: every policy on the target with it
+        yield touch("ScalingPolicy", **target)
+
+
+DESCRIPTOR = KindDescriptor(
+    model=ScalingPolicy, client=ScalingPolicyClient, delete_rank=1, events=_touched_by,
+    plural="scalingpolicies",
+    iam=IamGrant(unscoped_actions=("application-autoscaling:DescribeScalingPolicies",
+                                   "application-autoscaling:PutScalingPolicy",
+                                   "application-autoscaling:DeleteScalingPolicy")),
+    pair_rules=(backlog_needs_ecs_target, predefined_metric_matches_target, policy_type_supported_by_namespace),
+)

@@ -1,5 +1,6 @@
 """AWS's own change events, as EventBridge delivers CloudTrail's "AWS API Call via CloudTrail" to SQS:
 what each one says was changed, in the terms of trimtab's inventory (a kind and identity fields).
+Each kind declares how its service's events name its resources (KindDescriptor.events).
 
 Every control-plane write to SQS, S3, CloudWatch and Application Auto Scaling is a CloudTrail
 management event; an EventBridge rule with the pattern `event_pattern()` forwards them to a queue
@@ -16,29 +17,18 @@ https://docs.aws.amazon.com/eventbridge/latest/ref/events-structure.html
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from controller.kinds.descriptor import Touched
+from controller.kinds.registry import DESCRIPTORS
 
 DETAIL_TYPE = "AWS API Call via CloudTrail"
 
 
 class MalformedEvent(ValueError):
     """Not an EventBridge envelope of a CloudTrail API call: the message goes to the DLQ in time."""
-
-
-@dataclass(frozen=True)
-class Touched:
-    """A resource an event says was written: a kind, and the identity fields the event names (a
-    subset of the inventory's identity: DeregisterScalableTarget touches the target and, by its
-    namespace, resource id and dimension alone, every policy on it)."""
-
-    kind: str
-    fields: tuple[tuple[str, str], ...]
-
-    def matches(self, kind: str, identity: Mapping[str, Any]) -> bool:
-        return kind == self.kind and all(str(identity.get(name)) == value for name, value in self.fields)
 
 
 @dataclass(frozen=True)
@@ -72,12 +62,13 @@ def parse(message: Any) -> ApiCall:
     identity = _object(detail.get("userIdentity"))
     issuer = _object(_object(identity.get("sessionContext")).get("sessionIssuer"))
     region = str(detail.get("awsRegion") or message.get("region") or "")
-    service = source.removesuffix(".amazonaws.com")
     parameters = detail.get("requestParameters")
-    mapper = MAPPERS.get(service)
-    touched = tuple(mapper(name, parameters if isinstance(parameters, dict) else {}, region)) if mapper else ()
-    return ApiCall(service, name, region, when, str(identity.get("arn", "")), str(issuer.get("arn", "")),
-                   bool(detail.get("readOnly", False)), touched)
+    parameters = parameters if isinstance(parameters, dict) else {}
+    touched = tuple(touched for descriptor in DESCRIPTORS if descriptor.events is not None
+                    and descriptor.event_source == source
+                    for touched in descriptor.events(name, parameters, region))
+    return ApiCall(source.removesuffix(".amazonaws.com"), name, region, when, str(identity.get("arn", "")),
+                   str(issuer.get("arn", "")), bool(detail.get("readOnly", False)), touched)
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -88,61 +79,12 @@ def _get(message: Any, key: str) -> Any:
     return message.get(key) if isinstance(message, dict) else None
 
 
-def _touch(kind: str, **fields: Any) -> Touched:
-    return Touched(kind, tuple(sorted((name, str(value)) for name, value in fields.items())))
-
-
-def _sqs(name: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
-    # CreateQueue names the queue; every other write names its URL, whose last segment is the name.
-    queue = parameters.get("queueName") or str(parameters.get("queueUrl") or "").rstrip("/").rsplit("/", 1)[-1]
-    if queue:
-        yield _touch("Queue", name=queue, region=region)
-
-
-def _s3(name: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
-    # Bucket-level writes only: object writes are data events, which the rule does not select.
-    bucket = parameters.get("bucketName")
-    if bucket:
-        yield _touch("Bucket", name=bucket)
-
-
-def _cloudwatch(name: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
-    names = parameters.get("alarmNames")  # DeleteAlarms, EnableAlarmActions, DisableAlarmActions: many
-    if isinstance(names, list):
-        yield from (_touch("Alarm", name=alarm, region=region) for alarm in names if isinstance(alarm, str))
-    if isinstance(parameters.get("alarmName"), str):  # PutMetricAlarm, SetAlarmState
-        yield _touch("Alarm", name=parameters["alarmName"], region=region)
-    arn = str(parameters.get("resourceARN") or "")  # TagResource, UntagResource
-    if ":alarm:" in arn:
-        yield _touch("Alarm", name=arn.split(":alarm:", 1)[1], region=region)
-
-
-def _application_autoscaling(name: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
-    target = {key: parameters.get(wire) for key, wire in
-              (("namespace", "serviceNamespace"), ("resourceId", "resourceId"), ("dimension", "scalableDimension"))}
-    if not all(isinstance(value, str) for value in target.values()):
-        return  # TagResource names a target by its ARN, which holds an opaque id: the resync covers it
-    if "policyName" in parameters:  # PutScalingPolicy, DeleteScalingPolicy
-        yield _touch("ScalingPolicy", name=parameters["policyName"], **target)
-    else:  # RegisterScalableTarget, DeregisterScalableTarget: the target, and its policies with it
-        yield _touch("ScalableTarget", **target)
-        yield _touch("ScalingPolicy", **target)
-
-
-MAPPERS: dict[str, Callable[[str, dict[str, Any], str], Iterator[Touched]]] = {
-    "sqs": _sqs,
-    "s3": _s3,
-    "monitoring": _cloudwatch,
-    "application-autoscaling": _application_autoscaling,
-}
-
-
 def event_pattern() -> dict[str, Any]:
     """The EventBridge rule's pattern: CloudTrail's write events of the services trimtab's kinds use."""
     return {
         "detail-type": [DETAIL_TYPE],
         "detail": {
-            "eventSource": sorted(f"{service}.amazonaws.com" for service in MAPPERS),
+            "eventSource": sorted({d.event_source for d in DESCRIPTORS if d.events is not None}),
             "readOnly": [False],
         },
     }

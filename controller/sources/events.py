@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from botocore.exceptions import BotoCoreError, ClientError
 
 from controller.aws import AwsClients, error_message
-from controller.sources.cloudtrail import ApiCall, MalformedEvent, Touched, parse
+from controller.kinds.descriptor import Touched
+from controller.sources.cloudtrail import ApiCall, MalformedEvent, parse
 from controller.store.base import InventoryEntry
 
 SCHEME = "sqs://"

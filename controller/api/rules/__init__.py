@@ -7,7 +7,7 @@ refuses, or that AWS refuses only when the call is made. One small function per 
 topic, each citing the AWS page it comes from.
 
 `checked` runs the rules of one spec (the per-document hook in controller.api.validation).
-`PAIR_RULES` are the rules between a scaling policy and its target, in the graph's pair-rule shape.
+The rules between two specs are in pairs.py, declared on their kinds' descriptors.
 """
 
 from __future__ import annotations
@@ -24,10 +24,9 @@ from controller.api.rules import (  # noqa: F401  (each module registers its rul
     targets,
 )
 from controller.api.rules.base import REGISTRY, Violation, violations
-from controller.api.rules.pairs import PAIR_RULES
 from controller.api.yamldoc import Document
 
-__all__ = ["PAIR_RULES", "REGISTRY", "Violation", "check", "checked", "violations"]
+__all__ = ["REGISTRY", "Violation", "check", "checked", "violations"]
 
 
 def check(document: Document, resource: Resource) -> list[SpecError]:

@@ -1,7 +1,7 @@
-"""Rules between a scaling policy and its scalable target, which are two specs.
+"""Rules between two specs: a queue and its dead-letter queue, a scaling policy and its scalable target.
 
-These have the signature of controller.api.graph's pair rules, (record, records by key) -> (field, message)
-or None, and run where the graph runs its own (`PAIR_RULES`). Sources:
+Each has the signature (record, records by key) -> (field, message) or None, and is declared on its
+kind's descriptor (controller/kinds/descriptor.py `pair_rules`); the graph runs them. Sources:
 - https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PutScalingPolicy.html (PolicyType);
 - https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PredefinedMetricSpecification.html and
   https://docs.aws.amazon.com/autoscaling/application/userguide/monitor-cloudwatch-metrics.html (metric types).
@@ -9,9 +9,9 @@ or None, and run where the graph runs its own (`PAIR_RULES`). Sources:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from controller.api.queue import Queue
 from controller.api.rules.services import (
     KNOWN_PREDEFINED_METRICS,
     NO_STEP_SCALING,
@@ -73,7 +73,36 @@ def policy_type_supported_by_namespace(record: SpecRecord, by_key: dict[str, Spe
     return None
 
 
-PAIR_RULES: tuple[Callable[[SpecRecord, dict[str, SpecRecord]], PairViolation], ...] = (
-    predefined_metric_matches_target,
-    policy_type_supported_by_namespace,
-)
+def dlq_matches_queue_type(record: SpecRecord, by_key: dict[str, SpecRecord]) -> PairViolation:
+    """"The dead-letter queue of a FIFO queue must also be a FIFO queue. Similarly, the dead-letter queue of a
+    standard queue must also be a standard queue."
+    https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html"""
+    resource = record.resource
+    if not isinstance(resource, Queue) or resource.spec.dead_letter_queue is None:
+        return None
+    target = by_key.get(str(resource.spec.dead_letter_queue.queue_ref))
+    if target is None or not isinstance(target.resource, Queue) or target.resource.spec.fifo == resource.spec.fifo:
+        return None
+    kind = "FIFO" if resource.spec.fifo else "standard"
+    return "spec.deadLetterQueue.queueRef", f"a {kind} queue's dead-letter queue must also be {kind}"
+
+
+def backlog_needs_ecs_target(record: SpecRecord, by_key: dict[str, SpecRecord]) -> PairViolation:
+    """queueBacklogPerTask divides a queue's backlog by an ECS service's running tasks (RunningTaskCount), as
+    AWS's metric math example does, so its target must be an ECS service.
+    https://docs.aws.amazon.com/autoscaling/application/userguide/application-auto-scaling-target-tracking-metric-math.html"""
+    resource = record.resource
+    if not isinstance(resource, ScalingPolicy):
+        return None
+    tracking = resource.spec.target_tracking
+    if tracking is None or tracking.queue_backlog_per_task is None:
+        return None
+    target = by_key.get(str(resource.spec.target_ref))
+    if target is None or not isinstance(target.resource, ScalableTarget):
+        return None
+    if target.resource.spec.ecs_cluster_and_service is None:
+        return (
+            "spec.targetTracking.queueBacklogPerTask",
+            "queueBacklogPerTask divides by an ECS service's running tasks; its target must be an ECS service",
+        )
+    return None
