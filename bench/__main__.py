@@ -13,7 +13,8 @@ comparison N times, each on a fresh emulator, and reports the median and spread 
 ratio and of each measure. `--trace` runs trimtab under bench/trace.py and adds, per phase, how many
 AWS calls were on the wire over time and what the workers did (bench/dispatch.py); `--trimtab-args`
 and `--override` measure a parameter change without editing controller/.
-`--soak MINUTES` runs the leak watch instead (bench/soak.py).
+`--soak MINUTES` runs the leak watch instead (bench/soak.py); `--events`, drift corrected on change
+events with a one-hour resync, and the read rates of events and polling (bench/events.py).
 
 Prints JSON; unless --no-docs, appends a markdown section with the machine's facts to
 docs/benchmarks.md. Compare ratios within one run: absolute times vary between machines.
@@ -44,6 +45,8 @@ from bench import dispatch
 from bench.cold_floor import measure_cold_floor
 from bench.controller import REPO, Controller, progress, wait_for
 from bench.cpu import Processes, Usage, child_pid
+from bench.events import markdown as events_markdown
+from bench.events import run_events
 from bench.floor import measure_floor
 from bench.soak import markdown as soak_markdown
 from bench.soak import run_soak
@@ -379,6 +382,10 @@ def main() -> None:
                              "calls on the wire over time and what the workers did (bench/dispatch.py)")
     parser.add_argument("--trace-dir", type=Path, default=None, metavar="DIR",
                         help="with --trace: keep each run's raw trace and phase windows in DIR")
+    parser.add_argument("--events", action="store_true",
+                        help="instead of the phases: drift corrected on CloudTrail change events with a one-hour "
+                             "resync (p50/p95 per kind), and the steady read rate with events and a 30-minute "
+                             "resync beside 5-minute polling (see bench/events.py)")
     parser.add_argument("--soak", type=float, metavar="MINUTES", default=None,
                         help="instead of the phases: MINUTES of continuous spec churn and drift at N, watching RSS, "
                              "asyncio tasks, open descriptors and unclosed-resource warnings (see bench/soak.py)")
@@ -388,6 +395,9 @@ def main() -> None:
     if args.soak is not None:
         result = run_soak(args.resources, args.soak)
         text = soak_markdown(result, machine())
+    elif args.events:
+        result = run_events(args.resources)
+        text = events_markdown(result, f"{time.strftime('%Y-%m-%d')}, {commit()}, {machine()}")
     else:
         options = Options(tuple(shlex.split(args.trimtab_args)), ",".join(args.override),
                           args.trace or args.trace_dir is not None, args.trace_dir)

@@ -28,8 +28,11 @@ BASES: dict[str, list[dict[str, Any]]] = {
         "deadLetterQueue": {"queueRef": "base-dlq", "maxReceiveCount": 5},
         "encryption": {"type": "SSE-KMS", "kmsKeyId": "alias/aws/sqs", "kmsDataKeyReusePeriodSeconds": 300},
         "policy": QUEUE_POLICY, "tags": {"team": "core"},
+        "redriveAllowPolicy": {"redrivePermission": "byQueue",
+                               "sourceQueueArns": ["arn:aws:sqs:us-east-1:123456789012:base-source"]},
     }, {
         "queueName": "base-queue.fifo", "fifo": True, "contentBasedDeduplication": True,
+        "deduplicationScope": "messageGroup", "fifoThroughputLimit": "perMessageGroupId",
         "deletionPolicy": "Retain", "managementPolicy": "Full", "adopt": False,
     }],
     "Bucket": [{

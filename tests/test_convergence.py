@@ -41,6 +41,9 @@ EXAMPLES = int(os.environ.get("TRIMTAB_CONVERGENCE_EXAMPLES", "40"))
 # Fields whose AWS value moto does not keep as AWS does: skipped (left out of generated specs) with the
 # reason, and named in docs/aws-emulator.md. The product is not changed to hide these differences.
 MOTO_SKIPS: dict[str, dict[str, str]] = {
+    "Queue": {
+        "redriveAllowPolicy": "moto drops RedriveAllowPolicy (tests/test_queue_attributes.py checks its request)",
+    },
     "Bucket": {
         "lifecycleRules[].noncurrentVersionExpiration.newerNoncurrentVersions":
             "moto drops NewerNoncurrentVersions from a rule's NoncurrentVersionExpiration on read",

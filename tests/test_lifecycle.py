@@ -32,6 +32,13 @@ def _drift_queue(boto: Any) -> None:
     sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "7"})
 
 
+def _drift_fifo(boto: Any) -> None:
+    """A console edit back to normal throughput."""
+    sqs = boto("sqs")
+    url = sqs.get_queue_url(QueueName="events-dlq.fifo")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"FifoThroughputLimit": "perQueue"})
+
+
 def _drift_bucket(boto: Any) -> None:
     boto("s3").put_bucket_versioning(Bucket="acme-test-logs", VersioningConfiguration={"Status": "Suspended"})
 
@@ -88,6 +95,18 @@ CASES = [
           encryption: {type: SSE-SQS}
           tags: {team: core}
         """}, _drift_queue, {"visibilityTimeoutSeconds"}),
+    # High-throughput FIFO: DeduplicationScope messageGroup with FifoThroughputLimit perMessageGroupId.
+    # (redriveAllowPolicy is not here: moto drops RedriveAllowPolicy, docs/aws-emulator.md; its request
+    # is checked against botocore's model in tests/test_queue_attributes.py.)
+    Case("Queue/events-dlq.fifo", {"q.yaml": """
+        apiVersion: trimtab.io/v1alpha1
+        kind: Queue
+        metadata: {name: events-dlq.fifo}
+        spec:
+          fifo: true
+          deduplicationScope: messageGroup
+          fifoThroughputLimit: perMessageGroupId
+        """}, _drift_fifo, {"fifoThroughputLimit"}),
     Case("Bucket/acme-test-logs", {"b.yaml": """
         apiVersion: trimtab.io/v1alpha1
         kind: Bucket

@@ -54,6 +54,38 @@ class QueueEncryption(SpecModel):
         return self
 
 
+# An SQS queue ARN, whose partition, region and account may be pseudo parameters.
+_QUEUE_ARN_RE = re.compile(rf"^arn:{PARTITION_PATTERN}:sqs:([a-z0-9-]+|\$\{{AWS::Region\}}):"
+                           rf"(\d{{12}}|\$\{{AWS::AccountId\}}):[A-Za-z0-9_.-]{{1,80}}$")
+MAX_REDRIVE_SOURCES = 10
+
+
+class RedriveAllowPolicy(SpecModel):
+    """Which queues may use this queue as their dead-letter queue."""
+
+    redrive_permission: str = Field(
+        description="allowAll (AWS's default), denyAll, or byQueue: only the queues of sourceQueueArns.")
+    source_queue_arns: list[str] | None = Field(
+        default=None, description="byQueue only: the source queues' ARNs, at most 10 (this account's: "
+                                  "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:NAME).")
+
+    @model_validator(mode="after")
+    def _sources_by_queue(self) -> Self:
+        sources = self.source_queue_arns
+        if self.redrive_permission == "byQueue":
+            if not sources:
+                raise FieldError("sourceQueueArns", "redrivePermission byQueue needs 1 to 10 sourceQueueArns")
+            if len(sources) > MAX_REDRIVE_SOURCES:
+                raise FieldError("sourceQueueArns", f"at most {MAX_REDRIVE_SOURCES} source queues (got {len(sources)})")
+            for index, arn in enumerate(sources):
+                if not _QUEUE_ARN_RE.match(arn):
+                    raise FieldError(f"sourceQueueArns[{index}]", f"must be an SQS queue ARN (got {arn!r})")
+        elif sources is not None:
+            raise FieldError("sourceQueueArns", f"sourceQueueArns is only allowed with redrivePermission byQueue "
+                                                f"(got {self.redrive_permission})")
+        return self
+
+
 class QueueSpec(ManagedSpec):
     queue_name: str | None = Field(
         default=None, description="The SQS queue name; defaults to metadata.name. FIFO names end in .fifo."
@@ -62,6 +94,14 @@ class QueueSpec(ManagedSpec):
     content_based_deduplication: bool = Field(
         default=False, description="FIFO only: deduplicate by a SHA-256 of the body."
     )
+    deduplication_scope: str | None = Field(
+        default=None, description="FIFO only: deduplicate per message group or per queue (AWS's default). "
+                                  "High throughput is messageGroup with fifoThroughputLimit perMessageGroupId. "
+                                  "Unmanaged when omitted.")
+    fifo_throughput_limit: str | None = Field(
+        default=None, description="FIFO only: the throughput quota applies per message group or per queue "
+                                  "(AWS's default); perMessageGroupId needs deduplicationScope messageGroup. "
+                                  "Unmanaged when omitted.")
     visibility_timeout_seconds: int = Field(default=30, description="Up to 12 hours.")
     message_retention_seconds: int = Field(default=345600, description="1 minute to 14 days; AWS default 4 days.")
     delay_seconds: int = Field(default=0, description="Up to 15 minutes.")
@@ -69,6 +109,10 @@ class QueueSpec(ManagedSpec):
     receive_message_wait_time_seconds: int = Field(default=0, description="Long polling: up to 20 seconds.")
     dead_letter_queue: DeadLetterQueue | None = Field(
         default=None, description="Redrive to another Queue spec; unmanaged when omitted."
+    )
+    redrive_allow_policy: RedriveAllowPolicy | None = Field(
+        default=None, description="As a dead-letter queue: which source queues may redrive to it; unmanaged "
+                                  "when omitted."
     )
     encryption: QueueEncryption | None = Field(
         default=None, description="Server-side encryption; unmanaged when omitted."
@@ -82,6 +126,15 @@ class QueueSpec(ManagedSpec):
     def _fifo_rules(self) -> Self:
         if self.content_based_deduplication and not self.fifo:
             raise FieldError("contentBasedDeduplication", "contentBasedDeduplication needs fifo: true")
+        for name, value in (("deduplicationScope", self.deduplication_scope),
+                            ("fifoThroughputLimit", self.fifo_throughput_limit)):
+            if value is not None and not self.fifo:
+                raise FieldError(name, f"{name} is a FIFO queue's attribute: it needs fifo: true")
+        # SetQueueAttributes: "The perMessageGroupId value is allowed only when the value for
+        # DeduplicationScope is messageGroup."
+        if self.fifo_throughput_limit == "perMessageGroupId" and self.deduplication_scope != "messageGroup":
+            raise FieldError("fifoThroughputLimit", "fifoThroughputLimit perMessageGroupId needs "
+                                                    "deduplicationScope: messageGroup (AWS refuses it otherwise)")
         return self
 
 
@@ -109,6 +162,11 @@ QUEUE_PARAMS: ParamTable = {
         CREATE_QUEUE_URL, rule="1 to 80 letters, digits, '-' or '_'; a FIFO queue's name ends in .fifo"),)),
     "fifo": _attribute("FifoQueue", "CreateQueue", translated="true sets FifoQueue at creation"),
     "contentBasedDeduplication": _attribute("ContentBasedDeduplication", translated="'true' or 'false'"),
+    "deduplicationScope": _attribute("DeduplicationScope", "SetQueueAttributes", Hand(
+        SET_ATTRIBUTES_URL, values=("messageGroup", "queue"), rule="FIFO queues only")),
+    "fifoThroughputLimit": _attribute("FifoThroughputLimit", "SetQueueAttributes", Hand(
+        SET_ATTRIBUTES_URL, values=("perQueue", "perMessageGroupId"),
+        rule="FIFO queues only; perMessageGroupId needs DeduplicationScope messageGroup")),
     "visibilityTimeoutSeconds": _attribute("VisibilityTimeout", "SetQueueAttributes", _seconds(0, 43200)),
     "messageRetentionSeconds": _attribute("MessageRetentionPeriod", "SetQueueAttributes", _seconds(60, 1209600)),
     "delaySeconds": _attribute("DelaySeconds", "SetQueueAttributes", _seconds(0, 900)),
@@ -121,6 +179,13 @@ QUEUE_PARAMS: ParamTable = {
     "deadLetterQueue.maxReceiveCount": _attribute("RedrivePolicy", "SetQueueAttributes",
                                                   Hand(DLQ_URL, minimum=1, maximum=1000),
                                                   translated="RedrivePolicy's maxReceiveCount"),
+    "redriveAllowPolicy": _attribute("RedriveAllowPolicy", translated="a JSON RedriveAllowPolicy"),
+    "redriveAllowPolicy.redrivePermission": _attribute("RedriveAllowPolicy", "SetQueueAttributes", Hand(
+        SET_ATTRIBUTES_URL, values=("allowAll", "denyAll", "byQueue")),
+        translated="RedriveAllowPolicy's redrivePermission"),
+    "redriveAllowPolicy.sourceQueueArns": _attribute("RedriveAllowPolicy", "SetQueueAttributes", Hand(
+        SET_ATTRIBUTES_URL, rule="1 to 10 queue ARNs, with redrivePermission byQueue only"),
+        translated="RedriveAllowPolicy's sourceQueueArns"),
     "encryption": TrimtabOnly("groups SqsManagedSseEnabled, KmsMasterKeyId and KmsDataKeyReusePeriodSeconds"),
     "encryption.type": _attribute("SqsManagedSseEnabled", translated="SSE-SQS sets SqsManagedSseEnabled; "
                                   "SSE-KMS sets KmsMasterKeyId instead"),
@@ -138,7 +203,8 @@ QUEUE_PARAMS: ParamTable = {
 class Queue(Resource):
     KIND: ClassVar[str] = "Queue"
     AWS_PARAMS: ClassVar[ParamTable] = QUEUE_PARAMS
-    SUMMARY: ClassVar[str] = "An SQS queue, standard or FIFO, with redrive, encryption, policy and tags."
+    SUMMARY: ClassVar[str] = ("An SQS queue, standard or FIFO (high throughput included), with redrive, "
+                              "redrive allow policy, encryption, policy and tags.")
     EXTRA_COLUMNS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("FIFO", ".spec.fifo", "boolean"),
         ("URL", ".status.outputs.url", "string"),

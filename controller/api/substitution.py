@@ -54,7 +54,8 @@ class Scope:
 
 
 SCOPES: dict[str, Scope] = {
-    "Queue": Scope(("policy", "encryption.kmsKeyId"), "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"),
+    "Queue": Scope(("policy", "encryption.kmsKeyId", "redriveAllowPolicy.sourceQueueArns"),
+                   "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"),
     "Bucket": Scope(("policy", "encryption.kmsKeyId"), "arn:${AWS::Partition}:s3:::"),
     "Alarm": Scope(("alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn")),
     # A Kafka cluster's or a Comprehend endpoint's resource id is its ARN.

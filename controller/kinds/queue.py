@@ -58,6 +58,14 @@ class QueueClient(ResourceClient[Queue]):
         state: dict[str, Any] = {field: getattr(spec, to_snake(field)) for field in _INT_ATTRIBUTES}
         if spec.fifo:
             state["contentBasedDeduplication"] = spec.content_based_deduplication
+        for key in ("deduplicationScope", "fifoThroughputLimit"):
+            if (value := getattr(spec, to_snake(key))) is not None:
+                state[key] = value
+        if spec.redrive_allow_policy is not None:
+            allow: dict[str, Any] = {"redrivePermission": spec.redrive_allow_policy.redrive_permission}
+            if spec.redrive_allow_policy.source_queue_arns is not None:
+                allow["sourceQueueArns"] = sorted(spec.redrive_allow_policy.source_queue_arns)
+            state["redriveAllowPolicy"] = allow
         if spec.dead_letter_queue is not None:
             state["deadLetterQueue"] = {
                 "arn": refs.output(spec.dead_letter_queue.queue_ref, "arn"),
@@ -188,6 +196,11 @@ def _attributes(state: dict[str, Any]) -> dict[str, str]:
         attributes["RedrivePolicy"] = json.dumps(
             {"deadLetterTargetArn": dlq["arn"], "maxReceiveCount": dlq["maxReceiveCount"]}
         )
+    for key in ("deduplicationScope", "fifoThroughputLimit"):
+        if key in state:
+            attributes[key[0].upper() + key[1:]] = state[key]
+    if "redriveAllowPolicy" in state:
+        attributes["RedriveAllowPolicy"] = json.dumps(state["redriveAllowPolicy"])
     if "encryption" in state:
         encryption = state["encryption"]
         if encryption["type"] == "SSE-SQS":
@@ -202,6 +215,14 @@ def _attributes(state: dict[str, Any]) -> dict[str, str]:
     return attributes
 
 
+def _redrive_allow(document: str | None) -> Any:
+    """RedriveAllowPolicy as render shapes it; AWS's default (allowAll) when the queue has none."""
+    allow = json.loads(document) if document else {"redrivePermission": "allowAll"}
+    if "sourceQueueArns" in allow:
+        allow["sourceQueueArns"] = sorted(allow["sourceQueueArns"])
+    return allow
+
+
 def _state_from_attributes(attributes: dict[str, str]) -> dict[str, Any]:
     """SQS attributes -> the same shape `render` produces."""
     state: dict[str, Any] = {
@@ -209,6 +230,10 @@ def _state_from_attributes(attributes: dict[str, str]) -> dict[str, Any]:
     }
     if "ContentBasedDeduplication" in attributes:
         state["contentBasedDeduplication"] = attributes["ContentBasedDeduplication"] == "true"
+    for key in ("deduplicationScope", "fifoThroughputLimit"):
+        if attributes.get(key[0].upper() + key[1:]):
+            state[key] = attributes[key[0].upper() + key[1:]]
+    state["redriveAllowPolicy"] = _redrive_allow(attributes.get("RedriveAllowPolicy"))
     if attributes.get("RedrivePolicy"):
         redrive = json.loads(attributes["RedrivePolicy"])
         state["deadLetterQueue"] = {
