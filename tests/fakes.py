@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -85,11 +85,18 @@ class Call:
 
 @dataclass
 class Failure:
-    code: str
+    error: Callable[[str], BaseException]  # the operation's name -> what it raises
     times: int | None  # None: every call fails until `clear_failures`
-    status: int
-    message: str
-    query_code: str | None
+
+
+def client_error(code: str, operation: str, *, status: int = 400, message: str = "",
+                 query_code: str | None = None) -> ClientError:
+    """A botocore ClientError as aiobotocore raises it: `status` matters to retryability (>= 500 is
+    retried), `query_code` is the second spelling query-compatible services (SQS) add."""
+    details = {"Code": code, "Message": message or f"injected {code}"}
+    if query_code is not None:
+        details["QueryErrorCode"] = query_code
+    return ClientError({"Error": details, "ResponseMetadata": {"HTTPStatusCode": status}}, operation)
 
 
 @dataclass
@@ -108,6 +115,7 @@ class FakeCloud:
     resources: dict[tuple[str, str], CloudResource] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     _failures: dict[tuple[str | None, str], list[Failure]] = field(default_factory=dict)
+    _hooks: dict[tuple[str | None, str], list[Callable[[], None]]] = field(default_factory=dict)
 
     # ---- failures ----------------------------------------------------------------------------------
 
@@ -115,16 +123,31 @@ class FakeCloud:
         self, operation: str, code: str, *, times: int | None = 1, kind: str | None = None, status: int = 400,
         message: str = "", query_code: str | None = None,
     ) -> None:
-        """The next `times` calls of `operation` (of `kind`, or of any kind) raise `ClientError(code)`.
-        `status` matters to retryability (>= 500 is retried); `query_code` is SQS's second spelling."""
-        self._failures.setdefault((kind, operation), []).append(
-            Failure(code, times, status, message or f"injected {code}", query_code))
+        """The next `times` calls of `operation` (of `kind`, or of any kind) raise `ClientError(code)`."""
+        self.fail_with(operation, lambda name: client_error(code, name, status=status, message=message,
+                                                              query_code=query_code), times=times, kind=kind)
+
+    def fail_with(
+        self, operation: str, error: Callable[[str], BaseException], *, times: int | None = 1,
+        kind: str | None = None,
+    ) -> None:
+        """The next `times` calls of `operation` raise what `error` makes (any exception: TerminalError,
+        OwnedElsewhere, a transport error). Failures queue up in the order they were asked for."""
+        self._failures.setdefault((kind, operation), []).append(Failure(error, times))
+
+    def before(self, operation: str, hook: Callable[[], None], *, kind: str | None = None) -> None:
+        """Run `hook` once, right before the next `operation` (after the call is recorded): the world
+        changing between two calls of one pass (a concurrent creator between observe and create)."""
+        self._hooks.setdefault((kind, operation), []).append(hook)
 
     def clear_failures(self) -> None:
         self._failures.clear()
 
-    def _raise_if_failing(self, kind: str, operation: str) -> None:
+    def _before(self, kind: str, operation: str) -> None:
         for scope in ((kind, operation), (None, operation)):
+            hooks = self._hooks.pop(scope, [])
+            for hook in hooks:
+                hook()
             queued = self._failures.get(scope)
             if not queued:
                 continue
@@ -133,17 +156,13 @@ class FakeCloud:
                 failure.times -= 1
                 if failure.times <= 0:
                     queued.pop(0)
-            details = {"Code": failure.code, "Message": failure.message}
-            if failure.query_code is not None:
-                details["QueryErrorCode"] = failure.query_code
-            raise ClientError({"Error": details, "ResponseMetadata": {"HTTPStatusCode": failure.status}},
-                              operation)
+            raise failure.error(operation)
 
     # ---- calls -------------------------------------------------------------------------------------
 
     def record(self, call: Call) -> None:
         self.calls.append(call)
-        self._raise_if_failing(call.kind, call.operation)
+        self._before(call.kind, call.operation)
 
     def mutations(self, name: str | None = None) -> list[Call]:
         return [call for call in self.calls if call.operation in MUTATIONS and name in (None, call.name)]
@@ -232,8 +251,7 @@ class FakeClient(ResourceClient[Resource]):
         self.cloud.record(Call(self.kind, "update", name, changed))
         found = self.cloud.get(self.kind, name)
         if found is None:
-            raise ClientError({"Error": {"Code": "NotFound", "Message": f"{name} does not exist"},
-                               "ResponseMetadata": {"HTTPStatusCode": 400}}, "update")
+            raise client_error("NotFound", "update", message=f"{name} does not exist")
         # Only what the diff names is sent, as the real kinds do: the other fields keep their values.
         for path in changed:
             top = path.split(".", 1)[0].split("[", 1)[0]
