@@ -323,7 +323,10 @@ class EngineRig:
                                      events=EventLog(self.log, human=False), metrics=Metrics(), clock=self.clock)
         self.queue = self.supervisor.queue
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        """End what the follower started in the background (its restamp task), then the store: a task
+        left pending is finalised by the garbage collector at some later moment, inside another test."""
+        await self.supervisor.follower.stop()
         self.store.close()
 
     # ---- specs -------------------------------------------------------------------------------------
