@@ -19,6 +19,7 @@ import yaml
 
 from controller.engine.prune import PruneThreshold
 from controller.engine.supervisor import ControllerConfig
+from controller.engine.workqueue import FakeClock, Priority, WorkQueue
 from controller.engine.workqueue.rate_limited import BASE_BACKOFF
 from controller.kinds.ownership import OWNER_TAG, RESOURCE_TAG
 from tests.fakes import EngineRig
@@ -254,3 +255,77 @@ async def test_engine(rigs: Callable[[Case], EngineRig], case: Case) -> None:
 async def test_every_row_names_a_distinct_reason() -> None:
     ids = [case.id for case in CASES]
     assert len(ids) == len(set(ids))
+
+
+# ---- the work queue alone ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class QueueCase:
+    id: str  # why the row exists
+    steps: tuple[tuple[Any, ...], ...]  # ("add", key, priority), ("after", key, delay, priority), ("take", key),
+    #                                     ("done", key), ("fail", key), ("forget", key), ("drop", key), ("tick", s)
+    order: tuple[str, ...]  # the keys `get_nowait` hands out afterwards, in order
+    pending: dict[str, float] = field(default_factory=dict)  # key -> seconds until its deadline
+    waits_for_done: tuple[str, ...] = ()  # keys being processed when the row ends
+
+
+H, L = "HIGH", "LOW"
+QUEUE_CASES = [
+    QueueCase("added twice → handed out once", (("add", "a", H), ("add", "a", H)), ("a",)),
+    QueueCase("HIGH before LOW, each lane first in first out",
+              (("add", "b", L), ("add", "a", L), ("add", "c", H)), ("c", "b", "a")),
+    QueueCase("re-added at HIGH while queued LOW → promoted, still once", (("add", "a", L), ("add", "b", L),
+              ("add", "b", H)), ("b", "a")),
+    QueueCase("added while processing → queued again once done, not twice at once",
+              (("add", "a", H), ("take", "a"), ("add", "a", L), ("add", "a", L)), (), waits_for_done=("a",)),
+    QueueCase("added while processing, then done → handed out once more",
+              (("add", "a", H), ("take", "a"), ("add", "a", L), ("done", "a")), ("a",)),
+    QueueCase("two deadlines for one key → one pending, the earlier",
+              (("after", "a", 300.0, L), ("after", "a", 20.0, L), ("after", "a", 90.0, L)), (), {"a": 20.0}),
+    QueueCase("a deadline comes → queued, and no longer pending", (("after", "a", 20.0, L), ("tick", 20.0)), ("a",)),
+    QueueCase("a deadline not yet come → nothing to take", (("after", "a", 20.0, L), ("tick", 19.999)), (),
+              {"a": 0.001}),
+    QueueCase("failures back off per item: 0.5, 1, 2 s", (("fail", "a"), ("tick", 0.5), ("take", "a"),
+              ("done", "a"), ("fail", "a"), ("fail", "b")), (), {"a": 1.0, "b": 0.5}),
+    QueueCase("forget after success → the next failure starts at the bottom again",
+              (("fail", "a"), ("fail", "a"), ("forget", "a"), ("tick", 2.0), ("take", "a"), ("done", "a"),
+               ("fail", "a")), (), {"a": 0.5}),
+    QueueCase("dropped (spec removed) → unqueued, its deadline and its failures gone",
+              (("add", "a", H), ("after", "b", 5.0, L), ("fail", "b"), ("drop", "a"), ("drop", "b"), ("fail", "b")),
+              (), {"b": 0.5}),
+]
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, id=case.id) for case in QUEUE_CASES])
+def test_work_queue(case: QueueCase) -> None:
+    clock = FakeClock()
+    work = WorkQueue(clock=clock)
+    for step in case.steps:
+        match step:
+            case ("add", key, priority):
+                work.add(key, Priority[priority])
+            case ("after", key, delay, priority):
+                work.add_after(key, delay, Priority[priority])
+            case ("take", key):
+                assert work.get_nowait() == key
+            case ("done", key):
+                work.done(key)
+            case ("fail", key):
+                work.add_rate_limited(key)
+            case ("forget", key):
+                work.forget(key)
+            case ("drop", key):
+                work.drop(key)
+            case ("tick", seconds):
+                clock.advance(seconds)
+                work.release_due()  # the timer task's job
+            case _:
+                raise AssertionError(f"unknown step {step}")
+    taken = []
+    while (key := work.get_nowait()) is not None:
+        taken.append(key)
+    assert tuple(taken) == case.order
+    pending = {key: deadline - clock.now() for key in ("a", "b", "c")
+               if (deadline := work.pending_deadline(key)) is not None}
+    assert pending == pytest.approx(case.pending)
+    assert work.processing() == set(case.waits_for_done) | set(taken)
