@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from controller.engine.prune import PruneThreshold
+from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING, PruneThreshold
 from controller.engine.supervisor import ControllerConfig
 from controller.engine.workqueue import FakeClock, Priority, WorkQueue
 from controller.engine.workqueue.rate_limited import BASE_BACKOFF
@@ -126,6 +126,16 @@ async def removed_with_an_invalid_spec(rig: EngineRig) -> None:
     await rig.refresh()
 
 
+async def held_then_confirmed(rig: EngineRig) -> None:
+    """`trimtab prune --confirm` writes the held fingerprint as confirmed; the supervisor's poll (on real
+    time, not run here) calls `confirmation_check`, so the row calls it as that poll would."""
+    await spec_removed(rig)
+    held = await rig.store.get_setting(HOLD_SETTING)
+    assert held is not None
+    await rig.store.put_setting(CONFIRM_SETTING, held)
+    await rig.supervisor.pruner.confirmation_check(rig.supervisor.follower.state)
+
+
 async def rename(rig: EngineRig) -> None:
     rig.write({"jobs.yaml": queue("jobs", visibilityTimeoutSeconds=30, queueName="jobs-v2")})
     await rig.refresh()
@@ -183,6 +193,9 @@ CASES = [
          events=("InvalidSpec", "PruneHeld"), queues={"jobs", "audit"}),
     Case("a prune above the threshold → held for a person, nothing deleted", spec_removed, key="Queue/audit",
          events=("PruneHeld",), queues={"jobs", "audit"}, threshold=PruneThreshold()),
+    Case("a held prune, confirmed → deleted, and the hold released", held_then_confirmed,
+         mutations=("delete Queue/jobs",), key="Queue/audit", events=("PruneHeld", "Deleted"), queues={"audit"},
+         threshold=PruneThreshold()),
     Case("rename → the new one created, the old one pruned (it is still ours)", rename,
          mutations=("create Queue/jobs-v2", "delete Queue/jobs"), events=("Replaced", "Deleted"),
          queues={"jobs-v2", "audit"}),
@@ -253,8 +266,32 @@ async def test_engine(rigs: Callable[[Case], EngineRig], case: Case) -> None:
 
 
 async def test_every_row_names_a_distinct_reason() -> None:
-    ids = [case.id for case in CASES]
+    ids = [case.id for case in CASES] + [case.id for case in QUEUE_CASES]
     assert len(ids) == len(set(ids))
+
+
+async def test_manual_resyncs_leave_one_drift_check_per_interval(tmp_path: Path) -> None:
+    """The fast twin of test_transitions' read-rate measurement on moto: ten full resyncs at once must not
+    leave extra timer chains, so over ten intervals each key is observed about ten times (a drift check
+    comes every 0.9 to 1 interval), whatever was queued before. The clock moves one second at a time, so
+    two chains a second apart would both be seen."""
+    rig = EngineRig(tmp_path, config=ControllerConfig(resync_interval=RESYNC, workers=1))
+    try:
+        rig.write(TWO)
+        await rig.start()
+        await rig.drain()
+        for _ in range(10):
+            rig.supervisor.resync()
+            rig.supervisor.queue.add_after("Queue/jobs", 1.0)  # and a wake-up that is not a resync
+        await rig.drain()
+        rig.cloud.clear_calls()
+        for _ in range(int(10 * RESYNC)):
+            await rig.advance(1.0)
+        observes = {name: rig.cloud.operations(name).count("observe") for name in ("jobs", "audit")}
+        assert all(10 <= count <= 12 for count in observes.values()), observes
+        assert rig.cloud.mutations() == []
+    finally:
+        await rig.close()
 
 
 # ---- the work queue alone ----------------------------------------------------------------------------
