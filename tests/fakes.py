@@ -144,10 +144,11 @@ class FakeCloud:
         self._failures.clear()
 
     def _before(self, kind: str, operation: str) -> None:
-        for scope in ((kind, operation), (None, operation)):
-            hooks = self._hooks.pop(scope, [])
-            for hook in hooks:
+        scopes = ((kind, operation), (None, operation))
+        for scope in scopes:  # every hook first: a hook of any scope is part of the world the call meets
+            for hook in self._hooks.pop(scope, []):
                 hook()
+        for scope in scopes:
             queued = self._failures.get(scope)
             if not queued:
                 continue

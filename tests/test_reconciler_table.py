@@ -19,6 +19,7 @@ import pytest
 from controller.api.bucket import Bucket
 from controller.api.envelope import Resource
 from controller.api.queue import Queue
+from controller.api.scalable_target import ScalableTarget
 from controller.api.substitution import Environment
 from controller.aws import QUEUE_DELETED_RECENTLY_WAIT_SECONDS
 from controller.engine.reconciler import Action, Outcome, Reconciler
@@ -31,10 +32,13 @@ from tests.fakes import ACCOUNT, REGION, FakeCloud, fake_clients
 from tests.helpers import CONTROLLER_ID
 
 OURS = {OWNER_TAG: CONTROLLER_ID, RESOURCE_TAG: "Queue/jobs"}
+# A kind whose tags cannot be read (Application Auto Scaling in the emulator): the inventory decides.
+TARGET = {"ecsService": {"cluster": "main", "service": "web"}, "minCapacity": 1, "maxCapacity": 4}
+TARGET_NAME = "ecs|service/main/web|ecs:service:DesiredCount"
 
 
 def resource(kind: str, spec: dict[str, Any], name: str = "jobs") -> Resource:
-    model = {"Queue": Queue, "Bucket": Bucket}[kind]
+    model = {"Queue": Queue, "Bucket": Bucket, "ScalableTarget": ScalableTarget}[kind]
     return model.model_validate({"apiVersion": "trimtab.io/v1alpha1", "kind": kind, "metadata": {"name": name},
                                  "spec": spec})
 
@@ -90,6 +94,7 @@ class Case:
     message: str = ""  # a part of the outcome's message
     inventory: dict[str, str] | None = None  # name -> policy after the pass ({}: nothing recorded)
     cloud_state: dict[str, Any] | None = None  # fields the resource must have in the cloud afterwards
+    aws_name: str = "jobs"  # the resource's name in the fake cloud
 
 
 # ---- setups: the world before the pass ------------------------------------------------------------
@@ -183,6 +188,28 @@ async def bucket_created(world: World) -> None:
     await world.created(kind="Bucket")
 
 
+async def target_created(world: World) -> None:
+    await world.created(TARGET, kind="ScalableTarget")
+
+
+async def target_drifted(world: World) -> None:
+    await target_created(world)
+    world.cloud.drift("ScalableTarget", TARGET_NAME, minCapacity=3)
+
+
+async def target_exists(world: World) -> None:
+    world.cloud.plant("ScalableTarget", TARGET_NAME, world.rendered(TARGET, "ScalableTarget"), owner=None)
+
+
+async def target_crashed_after_create(world: World) -> None:
+    """Registered, then the pass died before the inventory said so: the write-ahead record remains."""
+    made = world.rendered(TARGET, "ScalableTarget")
+    world.cloud.before("create", lambda: world.cloud.plant("ScalableTarget", TARGET_NAME, made, owner=None))
+    world.cloud.fail("create", "InternalError", status=500, kind="ScalableTarget")
+    outcome = await world.reconcile(TARGET, kind="ScalableTarget")
+    assert outcome.action is Action.ERROR and outcome.retryable, outcome
+
+
 CASES = [
     Case("absent → create, tagged and recorded", nothing, {"visibilityTimeoutSeconds": 45}, Action.CREATE,
          applied=True, mutations=("create Queue/jobs",), inventory={"jobs": "Delete"},
@@ -250,6 +277,18 @@ CASES = [
          mutations=("update Bucket/jobs ['tags.trimtab.io/owner', 'tags.trimtab.io/resource']",)),
     Case("S3 in sync → no mutating call (tags after creation changes nothing later)", bucket_created, {},
          Action.IN_SYNC, kind="Bucket"),
+    Case("untaggable kind: absent → create, recorded by the inventory alone", nothing, TARGET, Action.CREATE,
+         kind="ScalableTarget", applied=True, mutations=(f"create ScalableTarget/{TARGET_NAME}",),
+         inventory={TARGET_NAME: "Delete"}, aws_name=TARGET_NAME),
+    Case("untaggable kind in the inventory, drifted → ours: update only the drifted field", target_drifted,
+         TARGET, Action.UPDATE, kind="ScalableTarget", applied=True,
+         mutations=(f"update ScalableTarget/{TARGET_NAME} ['minCapacity']",), aws_name=TARGET_NAME,
+         cloud_state={"minCapacity": 1}),
+    Case("untaggable kind, exists but not in the inventory → conflict: nothing says it is ours", target_exists,
+         TARGET, Action.CONFLICT, kind="ScalableTarget", message="not created by trimtab", inventory={},
+         aws_name=TARGET_NAME),
+    Case("untaggable kind, crashed after create → the pending record makes it ours", target_crashed_after_create,
+         TARGET, Action.IN_SYNC, kind="ScalableTarget", inventory={TARGET_NAME: "Delete"}, aws_name=TARGET_NAME),
 ]
 
 
@@ -279,7 +318,7 @@ async def test_one_pass(world: World, case: Case) -> None:
     if case.inventory is not None:
         assert await world.policies(f"{case.kind}/jobs") == case.inventory
     if case.cloud_state is not None:
-        found = world.cloud.get(case.kind, "jobs")
+        found = world.cloud.get(case.kind, case.aws_name)
         assert found is not None and {name: found.state.get(name) for name in case.cloud_state} == case.cloud_state
     if not case.mutations:
         after = {name: resource.state for (kind, name), resource in world.cloud.resources.items()
