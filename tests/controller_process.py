@@ -44,12 +44,23 @@ class ControllerProcess:
         self.wait_for(lambda: any(e["event"] == "Listening" for e in self.events()), what="listening")
         return next(e["message"] for e in self.events() if e["event"] == "Listening")
 
-    def reconciles(self) -> float:
-        """How many reconciles the controller has finished, from its /metrics."""
+    def metric(self, name: str) -> float:
+        """The sum of one metric's samples (every label set), from its /metrics."""
         with urllib.request.urlopen(f"{self.url}/metrics", timeout=10) as response:
             text = response.read().decode()
         return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                   if line.startswith("controller_runtime_reconcile_total{"))
+                   if line.startswith((f"{name}{{", f"{name} ")))
+
+    def reconciles(self) -> float:
+        """How many reconciles the controller has finished, from its /metrics."""
+        return self.metric("controller_runtime_reconcile_total")
+
+    def drained(self) -> bool:
+        """Nothing queued and nothing in a worker's hands: whatever the last pass queued (dependents, a
+        retry due now) has been taken and finished. Deadlines still pending (resyncs, backoffs) do not count.
+        The event to wait for before asserting that a pass caused nothing more, instead of sleeping."""
+        # unfinished_work_seconds sums the age of every item being processed: 0 exactly when none is.
+        return self.metric("workqueue_depth") == 0 and self.metric("workqueue_unfinished_work_seconds") == 0
 
     def statuses(self) -> dict[str, Any]:
         store = SqliteStore(self.state_dir)

@@ -91,7 +91,9 @@ def test_resync_of_one_item_moves_only_that_item(controller: ControllerProcess) 
     assert (status, body["queued"]) == (202, 1)
     controller.wait_for(lambda: controller.statuses()["Queue/orders"].last_reconcile_time != before["Queue/orders"],
                         what="orders reconciled")
-    time.sleep(0.5)
+    # Anything that pass queued (its dependents, say) would be taken at once: once the queue is drained,
+    # every pass the resync caused has finished, so the statuses below are the whole effect.
+    controller.wait_for(controller.drained, what="the queue drained")
     after = {key: s.last_reconcile_time for key, s in controller.statuses().items()}
     assert [key for key in after if after[key] != before[key]] == ["Queue/orders"]
     moved = {labels: value - counts.get(labels, 0) for labels, value in _reconcile_counts(url).items()

@@ -74,6 +74,18 @@ def test_lifecycle_drift_edit_prune_and_foreign(scenario: Path, controllers: Any
     assert controller.terminate() == 0
 
 
+def _prune_held_for_the_latest_revision(controller: Any, why: str = "", specs: int | None = None) -> bool:
+    """The pruner's word on the newest revision loaded (of `specs` valid specs, if given): PruneHeld for it,
+    `why` in its message. It is emitted in the same step that would have deleted, so once it is there,
+    nothing of that revision is deleted later: the event to wait for, where a sleep only hoped a deletion
+    would have shown by then."""
+    events = controller.events()
+    revisions = [event["revision"] for event in events if event["event"] == "SourceChanged"
+                 and specs in (None, event.get("specs"))]
+    return bool(revisions) and any(event["event"] == "PruneHeld" and event.get("revision") == revisions[-1]
+                                   and why in event.get("message", "") for event in events)
+
+
 def test_an_invalid_file_causes_no_deletions_and_valid_specs_still_apply(
     scenario: Path, controllers: Any, boto: Any
 ) -> None:
@@ -88,8 +100,10 @@ def test_an_invalid_file_causes_no_deletions_and_valid_specs_still_apply(
     orders = sqs.get_queue_url(QueueName="orders")["QueueUrl"]
     controller.wait_for(lambda: sqs.get_queue_attributes(QueueUrl=orders, AttributeNames=["VisibilityTimeout"])[
         "Attributes"]["VisibilityTimeout"] == "90", timeout=5, what="valid edit applied")
-    time.sleep(1)
-    # ... but the revision has an invalid file: nothing is deleted.
+    # ... but the revision has an invalid file: the pruner holds, and so nothing is deleted. (The edit was
+    # the last file written, so the revision that applied it is the newest there will be.)
+    controller.wait_for(lambda: _prune_held_for_the_latest_revision(controller, "invalid specs"),
+                        what="the prune held for the revision with the edit")
     assert boto("cloudwatch").describe_alarms(AlarmNames=["sla-portal-alb-5xx"])["MetricAlarms"]
     events = controller.events()
     assert any(e["event"] == "InvalidSpec" and "broken.yaml" in e["message"] for e in events)
@@ -104,9 +118,10 @@ def test_a_mass_deletion_is_held_until_confirmed(scenario: Path, controllers: An
     controller = controllers(scenario, *FAST)
     controller.wait_for(lambda: len(controller.ready_keys()) == 24, what="converged")
     shutil.rmtree(scenario / "request-processor")  # 15 of 24: over both thresholds
-    controller.wait_for(lambda: any(e["event"] == "PruneHeld" for e in controller.events()), timeout=5,
+    # rmtree removes file by file, so a revision with some of them may come first; the decision that
+    # matters is the one on the revision with none of them (9 specs left).
+    controller.wait_for(lambda: _prune_held_for_the_latest_revision(controller, specs=24 - 15), timeout=5,
                         what="prune held")
-    time.sleep(1)
     assert "orders" in _queue_names(boto)
     get = subprocess.run([sys.executable, "-m", "controller", "get", "--state-dir", str(tmp_path / "state")],
                          capture_output=True, text=True, check=False, cwd=REPO)
@@ -128,9 +143,10 @@ def test_an_empty_source_is_an_error_not_a_deletion(scenario: Path, controllers:
     controller.wait_for(lambda: len(controller.ready_keys()) == 24, what="converged")
     for path in scenario.rglob("*.yaml"):
         path.unlink()
+    # SourceError is the follower's decision on the emptied tree, taken under the same lock as any prune of
+    # the partial revisions before it: once it is logged, every deletion those could have made is done.
     controller.wait_for(lambda: any(e["event"] == "SourceError" for e in controller.events()), timeout=5,
                         what="source error")
-    time.sleep(1)
     assert "orders" in _queue_names(boto)
     assert controller.terminate() == 0
 
@@ -224,7 +240,10 @@ def test_a_restart_resumes_without_redoing_work(scenario: Path, controllers: Any
     assert queues[0]["revision"] and queues[0]["outputs"]["arn"].endswith(":orders")
     second = controllers(scenario, "--resync-interval", "60s")
     second.wait_for(lambda: any(e["event"] == "Started" for e in second.events()), what="restarted")
-    time.sleep(2)
+    # Started comes after the first load has queued whatever it redoes; once that is drained, any redone
+    # item has been reconciled. (The drift checks it resumes come no sooner than 6 s: a tenth of 60 s.)
+    second.wait_for(second.drained, what="the queue drained after the restart")
+    assert second.reconciles() == 0, "settled items are not re-reconciled at once after a restart"
     after = {key: status.last_reconcile_time for key, status in second.statuses().items()}
     assert after == before, "settled items are not re-reconciled at once after a restart"
     assert second.terminate() == 0
@@ -273,7 +292,10 @@ async def test_a_burst_of_file_changes_is_read_as_one_revision(tmp_path: Path) -
         writer = asyncio.create_task(burst())
         await watcher.changed()
         assert writer.done(), "woke before the burst settled"
-        with pytest.raises(TimeoutError):
-            await asyncio.wait_for(watcher.changed(), 0.5)  # nothing left over: one wake for the burst
+        # Nothing left over: every write is done, so the kernel holds all their inotify events already, and a
+        # few zero-timeout turns of the loop deliver any not yet read. A leftover would set the wake flag.
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert not watcher._event.is_set(), "a second wake for the same burst"
     finally:
         watcher.close()
