@@ -210,7 +210,6 @@ class FakeClient(ResourceClient[Resource]):
 
     kind: ClassVar[str] = "Queue"
     service: ClassVar[str] = "sqs"
-    iam_actions: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, cloud: FakeCloud, aws: FakeAws | None = None) -> None:
         super().__init__(aws or FakeAws())

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
-from controller.aws import error_code, is_retryable, retry_after
+from controller.aws import error_code
+from controller.kinds.descriptor import ErrorVerdict
+from controller.kinds.registry import BY_KIND
 from tests.fakes import Call, FakeAws, FakeCloud
 
 
@@ -52,8 +54,8 @@ def test_injected_errors_classify_as_aws_would_have_them() -> None:
         with pytest.raises(ClientError) as caught:
             cloud.record(Call("Queue", "create", "jobs"))
         errors.append(caught.value)
-    assert [is_retryable(error) for error in errors] == [True, False, True]
-    assert [retry_after(error) for error in errors] == [None, None, 61.0]
+    assert [BY_KIND["Queue"].verdict(error) for error in errors] == [
+        ErrorVerdict(retryable=True), ErrorVerdict(retryable=False), ErrorVerdict(retryable=True, retry_after=61.0)]
 
 
 def test_hooks_run_once_before_the_call_even_when_it_then_fails() -> None:

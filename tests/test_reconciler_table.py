@@ -21,11 +21,11 @@ from controller.api.envelope import Resource
 from controller.api.queue import Queue
 from controller.api.scalable_target import ScalableTarget
 from controller.api.substitution import Environment
-from controller.aws import QUEUE_DELETED_RECENTLY_WAIT_SECONDS
 from controller.engine.reconciler import Action, Outcome, Reconciler
 from controller.engine.runner import OutputsResolver
-from controller.kinds.base import OwnedElsewhere, TerminalError
+from controller.kinds.base import OwnedElsewhere, RetryLater, TerminalError
 from controller.kinds.ownership import OWNER_TAG, RESOURCE_TAG
+from controller.kinds.registry import BY_KIND
 from controller.store.base import InventoryEntry
 from controller.store.sqlite import SqliteStore
 from tests.fakes import ACCOUNT, REGION, FakeCloud, fake_clients
@@ -170,6 +170,10 @@ async def deleted_recently(world: World) -> None:
     world.cloud.fail("create", "AWS.SimpleQueueService.QueueDeletedRecently", query_code="QueueDeletedRecently")
 
 
+async def retry_later(world: World) -> None:
+    world.cloud.fail_with("create", lambda _: RetryLater(30.0, "the name is held for 30 s more", "NameHeld"))
+
+
 async def terminal(world: World) -> None:
     world.cloud.fail_with("observe", lambda _: TerminalError("the spec names a key that cannot exist"))
 
@@ -271,7 +275,10 @@ CASES = [
          retryable=True),
     Case("QueueDeletedRecently → retried after the wait AWS states", deleted_recently, {}, Action.ERROR,
          mutations=("create Queue/jobs",), code="AWS.SimpleQueueService.QueueDeletedRecently", retryable=True,
-         retry_after=QUEUE_DELETED_RECENTLY_WAIT_SECONDS, inventory={}),
+         retry_after=BY_KIND["Queue"].retry_later["QueueDeletedRecently"], inventory={}),
+    Case("a client's RetryLater → retried after its wait, not on backoff", retry_later, {}, Action.ERROR,
+         mutations=("create Queue/jobs",),
+         code="NameHeld", retryable=True, retry_after=30.0, message="held for 30 s", inventory={}),
     Case("S3 crashed between create and tag → the pending record makes it ours, tags written",
          bucket_crashed_before_tagging, {}, Action.UPDATE, kind="Bucket", applied=True,
          mutations=("update Bucket/jobs ['tags.trimtab.io/owner', 'tags.trimtab.io/resource']",)),
