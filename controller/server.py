@@ -26,8 +26,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from controller.api.selectors import SelectorError, parse_key, parse_selector
 from controller.aws import AwsClients
-from controller.cli.selectors import SelectorError, parse_key, parse_selector
 from controller.engine.events import EventLog
 from controller.engine.journal import event_document
 from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 
 from controller.api.catalog import MODELS
 from controller.api.crd import plural
-from controller.cli.errors import UserError
 
 
-class SelectorError(UserError):
+class SelectorError(ValueError):
     """A selector that cannot be read; its message is one line for the person who typed it (main()
-    prints it; the API answers it as a 400)."""
+    prints it, as it does a UserError; the API answers it as a 400)."""
 
 
 def _aliases() -> dict[str, str]:
