@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 
 from controller.cli.errors import UserError
+from controller.cli.secret import API_TOKEN_ENV, read_secret
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -85,9 +84,8 @@ async def fetch_resources(base: str) -> list[dict[str, Any]]:
 
 
 def api_token(args: argparse.Namespace) -> str | None:
-    if args.token_file is not None:
-        return Path(args.token_file).read_text().strip()
-    return os.environ.get("TRIMTAB_API_TOKEN")
+    """The bearer token `--token-file` names, else TRIMTAB_API_TOKEN's (controller.cli.secret)."""
+    return read_secret(args.token_file, API_TOKEN_ENV)
 
 
 async def _resync(args: argparse.Namespace) -> int:

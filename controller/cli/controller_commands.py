@@ -16,6 +16,7 @@ from controller.cli.api_client import api_token, confirm_prune_remote
 from controller.cli.argtypes import duration, events_queue, kind_interval
 from controller.cli.get import register_get
 from controller.cli.readers import add_state_arguments, open_existing, state_dir
+from controller.cli.secret import API_TOKEN_ENV, read_secret
 from controller.cli.session import add_aws_arguments, ecs_services_of, open_session, prepare_state_dir
 from controller.cli.source_args import add_source_arguments, build_source, webhook_secret
 from controller.engine.events import EventLog, capture_library_logs
@@ -62,7 +63,7 @@ async def _run(args: argparse.Namespace) -> int:
         observe_only=args.observe_only,
         prune_threshold=PruneThreshold(args.prune_max_count, args.prune_max_fraction),
     )
-    token = _api_token(args)
+    token = read_secret(args.api_token_file, API_TOKEN_ENV)
     metrics = Metrics()
     async with open_session(args, ecs_services, metrics) as session:
         coordinator = None
@@ -117,12 +118,6 @@ def _queue_event_keys(supervisor: Supervisor, keys: list[str]) -> None:
     live = [key for key in keys if state is not None and key in state.graph.records]
     if live:
         supervisor.resync(live)
-
-
-def _api_token(args: argparse.Namespace) -> str | None:
-    if args.api_token_file is not None:
-        return args.api_token_file.read_text().strip() or None
-    return os.environ.get("TRIMTAB_API_TOKEN") or None
 
 
 def default_listen() -> str:
