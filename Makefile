@@ -34,6 +34,7 @@ test-localstack: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check controller tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	$(BIN)/trimtab crds --check
 	$(BIN)/trimtab docs --check
 

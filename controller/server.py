@@ -3,7 +3,7 @@
 Read endpoints and /metrics are open; resync, suspend, resume and prune confirmation need
 `Authorization: Bearer`, compared in constant time. With no token configured the admin endpoints
 answer 403. The git webhook (/hooks/git) authenticates by its own signature (webhook.py). Items are
-named as on the command line (controller/cli/selectors.py): `queue/orders` is `Queue/orders`.
+named as on the command line (controller/api/selectors.py): `queue/orders` is `Queue/orders`.
 
 The port may face the network (ECS, the webhook), so the server bounds what a client can hold:
 request bodies (MAX_BODY_BYTES; JSON too deeply nested to parse is a 400, never a 500), the time to
@@ -26,8 +26,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from controller.api.selectors import SelectorError, parse_key, parse_selector
 from controller.aws import AwsClients
-from controller.cli.selectors import SelectorError, parse_key, parse_selector
 from controller.engine.events import EventLog
 from controller.engine.journal import event_document
 from controller.engine.prune import CONFIRM_SETTING, HOLD_SETTING

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from controller.cli.selectors import (
+from controller.api.selectors import (
     SelectorError,
     labels_match,
     parse_conditions,

@@ -7,7 +7,7 @@ import re
 
 from controller.api.fields import parse_duration
 from controller.sources.events import queue_name
-from controller.store.dynamodb import STORE_SCHEME
+from controller.store import STORE_SCHEME, table_of
 
 
 def duration(text: str) -> float:
@@ -44,10 +44,6 @@ def store_url(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"expected {STORE_SCHEME}TABLE, TABLE of 3 to 255 letters, digits, '_', '-' or '.' (got {text!r})")
     return text
-
-
-def table_of(url: str) -> str:
-    return url.removeprefix(STORE_SCHEME)
 
 
 def events_queue(text: str) -> str:

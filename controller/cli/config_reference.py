@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 
 from controller.cli.config_file import config_options
-from controller.cli.controller_commands import register_run
+from controller.cli.run import register_run
 
 INTRO = """\
 # Configuration reference

@@ -13,11 +13,11 @@ import asyncio
 import sys
 from typing import Any
 
+from controller.api.selectors import parse_key
 from controller.cli.events import HEADER, event_cells
 from controller.cli.get import conditions_of, key_of, telling_condition
 from controller.cli.output import documents, table
 from controller.cli.readers import Reader, add_reader_arguments, read_with
-from controller.cli.selectors import parse_key
 
 EXIT_OK, EXIT_ERROR = 0, 1
 LABEL_WIDTH = 18

@@ -26,6 +26,7 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
+from controller.api.selectors import SelectorError
 from controller.aws import error_code
 from controller.emulator import EmulatorError
 
@@ -75,7 +76,7 @@ def explain(error: BaseException, *, listen: str | None = None, state_dir: Path 
     if isinstance(error, BaseExceptionGroup):  # from a task group: the first failure that has an explanation
         found = (explain(inner, listen=listen, state_dir=state_dir) for inner in error.exceptions)
         return next((line for line in found if line is not None), None)
-    if isinstance(error, (UserError, EmulatorError)):
+    if isinstance(error, (UserError, EmulatorError, SelectorError)):
         return str(error)
     if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
         return (f"{listen or 'the address'} is already in use (another `trimtab run` or `make run`?): stop it, or pass "

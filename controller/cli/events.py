@@ -11,9 +11,9 @@ import asyncio
 import sys
 from typing import Any
 
+from controller.api.selectors import Selector, parse_selector
 from controller.cli.output import age, column_widths, documents, streamed, table, table_line
 from controller.cli.readers import Reader, add_reader_arguments, read_with, until_interrupted
-from controller.cli.selectors import Selector, parse_selector
 from controller.engine.journal import EVENT_RETENTION_SECONDS, EVENTS_PER_ITEM
 
 EXIT_OK, EXIT_ERROR = 0, 1

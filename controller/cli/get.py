@@ -19,15 +19,15 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from controller.cli.output import age, column_widths, documents, streamed, table, table_line
-from controller.cli.readers import Reader, add_reader_arguments, read_with, until_interrupted
-from controller.cli.selectors import (
+from controller.api.selectors import (
     Selector,
     labels_match,
     parse_conditions,
     parse_labels,
     parse_selector,
 )
+from controller.cli.output import age, column_widths, documents, streamed, table, table_line
+from controller.cli.readers import Reader, add_reader_arguments, read_with, until_interrupted
 from controller.engine.revisions import SOURCE_STATUS_REFRESH_SECONDS
 
 EXIT_OK, EXIT_ERROR, EXIT_PRUNE_HELD = 0, 1, 3

@@ -19,7 +19,8 @@ from controller.cli.session import DEFAULT_STATE_DIR, LOCAL_STATE_DIR
 from controller.engine.journal import event_document, newest_last
 from controller.engine.prune import HOLD_SETTING
 from controller.engine.status import SOURCE_SETTING, inventory_document, status_document
-from controller.store.sqlite import DATABASE_NAME, SqliteStore
+from controller.store import has_local_state, open_local_store
+from controller.store.base import Store
 
 Document = dict[str, Any]
 EXIT_OK, EXIT_ERROR = 0, 1
@@ -51,7 +52,7 @@ class Reader(ABC):
 
 
 class StoreReader(Reader):
-    def __init__(self, store: SqliteStore) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
 
     async def statuses(self) -> list[Document]:
@@ -112,12 +113,12 @@ def state_dir(args: argparse.Namespace) -> Path:
     return LOCAL_STATE_DIR if args.local else args.state_dir or DEFAULT_STATE_DIR
 
 
-def open_existing(directory: Path) -> SqliteStore | None:
+def open_existing(directory: Path) -> Store | None:
     """The store of a state dir that a controller has written, never a new empty one."""
-    if not (directory / DATABASE_NAME).exists():
+    if not has_local_state(directory):
         print(f"trimtab: no state in {directory}/ (has `trimtab run` run with this --state-dir?)", file=sys.stderr)
         return None
-    return SqliteStore(directory)
+    return open_local_store(directory)
 
 
 def open_reader(args: argparse.Namespace) -> Reader | None:

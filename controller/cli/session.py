@@ -15,21 +15,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from botocore.exceptions import ClientError
-
 from controller.api.graph import SpecGraph
 from controller.api.scalable_target import ScalableTarget
-from controller.aws import AwsClients, AwsSettings, default_region, error_code
-from controller.cli.argtypes import positive_float, store_url, table_of
+from controller.aws import AwsClients, AwsSettings, default_region
+from controller.cli.argtypes import positive_float, store_url
 from controller.cli.errors import UserError, state_dir_problem
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator, is_moto, seed_ecs_services
 from controller.engine.reconciler import Reconciler
 from controller.kinds.ownership import DEFAULT_CONTROLLER_ID
 from controller.kinds.registry import build_clients
 from controller.metrics import Metrics
+from controller.store import StoreNotFound, open_store
 from controller.store.base import Store
-from controller.store.dynamodb import DynamoStore
-from controller.store.sqlite import SqliteStore
 
 DEFAULT_STATE_DIR = Path(".trimtab")
 # `run --local` keeps its state here, for `get --local` to read, reset at every start: each run starts a
@@ -200,22 +197,16 @@ async def open_session(
 
 
 async def _open_store(args: Any, aws: AwsClients, state_dir: Path) -> Store:
-    if args.store is None:
-        try:
-            return SqliteStore(state_dir)
-        except (sqlite3.Error, OSError) as error:
-            raise UserError(state_dir_problem(state_dir, error)) from error
-    table = table_of(args.store)
-    store = DynamoStore(aws, table)
     try:
-        await store.check()
-    except ClientError as error:
-        if error_code(error) != "ResourceNotFoundException":
-            raise
-        raise UserError(f"the DynamoDB table {table} does not exist in {aws.region}: create it with "
+        return await open_store(args.store, state_dir, aws)
+    except StoreNotFound as missing:
+        raise UserError(f"the DynamoDB table {missing.table} does not exist in {aws.region}: create it with "
                         f"`trimtab store init {args.store}` (or deploy deploy/ecs/trimtab.yaml, which does), "
                         "or check --region") from None
-    return store
+    except (sqlite3.Error, OSError) as error:
+        if args.store is not None:
+            raise
+        raise UserError(state_dir_problem(state_dir, error)) from error
 
 
 async def _seed(settings: AwsSettings, ecs_services: list[tuple[str, str]]) -> None:

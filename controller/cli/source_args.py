@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from controller.cli.argtypes import duration
-from controller.sources.base import Source, SourceError
+from controller.cli.secret import GIT_SSH_KEY_ENV, GIT_TOKEN_ENV, WEBHOOK_SECRET_ENV, read_secret
+from controller.sources.base import Source
 from controller.sources.directory import DirectorySource
 from controller.sources.git import GitSettings, GitSource
 from controller.sources.git_remote import GitCredentials, GitRemote, is_git_source
-
-TOKEN_ENV, SSH_KEY_ENV, WEBHOOK_SECRET_ENV = "TRIMTAB_GIT_TOKEN", "TRIMTAB_GIT_SSH_KEY", "TRIMTAB_WEBHOOK_SECRET"
 
 
 def add_source_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,29 +29,20 @@ def add_source_arguments(parser: argparse.ArgumentParser) -> None:
                      help="how often to ask the remote whether the ref moved (default: 60s); the webhook makes "
                           "it immediate")
     git.add_argument("--git-token-file", type=Path, default=None,
-                     help=f"HTTPS token (else {TOKEN_ENV}); also accepted in the URL, but a file keeps it out of "
+                     help=f"HTTPS token (else {GIT_TOKEN_ENV}); also accepted in the URL, but a file keeps it out of "
                           "process listings")
     git.add_argument("--git-username", default="x-access-token",
                      help="user name sent with the token (default: %(default)s; GitLab: oauth2)")
     git.add_argument("--git-ssh-key-file", type=Path, default=None,
-                     help=f"SSH private key for git+ssh (else the key's text in {SSH_KEY_ENV})")
+                     help=f"SSH private key for git+ssh (else the key's text in {GIT_SSH_KEY_ENV})")
     git.add_argument("--git-known-hosts-file", type=Path, default=None,
                      help="known_hosts for git+ssh; without it the host key is trusted on first use")
     git.add_argument("--webhook-secret-file", type=Path, default=None,
                      help=f"secret for POST /hooks/git (else {WEBHOOK_SECRET_ENV}; none: the webhook answers 403)")
 
 
-def _read_secret(path: Path | None, env: str) -> str | None:
-    if path is not None:
-        try:
-            return path.read_text().strip() or None
-        except OSError as error:
-            raise SourceError(f"{path}: {error.strerror}") from error
-    return os.environ.get(env) or None
-
-
 def webhook_secret(args: Any) -> str | None:
-    return _read_secret(args.webhook_secret_file, WEBHOOK_SECRET_ENV)
+    return read_secret(args.webhook_secret_file, WEBHOOK_SECRET_ENV)
 
 
 def build_source(args: Any, state_dir: Path) -> Source:
@@ -60,16 +50,15 @@ def build_source(args: Any, state_dir: Path) -> Source:
     if not is_git_source(location):
         return DirectorySource(Path(location))
     ssh_key = args.git_ssh_key_file
-    key_text = os.environ.get(SSH_KEY_ENV)
-    if ssh_key is None and key_text:
+    if ssh_key is None and (key_text := read_secret(None, GIT_SSH_KEY_ENV)):
         # The container gets the key as text (Secrets Manager); ssh wants a private file.
         ssh_key = state_dir / "git" / "ssh-key"
         ssh_key.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(ssh_key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:
-            handle.write(key_text.strip() + "\n")
+            handle.write(key_text + "\n")
     credentials = GitCredentials(
-        username=args.git_username, token=_read_secret(args.git_token_file, TOKEN_ENV),
+        username=args.git_username, token=read_secret(args.git_token_file, GIT_TOKEN_ENV),
         ssh_key_file=ssh_key, known_hosts_file=args.git_known_hosts_file,
     )
     remote = GitRemote.parse(location, credentials)

@@ -7,10 +7,10 @@ import asyncio
 from contextlib import AsyncExitStack
 from typing import Any
 
-from controller.cli.argtypes import store_url, table_of
+from controller.cli.argtypes import store_url
 from controller.cli.errors import UserError
 from controller.cli.session import add_region_argument, aws_settings, open_aws
-from controller.store.dynamodb_table import TableError, ensure_table
+from controller.store import TableError, init_shared_store, table_of
 
 EXIT_OK = 0
 Subparsers = Any
@@ -21,7 +21,7 @@ async def _init(args: argparse.Namespace) -> int:
     async with AsyncExitStack() as stack:
         aws = await open_aws(stack, aws_settings(args.region, args.emulator))
         try:
-            created = await ensure_table(aws, table)
+            created = await init_shared_store(args.store, aws)
         except TableError as error:
             raise UserError(str(error)) from None
         region = aws.region

@@ -15,13 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from controller.api.crd import plural
-from controller.cli.errors import UserError
 from controller.kinds.registry import MODELS
 
 
-class SelectorError(UserError):
+class SelectorError(ValueError):
     """A selector that cannot be read; its message is one line for the person who typed it (main()
-    prints it; the API answers it as a 400)."""
+    prints it, as it does a UserError; the API answers it as a 400)."""
 
 
 def _aliases() -> dict[str, str]:
