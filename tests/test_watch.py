@@ -70,6 +70,23 @@ async def test_a_burst_of_file_changes_is_read_as_one_revision(tmp_path: Path, w
         await asyncio.wait_for(watcher.changed(), 0.5)  # nothing left over: one wake for the burst
 
 
+async def test_a_file_written_in_steps_wakes_the_watcher_once_it_is_whole(tmp_path: Path,
+                                                                         watch: list[SourceWatcher]) -> None:
+    # watchfiles counts a path's repeated changes once per batch: the writes still go on being seen.
+    watcher = await _started(watch, tmp_path)
+
+    async def write_in_steps() -> None:
+        with (tmp_path / "queues.yaml").open("w") as handle:
+            for index in range(8):
+                handle.write(f"key{index}: {index}\n")
+                handle.flush()
+                await asyncio.sleep(0.04)
+
+    writer = asyncio.create_task(write_in_steps())
+    await watcher.changed()
+    assert writer.done(), "woke while the file was half-written"
+
+
 async def test_a_root_made_after_the_start_is_watched_once_it_exists(tmp_path: Path,
                                                                     watch: list[SourceWatcher]) -> None:
     root = tmp_path / "specs"

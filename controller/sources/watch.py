@@ -29,10 +29,11 @@ BACKSTOP_POLL_SECONDS = 5.0
 # save dance) is read as one revision, not as its half-written steps; capped to keep edits under 1 s.
 QUIET_SECONDS = 0.15
 MAX_SETTLE_SECONDS = 0.6
-# watchfiles hands its changes over in batches: one closes after STEP_MS without a new change or after
-# BATCH_MS in all. Both are well under QUIET_SECONDS, so a write still going on sets the event again
-# before `settle` calls the tree quiet, and the quiet is measured here, once, not twice.
-STEP_MS, BATCH_MS = 50, 100
+# watchfiles hands its changes over in batches. It looks every STEP_MS; a batch closes at a look that
+# finds nothing new, or at the first look past BATCH_MS since it began to wait. So while changes go on,
+# batches come at most two looks apart, under QUIET_SECONDS: `settle` does not call the tree quiet
+# while it is still being written, and the quiet is measured here, once, not again by watchfiles.
+STEP_MS, BATCH_MS = 50, 50
 
 
 class SourceWatcher:
