@@ -4,13 +4,26 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint generate bench soak soak-model clean
+.PHONY: run test lint lock generate bench soak soak-model clean
 
-$(STAMP): pyproject.toml requirements.lock
+# Every package from requirements-dev.lock, each checked against its hash; then trimtab itself, editable,
+# with --no-deps since the lock already holds its dependencies (pip refuses `-e .` under --require-hashes).
+$(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	@$(PYTHON) -m venv $(VENV) || { echo "python3 -m venv failed: on Debian, apt-get install python3-venv"; exit 1; }
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c requirements.lock -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	@touch $(STAMP)
+
+## lock: recompile requirements.lock (what the image installs: [project] dependencies) and requirements-dev.lock
+## (those same pins plus [dev]) from pyproject.toml, with hashes, for any platform. Pins already in a lock are
+## kept; LOCK_ARGS=--upgrade moves them all, LOCK_ARGS='--upgrade-package NAME' one. tests/test_locks.py fails
+## while a lock is stale.
+LOCK_ARGS ?=
+LOCK := $(BIN)/uv pip compile pyproject.toml --universal --generate-hashes --quiet --custom-compile-command 'make lock'
+lock: | $(STAMP)
+	$(LOCK) $(LOCK_ARGS) -o requirements.lock
+	$(LOCK) $(LOCK_ARGS) --extra dev -c requirements.lock -o requirements-dev.lock
 
 ## run: run the controller on specs/ against an embedded AWS emulator (no AWS account needed; Ctrl-C stops).
 ## The admin API (resync, prune --confirm) needs TRIMTAB_API_TOKEN: without one, a token is made and printed.

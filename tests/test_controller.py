@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import shutil
 import signal
@@ -14,7 +13,6 @@ from typing import Any
 
 import pytest
 
-from controller.sources.watch import SourceWatcher
 from tests.conftest import REPO
 from tests.helpers import write_specs
 
@@ -258,44 +256,3 @@ def test_a_suspended_spec_is_left_alone(scenario: Path, controllers: Any, boto: 
                         and s.condition("Synced").reason == "Suspended", what="suspended status")  # type: ignore[union-attr]
     assert "orders-dlq" not in _queue_names(boto)
     assert controller.terminate() == 0
-
-
-async def test_the_watcher_wakes_on_a_change_long_before_its_poll(tmp_path: Path) -> None:
-    (tmp_path / "deep").mkdir()
-    watcher = SourceWatcher(tmp_path, poll_seconds=30)
-    watcher.start()
-    try:
-        assert watcher.mode == "inotify"  # Linux: event-driven, polling only as a backstop
-        started = time.monotonic()
-        (tmp_path / "deep" / "new.yaml").write_text("a: 1\n")
-        await watcher.changed()
-        assert time.monotonic() - started < 1
-        (tmp_path / "deep" / "newer").mkdir()  # a new folder is watched too
-        await watcher.changed()
-        started = time.monotonic()
-        (tmp_path / "deep" / "newer" / "x.yml").write_text("b: 2\n")
-        await watcher.changed()
-        assert time.monotonic() - started < 1
-    finally:
-        watcher.close()
-
-
-async def test_a_burst_of_file_changes_is_read_as_one_revision(tmp_path: Path) -> None:
-    watcher = SourceWatcher(tmp_path, poll_seconds=30)
-    watcher.start()
-    try:
-        async def burst() -> None:
-            for index in range(3):
-                (tmp_path / f"{index}.yaml").write_text("a: 1\n")
-                await asyncio.sleep(0.05)
-
-        writer = asyncio.create_task(burst())
-        await watcher.changed()
-        assert writer.done(), "woke before the burst settled"
-        # Nothing left over: every write is done, so the kernel holds all their inotify events already, and a
-        # few zero-timeout turns of the loop deliver any not yet read. A leftover would set the wake flag.
-        for _ in range(3):
-            await asyncio.sleep(0)
-        assert not watcher._event.is_set(), "a second wake for the same burst"
-    finally:
-        watcher.close()

@@ -113,7 +113,7 @@ class Started:
 @pytest.fixture
 def user(tmp_path: Path) -> Iterator[User]:
     shutil.copytree(REPO / "specs", tmp_path / "specs")
-    for name in ("Makefile", "pyproject.toml", "requirements.lock", ".venv"):  # a checkout where make ran
+    for name in ("Makefile", "pyproject.toml", "requirements.lock", "requirements-dev.lock", ".venv"):  # make ran here
         (tmp_path / name).symlink_to(REPO / name)
     walker = User(tmp_path)
     try:

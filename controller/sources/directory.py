@@ -91,7 +91,7 @@ def is_spec_path(path: str) -> bool:
 
 
 class DirectorySource(Source):
-    """A directory tree, watched with inotify (polling where it is missing); the revision is a content hash."""
+    """A directory tree, watched for file events (polling where none come); the revision is a content hash."""
 
     def __init__(self, root: Path, poll_seconds: float = 0.2) -> None:
         super().__init__()
@@ -106,10 +106,10 @@ class DirectorySource(Source):
         return str(self.root)
 
     async def start(self) -> None:
-        self._watcher.start()
+        await self._watcher.start()
 
     async def close(self) -> None:
-        self._watcher.close()
+        await self._watcher.close()
 
     @property
     def mode(self) -> str:
