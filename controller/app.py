@@ -89,7 +89,7 @@ async def _serve(settings: RunSettings, source: Source, session: Session, metric
     feed = None
     if settings.events_queue is not None:
         feed = EventFeed(session.aws, settings.events_queue, session.store.inventory,
-                         lambda keys: _queue_event_keys(supervisor, keys),
+                         lambda keys: _queue_event_keys(supervisor, coordinator, keys),
                          on_outcome=lambda outcome, count: metrics.events.labels(outcome).inc(count),
                          on_lag=metrics.event_lag.observe)
         metrics.events_degraded.set_function(lambda: len(_degraded(feed)))
@@ -121,11 +121,13 @@ def _degraded(feed: EventFeed | None) -> dict[str, str]:
     return {"events": feed.status.degraded} if feed is not None and feed.status.degraded else {}
 
 
-def _queue_event_keys(supervisor: Supervisor, keys: list[str]) -> None:
+async def _queue_event_keys(supervisor: Supervisor, coordinator: ShardCoordinator | None, keys: list[str]) -> None:
     """An event's specs, at high priority: those of the live revision (the inventory may still name a
-    removed spec, which the pruner handles). With several tasks, a key another task holds waits for
-    that task's resync: the event reached this task (docs/events.md)."""
+    removed spec, which the pruner handles). With several tasks, the keys another task holds are
+    forwarded to it through the store (its next lease round queues them), before the message goes."""
     state = supervisor.follower.state
     live = [key for key in keys if state is not None and key in state.graph.records]
     if live:
-        supervisor.resync(live)
+        _, elsewhere = supervisor.resync(live)
+        if elsewhere and coordinator is not None:
+            await coordinator.forward(elsewhere)

@@ -3,6 +3,7 @@ spec, and tables written by the older format (one entry per spec) read and conve
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ import aioboto3
 
 from controller.aws import AwsClients, AwsSettings
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator
+from controller.engine.events import EventLog
+from controller.engine.sharding import LeaseSettings, ShardCoordinator
+from controller.metrics import Metrics
 from controller.store.base import InventoryEntry, ItemStatus
 from controller.store.dynamodb import DynamoStore, table_definition
 from controller.store.sqlite import SqliteStore
@@ -82,3 +86,30 @@ async def test_statuses_of_reads_just_the_rows_asked_for_in_both_stores(
             assert all(found[key].observed_generation == f"gen{int(key[7:])}" for key in found)
             assert await store.statuses_of([]) == {}
         sqlite.close()
+
+
+async def test_keys_forwarded_to_a_shard_reach_its_holder_once_and_survive_renewals(
+    moto: LocalEmulator, boto: Any
+) -> None:
+    """A change event received by a task that does not hold the spec's shard: the key is forwarded
+    through the lease item, and the holder's next round queues it; renewals in between keep it."""
+    boto("dynamodb").create_table(**table_definition(TABLE))
+    settings = AwsSettings(region=REGION, endpoint_url=moto.url, static_credentials=EMULATOR_CREDENTIALS)
+    async with AwsClients(settings, session=aioboto3.Session()) as aws:
+        store = DynamoStore(aws, TABLE)
+        events = EventLog(io.StringIO(), human=False)
+        holder = ShardCoordinator(store, "holder", LeaseSettings(4, 15.0, 5.0), Metrics(), events)
+        await holder.balance()  # alone: it takes every shard
+        assert set(holder.held) == {0, 1, 2, 3}
+        received: list[list[str]] = []
+        holder.on_forwarded = received.append
+        other = ShardCoordinator(store, "other", LeaseSettings(4, 15.0, 5.0), Metrics(), events)
+        await other.forward(["Queue/orders", "Alarm/orders-backlog"])
+        await store.write_lease(0, "holder", holder.held[0].counter, holder.held[0].expires + 1, holder.held[0])
+        await holder.balance()  # a round: renewals (updates, not puts), then the forwarded keys
+        assert received == [["Alarm/orders-backlog", "Queue/orders"]]
+        assert all(not lease.forwarded for lease in (await store.leases()).values())  # taken once queued
+        await holder.balance()
+        assert received == [["Alarm/orders-backlog", "Queue/orders"]], "delivered once"
+        await store.forward(5, ["Queue/late"])  # a shard nobody leased yet: no lease is made of it
+        assert 5 not in await store.leases()

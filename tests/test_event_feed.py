@@ -106,7 +106,10 @@ async def _feed(harness: Any, boto: Any) -> tuple[EventFeed, list[list[str]], st
     async def inventory() -> list[InventoryEntry]:
         return OWNED
 
-    feed = EventFeed(harness.aws, "trimtab-events", inventory, queued.append, wait_seconds=0)
+    async def enqueue(keys: list[str]) -> None:
+        queued.append(keys)
+
+    feed = EventFeed(harness.aws, "trimtab-events", inventory, enqueue, wait_seconds=0)
     return feed, queued, url
 
 
@@ -165,7 +168,10 @@ async def test_a_missing_queue_degrades_and_recovers(harness: Any, boto: Any) ->
     async def inventory() -> list[InventoryEntry]:
         return OWNED
 
-    feed = EventFeed(harness.aws, "late-events", inventory, queued.append, wait_seconds=0)
+    async def enqueue(keys: list[str]) -> None:
+        queued.append(keys)
+
+    feed = EventFeed(harness.aws, "late-events", inventory, enqueue, wait_seconds=0)
     stopping = asyncio.Event()
     running = asyncio.create_task(feed.run(stopping))
     try:

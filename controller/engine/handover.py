@@ -29,6 +29,15 @@ class ShardHandover:
         self.journal = journal
         coordinator.on_acquired = self.acquired
         coordinator.on_round = self.refresh_foreign
+        coordinator.on_forwarded = self.forwarded
+
+    def forwarded(self, keys: list[str]) -> None:
+        """Items another task received a change event for, handed over through the store: reconcile
+        them now, as if the event had come here (those of the live revision, in shards held now)."""
+        state = self.follower.state
+        for key in keys:
+            if state is not None and key in state.graph.records and self.coordinator.owns(key):
+                self.queue.add(key, Priority.HIGH)
 
     async def acquired(self, shards: set[int]) -> None:
         """Take over items of newly leased shards: settled ones resume their drift checks, others run now."""

@@ -69,7 +69,10 @@ class ShardCoordinator:
         # Called with the shards just acquired, and after every round (for cross-shard dependencies).
         self.on_acquired: Callable[[set[int]], Awaitable[None]] | None = None
         self.on_round: Callable[[], Awaitable[None]] | None = None
+        # Called with the keys other tasks forwarded to the shards this task holds (LeaseStore.forward).
+        self.on_forwarded: Callable[[list[str]], None] | None = None
         self._acquired_pending: set[int] = set()
+        self._forwarded_pending: dict[int, frozenset[str]] = {}
         self._round_done = asyncio.Event()
 
     def lease_for(self, key: str) -> Lease | None:
@@ -125,8 +128,21 @@ class ShardCoordinator:
     async def _deliver(self, acquired: set[int]) -> None:
         if acquired and self.on_acquired is not None:
             await self.on_acquired(acquired)
+        forwarded, self._forwarded_pending = self._forwarded_pending, {}
+        if forwarded and self.on_forwarded is not None:
+            self.on_forwarded(sorted(set().union(*forwarded.values())))
+            # Taken only once queued: a crash before this line hands them over again (a second
+            # reconcile of the same spec changes nothing).
+            await asyncio.gather(*(self.store.take_forwarded(shard, keys) for shard, keys in forwarded.items()))
         if self.on_round is not None:
             await self.on_round()
+
+    async def forward(self, keys: list[str]) -> None:
+        """Hand items this task does not hold to their shards' holders, through the store."""
+        by_shard: dict[int, list[str]] = {}
+        for key in keys:
+            by_shard.setdefault(shard_of(key, self.settings.shards), []).append(key)
+        await asyncio.gather(*(self.store.forward(shard, shard_keys) for shard, shard_keys in by_shard.items()))
 
     async def _round(self) -> set[int]:
         """Renew, rebalance, and return the shards acquired."""
@@ -187,6 +203,9 @@ class ShardCoordinator:
         self.metrics.shards_held.set(len(mine))
         if acquired:
             self._changed("acquired", acquired)
+        for shard in mine:
+            if (stored := leases.get(shard)) is not None and stored.forwarded:
+                self._forwarded_pending[shard] = self._forwarded_pending.get(shard, frozenset()) | stored.forwarded
         return acquired
 
     @staticmethod

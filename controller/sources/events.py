@@ -73,7 +73,7 @@ class EventFeed:
         aws: AwsClients,
         queue: str,
         inventory: Callable[[], Awaitable[list[InventoryEntry]]],
-        enqueue: Callable[[list[str]], None],
+        enqueue: Callable[[list[str]], Awaitable[None]],
         *,
         on_outcome: Callable[[str, int], None] | None = None,
         on_lag: Callable[[float], None] | None = None,
@@ -141,7 +141,7 @@ class EventFeed:
                 lags.append(max(0.0, datetime.now(UTC).timestamp() - call.time.timestamp()))
             handled.append({"Id": str(len(handled)), "ReceiptHandle": message["ReceiptHandle"]})
         if keys:
-            self._enqueue(sorted(keys))
+            await self._enqueue(sorted(keys))
         if self._on_lag is not None:
             for lag in lags:
                 self._on_lag(lag)

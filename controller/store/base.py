@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -163,6 +163,9 @@ class Lease:
     owner: str  # "" when released
     counter: int  # grows at every change of owner: the fencing token
     expires: float  # Unix time
+    # Items another task was told to reconcile now (a change event it received) and handed to the
+    # holder of this shard (`LeaseStore.forward`); read with the lease at every round.
+    forwarded: frozenset[str] = frozenset()
 
 
 class LeaseHolder(Protocol):
@@ -186,6 +189,15 @@ class LeaseStore(ABC):
     async def write_lease(self, shard: int, owner: str, counter: int, expires: float, expected: Lease | None) -> bool:
         """Write a lease if it is still exactly as `expected` (owner and counter; None: it must not exist
         yet). False: another task changed it first. Renewals never queue behind other store traffic."""
+
+    @abstractmethod
+    async def forward(self, shard: int, keys: Iterable[str]) -> None:
+        """Hand `keys` (items of `shard`) to whichever task holds the shard: its next lease round reads
+        them with the lease (`Lease.forwarded`). Renewals keep them; only `take_forwarded` removes them."""
+
+    @abstractmethod
+    async def take_forwarded(self, shard: int, keys: Iterable[str]) -> None:
+        """Remove `keys` from the shard's forwarded set once queued, leaving any forwarded since."""
 
     @abstractmethod
     async def members(self) -> dict[str, float]:

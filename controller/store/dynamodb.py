@@ -26,7 +26,7 @@ import contextlib
 import json
 import random
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -60,6 +60,7 @@ _STATUS, _SETTING, _PENDING, _EVENTS, _SUSPENSION = "status", "setting", "pendin
 _OWNED, _BY_SPEC = "owned", "owned-by"  # inventory entries, by identity and by spec
 _LEGACY_INVENTORY, _LEGACY_OWNER = "inventory", "owner"  # one entry per spec, before entries were per resource
 LEASE, MEMBER = "lease", "member"
+FORWARDED = "forwarded"  # a lease item's string set of items handed to the shard's holder
 # A round renews every held lease at once: up to a fair share of the shards in flight together.
 LEASE_CONNECTIONS = 16
 # Three attempts of at most this long stay well inside the default 15 s lease; a renewal that hangs
@@ -432,19 +433,27 @@ class DynamoStore(Store, LeaseStore):
     async def leases(self) -> dict[int, Lease]:
         return {
             int(item["sk"]["S"]): Lease(int(item["sk"]["S"]), item["owner"]["S"], int(item["counter"]["N"]),
-                                        float(item["expires"]["N"]))
+                                        float(item["expires"]["N"]), frozenset(item.get(FORWARDED, {}).get("SS", ())))
             for item in await self._query(LEASE, self._leasing)
+            if "owner" in item  # an item holding only forwarded keys: a shard nobody has leased yet
         }
 
     async def write_lease(self, shard: int, owner: str, counter: int, expires: float, expected: Lease | None) -> bool:
-        item = {**_lease_key(shard), "owner": {"S": owner}, "counter": {"N": str(counter)},
-                "expires": {"N": repr(expires)}}
-        conditions = ({"ConditionExpression": "attribute_not_exists(pk)"} if expected is None
-                      else _held_as(expected.owner, expected.counter))
+        # An update, not a put: a put would drop the keys other tasks forwarded to the shard in between.
+        update: dict[str, Any] = {"UpdateExpression": "SET #owner = :owner, #counter = :counter, #expires = :expires",
+                  "ExpressionAttributeNames": {"#owner": "owner", "#counter": "counter", "#expires": "expires"},
+                  "ExpressionAttributeValues": {":owner": {"S": owner}, ":counter": {"N": str(counter)},
+                                                ":expires": {"N": repr(expires)}}}
+        if expected is None:
+            update["ConditionExpression"] = "attribute_not_exists(#owner)"
+        else:
+            update["ConditionExpression"] = "#owner = :expected_owner AND #counter = :expected_counter"
+            update["ExpressionAttributeValues"] |= {":expected_owner": {"S": expected.owner},
+                                                    ":expected_counter": {"N": str(expected.counter)}}
         client = await self._leasing.client("dynamodb")
         for attempt in range(CONFLICT_RETRIES + 1):
             try:
-                await client.put_item(TableName=self.table, Item=item, **conditions)
+                await client.update_item(TableName=self.table, Key=_lease_key(shard), **update)
                 return True
             except ClientError as error:
                 code = error_code(error)
@@ -455,6 +464,22 @@ class DynamoStore(Store, LeaseStore):
                     raise
             await _jittered_pause(attempt)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def forward(self, shard: int, keys: Iterable[str]) -> None:
+        await self._forwarded(shard, "ADD", keys)
+
+    async def take_forwarded(self, shard: int, keys: Iterable[str]) -> None:
+        await self._forwarded(shard, "DELETE", keys)
+
+    async def _forwarded(self, shard: int, action: str, keys: Iterable[str]) -> None:
+        """A string set on the lease item: ADD and DELETE change it atomically, whatever else is written."""
+        wanted = sorted(set(keys))
+        if wanted:
+            client = await self._leasing.client("dynamodb")
+            await client.update_item(TableName=self.table, Key=_lease_key(shard),
+                                     UpdateExpression=f"{action} #forwarded :keys",
+                                     ExpressionAttributeNames={"#forwarded": FORWARDED},
+                                     ExpressionAttributeValues={":keys": {"SS": wanted}})
 
     async def members(self) -> dict[str, float]:
         return {item["sk"]["S"]: float(item["expires"]["N"]) for item in await self._query(MEMBER, self._leasing)}
