@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from controller.cli import task_role
+from controller.cli import stack_template
 from controller.cli.iam_policy import build_policy
 from controller.kinds.registry import BY_KIND, KINDS
 from controller.sources.cloudtrail import event_pattern
@@ -213,12 +213,14 @@ def test_the_stack_declares_the_table_trimtab_store_init_creates() -> None:
     assert set(request) == {"TableName", "BillingMode", "AttributeDefinitions", "KeySchema", "SSESpecification"}
 
 
-def test_the_task_role_is_generated_from_the_kinds_descriptors() -> None:
-    """`trimtab docs` writes the role's statements (`make test` checks them): an edit by hand is undone."""
+def test_the_stacks_generated_parts_follow_from_the_kinds_descriptors() -> None:
+    """`trimtab docs` writes the task role's statements and the events rule's pattern (`make test` checks
+    them): an edit by hand is undone."""
     template = (DEPLOY / "ecs" / "trimtab.yaml").read_text()
-    assert task_role.regenerated(template) == template
-    edited = template.replace(" sqs:TagQueue,", "", 1)
-    assert edited != template and task_role.regenerated(edited) == template
-    kinds_in_role = {statement["Sid"].removesuffix("Manage") for statement in task_role.statements()
+    assert stack_template.regenerated(template) == template
+    edited = template.replace(" sqs:TagQueue,", "", 1).replace(" s3.amazonaws.com,", "", 1)
+    assert edited.count("\n") == template.count("\n") and edited != template
+    assert stack_template.regenerated(edited) == template
+    kinds_in_role = {statement["Sid"].removesuffix("Manage") for statement in stack_template.statements()
                      if statement["Sid"].endswith("Manage")}
     assert kinds_in_role == {kind for kind in KINDS if BY_KIND[kind].iam.actions}
