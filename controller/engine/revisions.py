@@ -260,8 +260,9 @@ class RevisionFollower:
         await self.store.put_setting(SOURCE_SETTING, json.dumps({**document, **times}))
 
     def document(self) -> dict[str, object]:
-        document: dict[str, object] = source_document(self.source.description, self.state, self.source.fetches,
-                                                      self.applied, self.progress())
+        document: dict[str, object] = source_document(
+            self.source.description, self.state, self.source.fetches, self.applied, self.progress(),
+            poll_seconds=self.source.poll_seconds)
         if degraded := self.degraded():
             document["degraded"] = degraded
         return document

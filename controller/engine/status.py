@@ -259,13 +259,14 @@ class RevisionProgress:
 
 def source_document(
     description: str, state: DesiredState | None, fetches: FetchRecord, applied: tuple[str, float] | None,
-    progress: RevisionProgress | None = None,
+    progress: RevisionProgress | None = None, *, poll_seconds: float | None = None,
 ) -> dict[str, Any]:
     """The source's status, as `trimtab get` and GET /api/v1/source show it. Never holds a credential."""
     errors = [str(problem) for problem in state.errors] if state else []
     progress = progress or RevisionProgress()
     return {
         "source": description,
+        "pollSeconds": poll_seconds,  # the interval in force, flags and config file resolved
         "revision": state.revision if state else None,
         "phase": progress.phase if state else "loading",
         "lastFetchTime": _rfc3339(fetches.last_success),

@@ -63,6 +63,11 @@ class Source(ABC):
     def description(self) -> str:
         """Where the specs come from, safe to log: never a credential."""
 
+    @property
+    def poll_seconds(self) -> float | None:
+        """How often the source looks for a new revision by itself; None: it is told (a watched tree)."""
+        return None
+
     @abstractmethod
     async def load(self) -> DesiredState:
         """Read the source now; returns the cached state when the revision has not moved."""

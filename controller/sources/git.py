@@ -57,6 +57,10 @@ class GitSource(Source):
         return f"{where}:{self.settings.path}" if self.settings.path else where
 
     @property
+    def poll_seconds(self) -> float | None:
+        return self.settings.poll_seconds
+
+    @property
     def pinned(self) -> bool:
         return bool(self.settings.ref and COMMIT_SHA.fullmatch(self.settings.ref))
 
