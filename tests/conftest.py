@@ -7,6 +7,7 @@ instead, and everything that needs moto itself is skipped with its reason: the `
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -144,3 +145,15 @@ def controllers(tmp_path: Path, cli_env: dict[str, str]) -> Iterator[Any]:
     for process in started:
         if process.process.poll() is None:
             process.kill()
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """The root logger's handlers and level as they were, after a test that captures library logs (the
+    controller's `capture_library_logs` replaces them)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging.captureWarnings(False)

@@ -3,9 +3,7 @@ and with what, before it serves."""
 
 from __future__ import annotations
 
-import logging
 import shutil
-from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
@@ -28,14 +26,8 @@ class Opened(Exception):
 
 
 @pytest.fixture(autouse=True)
-def _root_logger_restored() -> Iterator[None]:
-    # app.run sends every library's log records into its event log; pytest's own handlers come back after.
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.captureWarnings(False)
+def _root_logger_restored(root_logging: None) -> None:
+    """app.run sends every library's log records into its event log; pytest's own handlers come back after."""
 
 
 async def test_a_directory_without_specs_ends_run_before_any_session(tmp_path: Path,

@@ -10,7 +10,6 @@ import json
 import logging
 import re
 import warnings
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,16 +70,6 @@ def test_colour_on_a_terminal_only_and_never_with_no_color(monkeypatch: pytest.M
     piped = io.StringIO()
     EventLog(piped).emit("Error", "it broke")  # not a terminal: JSON, never colour
     assert json.loads(piped.getvalue())["level"] == "error"
-
-
-@pytest.fixture
-def root_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging.captureWarnings(False)
 
 
 @pytest.mark.usefixtures("root_logging")
