@@ -65,3 +65,9 @@ async def test_every_output_a_kind_reports_is_declared_on_its_descriptor(harness
         seen.add(kind)
         assert set(outcome.outputs) <= set(BY_KIND[kind].outputs), (outcome.key, outcome.outputs)
     assert seen == set(KINDS)
+
+
+def test_the_readme_lists_the_registrys_kinds() -> None:
+    line = next(line for line in (REPO / "README.md").read_text().splitlines() if line.startswith("- **Kinds:**"))
+    listed = line.split("**Kinds:**", 1)[1].split(". ", 1)[0]
+    assert [kind.strip(" `") for kind in listed.split(",")] == list(KINDS)
