@@ -48,6 +48,11 @@ BASES: dict[str, list[dict[str, Any]]] = {
              "noncurrentVersionTransitions": [{"noncurrentDays": 0, "storageClass": "GLACIER"}]},
             {"id": "uploads", "expiration": {"expiredObjectDeleteMarker": True},
              "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}},
+            # One bound each: a rule with both must keep lessThan above greaterThan, which would stop
+            # the bound tests from setting either alone to its extreme.
+            {"id": "large", "prefix": "media/", "objectSizeGreaterThan": 1048576,
+             "transitions": [{"days": 30, "storageClass": "STANDARD_IA"}]},
+            {"id": "small", "objectSizeLessThan": 1024, "expiration": {"days": 90}},
         ],
         "policy": BUCKET_POLICY, "requireTls": True, "tags": {"team": "core"},
     }],

@@ -49,6 +49,8 @@ MOTO_SKIPS: dict[str, dict[str, str]] = {
             "moto drops NewerNoncurrentVersions from a rule's NoncurrentVersionExpiration on read",
         "tags{value}": "moto drops an empty Value from an S3 tag set, so empty tag values are not generated",
         "lifecycleRules[].tags{value}": "moto drops an empty Value from a lifecycle rule's tag filter",
+        "lifecycleRules[].objectSizeGreaterThan": "moto drops ObjectSizeGreaterThan from a lifecycle filter",
+        "lifecycleRules[].objectSizeLessThan": "moto drops ObjectSizeLessThan from a lifecycle filter",
     },
 }
 

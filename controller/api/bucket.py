@@ -11,7 +11,15 @@ from pydantic import Field, model_validator
 
 from controller.api.aws_params import Hand, Param, ParamTable, TrimtabOnly
 from controller.api.envelope import MANAGED_PARAMS, DeletionPolicy, ManagedSpec, Resource
-from controller.api.fields import TAG_KEY_MAX, TAG_VALUE, FieldError, PolicyDocument, SpecModel, Tags, tag_params
+from controller.api.fields import (
+    TAG_KEY_MAX,
+    TAG_VALUE,
+    FieldError,
+    PolicyDocument,
+    SpecModel,
+    Tags,
+    tag_params,
+)
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
@@ -123,6 +131,10 @@ class LifecycleRule(SpecModel):
     enabled: bool = Field(default=True, description="Whether the rule is applied.")
     prefix: str | None = Field(default=None, description="Filter: object key prefix.")
     tags: dict[str, str] | None = Field(default=None, description="Filter: objects carrying all these tags.")
+    object_size_greater_than: int | None = Field(
+        default=None, description="Filter: objects larger than this many bytes."
+    )
+    object_size_less_than: int | None = Field(default=None, description="Filter: objects smaller than this many bytes.")
     expiration: Expiration | None = None
     noncurrent_version_expiration: NoncurrentVersionExpiration | None = None
     transitions: list[Transition] | None = None
@@ -183,6 +195,10 @@ _S3_API = "https://docs.aws.amazon.com/AmazonS3/latest/API"
 _LIFECYCLE = "LifecycleConfiguration.Rules"
 _PUT_LIFECYCLE = "PutBucketLifecycleConfiguration"
 _ENCRYPTION = "ServerSideEncryptionConfiguration.Rules[]"
+LIFECYCLE_FILTERS_URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-filters.html"
+# "Object size values are in bytes. Maximum filter size is 50 TB": read as TiB, the larger, so that
+# trimtab never refuses a size AWS takes.
+_OBJECT_SIZE = Hand(LIFECYCLE_FILTERS_URL, minimum=0, maximum=50 * 1024**4)
 NAMING_URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html"
 LIFECYCLE_URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html"
 BUCKET_TAGS_URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/CostAllocTagging.html"
@@ -224,6 +240,8 @@ BUCKET_PARAMS: ParamTable = {
     "lifecycleRules[].tags": _rule("Filter.And.Tags"),
     "lifecycleRules[].tags{key}": _rule("Filter.And.Tags[].Key", TAG_KEY_MAX),
     "lifecycleRules[].tags{value}": _rule("Filter.And.Tags[].Value", TAG_VALUE),
+    "lifecycleRules[].objectSizeGreaterThan": _rule("Filter.ObjectSizeGreaterThan", _OBJECT_SIZE),
+    "lifecycleRules[].objectSizeLessThan": _rule("Filter.ObjectSizeLessThan", _OBJECT_SIZE),
     "lifecycleRules[].expiration": _rule("Expiration"),
     "lifecycleRules[].expiration.days": _rule("Expiration.Days", _POSITIVE_DAYS),
     "lifecycleRules[].expiration.expiredObjectDeleteMarker": _rule("Expiration.ExpiredObjectDeleteMarker"),

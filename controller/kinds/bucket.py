@@ -215,19 +215,34 @@ def _policy(resource: Bucket, environment: Environment) -> dict[str, Any] | None
     return document
 
 
+def _filter(prefix: str | None, tags: list[dict[str, str]], larger: int | None, smaller: int | None) -> dict[str, Any]:
+    """A lifecycle filter in one canonical wire shape, for the spec and for what S3 reports alike.
+
+    A filter holds exactly one of Prefix, Tag, ObjectSizeGreaterThan, ObjectSizeLessThan or And, And for
+    two or more conditions (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleRuleFilter.html).
+    An empty prefix matches every key, so it is no condition: the rule on the whole bucket is {Prefix: ""}."""
+    conditions: dict[str, Any] = {}
+    if prefix:
+        conditions["Prefix"] = prefix
+    if tags:
+        conditions["Tags"] = sorted(tags, key=lambda tag: tag["Key"])
+    if larger is not None:
+        conditions["ObjectSizeGreaterThan"] = larger
+    if smaller is not None:
+        conditions["ObjectSizeLessThan"] = smaller
+    if not conditions:
+        return {"Prefix": ""}
+    if len(conditions) > 1 or len(tags) > 1:
+        return {"And": conditions}
+    ((key, value),) = conditions.items()
+    return {"Tag": value[0]} if key == "Tags" else {key: value}
+
+
 def _lifecycle_rule(rule: LifecycleRule) -> dict[str, Any]:
     """A spec rule in S3's wire shape, which is also what GetBucketLifecycleConfiguration returns."""
     aws: dict[str, Any] = {"ID": rule.id, "Status": "Enabled" if rule.enabled else "Disabled"}
-    tags = [{"Key": key, "Value": value} for key, value in sorted((rule.tags or {}).items())]
-    if tags and (rule.prefix is not None or len(tags) > 1):
-        conjunction: dict[str, Any] = {"Tags": tags}
-        if rule.prefix is not None:
-            conjunction["Prefix"] = rule.prefix
-        aws["Filter"] = {"And": conjunction}
-    elif tags:
-        aws["Filter"] = {"Tag": tags[0]}
-    else:
-        aws["Filter"] = {"Prefix": rule.prefix or ""}
+    tags = [{"Key": key, "Value": value} for key, value in (rule.tags or {}).items()]
+    aws["Filter"] = _filter(rule.prefix, tags, rule.object_size_greater_than, rule.object_size_less_than)
     if rule.expiration is not None:
         if rule.expiration.days is not None:
             aws["Expiration"] = {"Days": rule.expiration.days}
@@ -314,10 +329,21 @@ async def _read_lifecycle(s3: Any, name: str) -> list[dict[str, Any]]:
     response = await _missing_is(
         {}, s3.get_bucket_lifecycle_configuration(Bucket=name), {"NoSuchLifecycleConfiguration"}
     )
-    return [
+    rules = [
         {key: value for key, value in rule.items() if key != "TransitionDefaultMinimumObjectSize"}
         for rule in response.get("Rules", [])
     ]
+    for rule in rules:
+        if "Filter" in rule:  # one filter has several spellings (a lone tag inside And, ...): read the canonical
+            rule["Filter"] = _observed_filter(rule["Filter"])
+    return rules
+
+
+def _observed_filter(aws: dict[str, Any]) -> dict[str, Any]:
+    conditions = aws.get("And", aws)
+    tags = [*conditions.get("Tags", ()), *([aws["Tag"]] if "Tag" in aws else ())]
+    return _filter(conditions.get("Prefix"), tags, conditions.get("ObjectSizeGreaterThan"),
+                   conditions.get("ObjectSizeLessThan"))
 
 
 async def _read_policy(s3: Any, name: str) -> Any:
