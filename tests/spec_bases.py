@@ -54,7 +54,12 @@ BASES: dict[str, list[dict[str, Any]]] = {
              "transitions": [{"days": 30, "storageClass": "STANDARD_IA"}]},
             {"id": "small", "objectSizeLessThan": 1024, "expiration": {"days": 90}},
         ],
+        "ownershipControls": "BucketOwnerEnforced",
+        "logging": {"targetBucket": "base-logs", "targetPrefix": "base-bucket/"},
         "policy": BUCKET_POLICY, "requireTls": True, "tags": {"team": "core"},
+    }, {
+        "ownershipControls": "ObjectWriter",
+        "logging": {"targetBucketRef": "base-logs"},
     }],
     "ScalableTarget": [{
         "ecsService": {"cluster": "main", "service": "web"}, "minCapacity": 1, "maxCapacity": 4,

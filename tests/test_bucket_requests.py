@@ -1,5 +1,5 @@
 """The S3 requests a bucket's create sends are valid for botocore's model, and what S3 reports reads back
-as what was rendered: lifecycle filters in every spelling AWS takes.
+as what was rendered: lifecycle filters in every spelling AWS takes, ownership controls and access logging.
 moto drops size filters (docs/aws-emulator.md), so their wire shape is checked here rather than against it."""
 
 from __future__ import annotations
@@ -40,9 +40,12 @@ class _RecordingS3:
         return call
 
 
+LOG_BUCKET = b"apiVersion: trimtab.io/v1alpha1\nkind: Bucket\nmetadata: {name: logs}\nspec: {}\n"
+
+
 def _render(spec: str) -> dict[str, Any]:
     state = parse_files({"b.yaml": f"apiVersion: trimtab.io/v1alpha1\nkind: Bucket\nmetadata: {{name: src}}\n"
-                                   f"spec:\n{spec}".encode()})
+                                   f"spec:\n{spec}".encode(), "logs.yaml": LOG_BUCKET})
     assert not state.errors, [str(error) for error in state.errors]
     resource = substituted(state.graph.records["Bucket/src"].resource, ENVIRONMENT)
     assert isinstance(resource, MODELS["Bucket"])
@@ -105,3 +108,27 @@ def test_other_spellings_of_one_filter_read_as_the_rendered_one(reported: dict[s
 def test_a_different_filter_still_reads_as_drift() -> None:
     assert _observed_filter({"And": {"Prefix": "x/", "ObjectSizeGreaterThan": 9}}) != _observed_filter(
         {"And": {"Prefix": "x/", "ObjectSizeGreaterThan": 10}})
+
+
+async def test_ownership_and_logging_requests() -> None:
+    state = _render("  ownershipControls: BucketOwnerEnforced\n"
+                    "  logging: {targetBucketRef: logs, targetPrefix: src/}\n")
+    assert state["ownershipControls"] == "BucketOwnerEnforced"
+    assert state["logging"] == {"targetBucket": "logs-bucket", "targetPrefix": "src/"}
+    sent = await _sent(state)
+    assert sent["PutBucketOwnershipControls"]["OwnershipControls"] == {
+        "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert sent["PutBucketLogging"]["BucketLoggingStatus"] == {
+        "LoggingEnabled": {"TargetBucket": "logs-bucket", "TargetPrefix": "src/"}}
+
+
+def test_the_log_bucket_by_reference_is_a_dependency() -> None:
+    state = parse_files({"b.yaml": b"apiVersion: trimtab.io/v1alpha1\nkind: Bucket\nmetadata: {name: src}\n"
+                                   b"spec: {logging: {targetBucketRef: logs}}\n", "logs.yaml": LOG_BUCKET})
+    assert not state.errors
+    assert "Bucket/logs" in state.graph.dependencies["Bucket/src"]
+
+
+def test_unmanaged_parts_are_not_rendered_so_never_read() -> None:
+    state = _render("  versioning: true\n")
+    assert "ownershipControls" not in state and "logging" not in state

@@ -1,5 +1,5 @@
 """Bucket: an S3 general-purpose bucket with versioning, encryption, public access block,
-lifecycle rules, a policy and tags."""
+lifecycle rules, object ownership, server access logging, a policy and tags."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from controller.api.envelope import MANAGED_PARAMS, DeletionPolicy, ManagedSpec,
 from controller.api.fields import (
     TAG_KEY_MAX,
     TAG_VALUE,
+    BucketRef,
     FieldError,
     PolicyDocument,
     SpecModel,
@@ -155,6 +156,25 @@ class LifecycleRule(SpecModel):
         return self
 
 
+class BucketLogging(SpecModel):
+    target_bucket_ref: BucketRef | None = Field(
+        default=None, description="The Bucket spec whose bucket receives the logs; it is created first."
+    )
+    target_bucket: str | None = Field(
+        default=None,
+        description="A bucket by name: one not managed here, or this bucket itself (a reference to itself is a cycle).",
+    )
+    target_prefix: str = Field(default="", description="The key prefix of the log objects.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if (self.target_bucket_ref is None) == (self.target_bucket is None):
+            raise ValueError("logging needs exactly one of targetBucketRef or targetBucket")
+        if self.target_bucket is not None and (problem := check_bucket_name(self.target_bucket)):
+            raise FieldError("targetBucket", problem)
+        return self
+
+
 class BucketSpec(ManagedSpec):
     deletion_policy: DeletionPolicy = Field(
         default="Retain",
@@ -173,6 +193,17 @@ class BucketSpec(ManagedSpec):
     )
     lifecycle_rules: list[LifecycleRule] | None = Field(
         default=None, description="Lifecycle rules; unmanaged (never read) when omitted."
+    )
+    # AWS's S3 security best practices advise BucketOwnerEnforced, which disables ACLs:
+    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
+    ownership_controls: str | None = Field(
+        default=None,
+        description="Object ownership; BucketOwnerEnforced disables ACLs (AWS's advice). Unmanaged when omitted.",
+    )
+    logging: BucketLogging | None = Field(
+        default=None,
+        description="Server access logging to targetBucketRef or targetBucket. The target bucket's policy must "
+                    "let logging.s3.amazonaws.com s3:PutObject. Unmanaged when omitted.",
     )
     policy: PolicyDocument | None = Field(default=None, description="The bucket policy as YAML.")
     require_tls: bool = Field(
@@ -266,6 +297,12 @@ BUCKET_PARAMS: ParamTable = {
     "lifecycleRules[].abortIncompleteMultipartUpload.daysAfterInitiation": _rule(
         "AbortIncompleteMultipartUpload.DaysAfterInitiation",
         Hand(f"{_S3_API}/API_AbortIncompleteMultipartUpload.html", minimum=1)),
+    "ownershipControls": Param(_S3, "PutBucketOwnershipControls", "OwnershipControls.Rules[].ObjectOwnership"),
+    "logging": Param(_S3, "PutBucketLogging", "BucketLoggingStatus.LoggingEnabled"),
+    "logging.targetBucketRef": TrimtabOnly("a reference: rendered as the referenced bucket's name in TargetBucket"),
+    "logging.targetBucket": Param(_S3, "PutBucketLogging", "BucketLoggingStatus.LoggingEnabled.TargetBucket", (
+        Hand(NAMING_URL, rule="a valid bucket name"),)),
+    "logging.targetPrefix": Param(_S3, "PutBucketLogging", "BucketLoggingStatus.LoggingEnabled.TargetPrefix"),
     "policy": Param(_S3, "PutBucketPolicy", "Policy", translated="the document as JSON"),
     "requireTls": TrimtabOnly("adds a statement denying requests without TLS to the bucket policy"),
     **tag_params("tags", _S3, "PutBucketTagging", whole="Tagging.TagSet", keys="Tagging.TagSet[].Key",
@@ -277,7 +314,8 @@ class Bucket(Resource):
     KIND: ClassVar[str] = "Bucket"
     AWS_PARAMS: ClassVar[ParamTable] = BUCKET_PARAMS
     SUMMARY: ClassVar[str] = (
-        "An S3 bucket with versioning, default encryption, public access block, lifecycle, policy and tags."
+        "An S3 bucket with versioning, default encryption, public access block, lifecycle, object ownership, "
+        "access logging, policy and tags."
     )
     EXTRA_COLUMNS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("REGION", ".spec.region", "string"),
