@@ -48,8 +48,18 @@ BASES: dict[str, list[dict[str, Any]]] = {
              "noncurrentVersionTransitions": [{"noncurrentDays": 0, "storageClass": "GLACIER"}]},
             {"id": "uploads", "expiration": {"expiredObjectDeleteMarker": True},
              "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}},
+            # One bound each: a rule with both must keep lessThan above greaterThan, which would stop
+            # the bound tests from setting either alone to its extreme.
+            {"id": "large", "prefix": "media/", "objectSizeGreaterThan": 1048576,
+             "transitions": [{"days": 30, "storageClass": "STANDARD_IA"}]},
+            {"id": "small", "objectSizeLessThan": 1024, "expiration": {"days": 90}},
         ],
+        "ownershipControls": "BucketOwnerEnforced",
+        "logging": {"targetBucket": "base-logs", "targetPrefix": "base-bucket/"},
         "policy": BUCKET_POLICY, "requireTls": True, "tags": {"team": "core"},
+    }, {
+        "ownershipControls": "ObjectWriter",
+        "logging": {"targetBucketRef": "base-logs"},
     }],
     "ScalableTarget": [{
         "ecsService": {"cluster": "main", "service": "web"}, "minCapacity": 1, "maxCapacity": 4,

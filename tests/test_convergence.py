@@ -49,6 +49,8 @@ MOTO_SKIPS: dict[str, dict[str, str]] = {
             "moto drops NewerNoncurrentVersions from a rule's NoncurrentVersionExpiration on read",
         "tags{value}": "moto drops an empty Value from an S3 tag set, so empty tag values are not generated",
         "lifecycleRules[].tags{value}": "moto drops an empty Value from a lifecycle rule's tag filter",
+        "lifecycleRules[].objectSizeGreaterThan": "moto drops ObjectSizeGreaterThan from a lifecycle filter",
+        "lifecycleRules[].objectSizeLessThan": "moto drops ObjectSizeLessThan from a lifecycle filter",
     },
 }
 
@@ -58,7 +60,7 @@ FIXED: dict[str, set[str]] = {
     "Queue": {"queueName", "fifo", "encryption.type", "encryption.kmsKeyId", "policy", "deletionPolicy",
               "managementPolicy", "adopt"},
     "Bucket": {"bucketName", "region", "encryption.kmsKeyId", "policy", "lifecycleRules[].id", "deletionPolicy",
-               "managementPolicy", "adopt", "encryption.type"},
+               "managementPolicy", "adopt", "encryption.type", "logging.targetBucket"},
     "ScalableTarget": {"ecsService.cluster", "ecsService.service", "serviceNamespace", "resourceId",
                        "scalableDimension", "deletionPolicy", "managementPolicy", "adopt"},
     "ScalingPolicy": {"policyName", "deletionPolicy", "managementPolicy", "adopt",
@@ -103,8 +105,13 @@ OVERRIDES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
 
 # Specs each kind's specs reference, applied alongside (fixed).
 TARGET = {"ecsService": {"cluster": "main", "service": "web"}, "minCapacity": 1, "maxCapacity": 4}
+# The bases' log bucket, which S3 (and moto) requires to let the logging service write.
+LOG_BUCKET = {"policy": {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+    "Resource": "arn:aws:s3:::base-logs/*"}]}}
 COMPANIONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "Queue": [("Queue", "base-dlq", {})],
+    "Bucket": [("Bucket", "base-logs", LOG_BUCKET)],
     "ScalingPolicy": [("ScalableTarget", "base-target", TARGET), ("Queue", "orders", {})],
     "Alarm": [("ScalableTarget", "base-target", TARGET),
               ("ScalingPolicy", "base-policy", {"targetRef": "base-target", "stepScaling": {

@@ -64,6 +64,8 @@ MOTO_CANNOT_EMULATE: dict[str, str] = {
     "alarm-interquartile-mean.yaml": "moto refuses the IQM extended statistic",
     "alarm-trimmed-mean.yaml": "moto refuses the TM(10%:90%) extended statistic",
     "bucket-lifecycle-newer-noncurrent-versions.yaml": "moto drops NewerNoncurrentVersions from noncurrent expiration",
+    "bucket-lifecycle-size-range-and.yaml": "moto drops ObjectSizeGreaterThan and ObjectSizeLessThan from filters",
+    "bucket-lifecycle-size-range-only.yaml": "moto drops ObjectSizeGreaterThan and ObjectSizeLessThan from filters",
     "queue-redrive-allow-by-queue.yaml": "moto drops RedriveAllowPolicy (CreateQueue and SetQueueAttributes)",
     "queue-redrive-deny-all.yaml": "moto drops RedriveAllowPolicy (CreateQueue and SetQueueAttributes)",
 }

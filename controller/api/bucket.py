@@ -1,5 +1,5 @@
 """Bucket: an S3 general-purpose bucket with versioning, encryption, public access block,
-lifecycle rules, a policy and tags."""
+lifecycle rules, object ownership, server access logging, a policy and tags."""
 
 from __future__ import annotations
 
@@ -11,7 +11,16 @@ from pydantic import Field, model_validator
 
 from controller.api.aws_params import Hand, Param, ParamTable, TrimtabOnly
 from controller.api.envelope import MANAGED_PARAMS, DeletionPolicy, ManagedSpec, Resource
-from controller.api.fields import TAG_KEY_MAX, TAG_VALUE, FieldError, PolicyDocument, SpecModel, Tags, tag_params
+from controller.api.fields import (
+    TAG_KEY_MAX,
+    TAG_VALUE,
+    BucketRef,
+    FieldError,
+    PolicyDocument,
+    SpecModel,
+    Tags,
+    tag_params,
+)
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
@@ -123,6 +132,10 @@ class LifecycleRule(SpecModel):
     enabled: bool = Field(default=True, description="Whether the rule is applied.")
     prefix: str | None = Field(default=None, description="Filter: object key prefix.")
     tags: dict[str, str] | None = Field(default=None, description="Filter: objects carrying all these tags.")
+    object_size_greater_than: int | None = Field(
+        default=None, description="Filter: objects larger than this many bytes."
+    )
+    object_size_less_than: int | None = Field(default=None, description="Filter: objects smaller than this many bytes.")
     expiration: Expiration | None = None
     noncurrent_version_expiration: NoncurrentVersionExpiration | None = None
     transitions: list[Transition] | None = None
@@ -140,6 +153,25 @@ class LifecycleRule(SpecModel):
             )
         if self.abort_incomplete_multipart_upload is not None and self.tags:
             raise FieldError("tags", "abortIncompleteMultipartUpload cannot be combined with a tag filter")
+        return self
+
+
+class BucketLogging(SpecModel):
+    target_bucket_ref: BucketRef | None = Field(
+        default=None, description="The Bucket spec whose bucket receives the logs; it is created first."
+    )
+    target_bucket: str | None = Field(
+        default=None,
+        description="A bucket by name: one not managed here, or this bucket itself (a reference to itself is a cycle).",
+    )
+    target_prefix: str = Field(default="", description="The key prefix of the log objects.")
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        if (self.target_bucket_ref is None) == (self.target_bucket is None):
+            raise ValueError("logging needs exactly one of targetBucketRef or targetBucket")
+        if self.target_bucket is not None and (problem := check_bucket_name(self.target_bucket)):
+            raise FieldError("targetBucket", problem)
         return self
 
 
@@ -162,6 +194,17 @@ class BucketSpec(ManagedSpec):
     lifecycle_rules: list[LifecycleRule] | None = Field(
         default=None, description="Lifecycle rules; unmanaged (never read) when omitted."
     )
+    # AWS's S3 security best practices advise BucketOwnerEnforced, which disables ACLs:
+    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html
+    ownership_controls: str | None = Field(
+        default=None,
+        description="Object ownership; BucketOwnerEnforced disables ACLs (AWS's advice). Unmanaged when omitted.",
+    )
+    logging: BucketLogging | None = Field(
+        default=None,
+        description="Server access logging to targetBucketRef or targetBucket. The target bucket's policy must "
+                    "let logging.s3.amazonaws.com s3:PutObject. Unmanaged when omitted.",
+    )
     policy: PolicyDocument | None = Field(default=None, description="The bucket policy as YAML.")
     require_tls: bool = Field(
         default=False, description="Add a statement denying any request made without TLS (aws:SecureTransport)."
@@ -183,6 +226,10 @@ _S3_API = "https://docs.aws.amazon.com/AmazonS3/latest/API"
 _LIFECYCLE = "LifecycleConfiguration.Rules"
 _PUT_LIFECYCLE = "PutBucketLifecycleConfiguration"
 _ENCRYPTION = "ServerSideEncryptionConfiguration.Rules[]"
+LIFECYCLE_FILTERS_URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-filters.html"
+# "Object size values are in bytes. Maximum filter size is 50 TB": read as TiB, the larger, so that
+# trimtab never refuses a size AWS takes.
+_OBJECT_SIZE = Hand(LIFECYCLE_FILTERS_URL, minimum=0, maximum=50 * 1024**4)
 NAMING_URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html"
 LIFECYCLE_URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-rules.html"
 BUCKET_TAGS_URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/CostAllocTagging.html"
@@ -224,6 +271,8 @@ BUCKET_PARAMS: ParamTable = {
     "lifecycleRules[].tags": _rule("Filter.And.Tags"),
     "lifecycleRules[].tags{key}": _rule("Filter.And.Tags[].Key", TAG_KEY_MAX),
     "lifecycleRules[].tags{value}": _rule("Filter.And.Tags[].Value", TAG_VALUE),
+    "lifecycleRules[].objectSizeGreaterThan": _rule("Filter.ObjectSizeGreaterThan", _OBJECT_SIZE),
+    "lifecycleRules[].objectSizeLessThan": _rule("Filter.ObjectSizeLessThan", _OBJECT_SIZE),
     "lifecycleRules[].expiration": _rule("Expiration"),
     "lifecycleRules[].expiration.days": _rule("Expiration.Days", _POSITIVE_DAYS),
     "lifecycleRules[].expiration.expiredObjectDeleteMarker": _rule("Expiration.ExpiredObjectDeleteMarker"),
@@ -248,6 +297,12 @@ BUCKET_PARAMS: ParamTable = {
     "lifecycleRules[].abortIncompleteMultipartUpload.daysAfterInitiation": _rule(
         "AbortIncompleteMultipartUpload.DaysAfterInitiation",
         Hand(f"{_S3_API}/API_AbortIncompleteMultipartUpload.html", minimum=1)),
+    "ownershipControls": Param(_S3, "PutBucketOwnershipControls", "OwnershipControls.Rules[].ObjectOwnership"),
+    "logging": Param(_S3, "PutBucketLogging", "BucketLoggingStatus.LoggingEnabled"),
+    "logging.targetBucketRef": TrimtabOnly("a reference: rendered as the referenced bucket's name in TargetBucket"),
+    "logging.targetBucket": Param(_S3, "PutBucketLogging", "BucketLoggingStatus.LoggingEnabled.TargetBucket", (
+        Hand(NAMING_URL, rule="a valid bucket name"),)),
+    "logging.targetPrefix": Param(_S3, "PutBucketLogging", "BucketLoggingStatus.LoggingEnabled.TargetPrefix"),
     "policy": Param(_S3, "PutBucketPolicy", "Policy", translated="the document as JSON"),
     "requireTls": TrimtabOnly("adds a statement denying requests without TLS to the bucket policy"),
     **tag_params("tags", _S3, "PutBucketTagging", whole="Tagging.TagSet", keys="Tagging.TagSet[].Key",
@@ -259,7 +314,8 @@ class Bucket(Resource):
     KIND: ClassVar[str] = "Bucket"
     AWS_PARAMS: ClassVar[ParamTable] = BUCKET_PARAMS
     SUMMARY: ClassVar[str] = (
-        "An S3 bucket with versioning, default encryption, public access block, lifecycle, policy and tags."
+        "An S3 bucket with versioning, default encryption, public access block, lifecycle, object ownership, "
+        "access logging, policy and tags."
     )
     EXTRA_COLUMNS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("REGION", ".spec.region", "string"),

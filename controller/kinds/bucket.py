@@ -69,6 +69,12 @@ class BucketClient(ResourceClient[Bucket]):
             state["encryption"] = encryption
         if spec.lifecycle_rules is not None:
             state["lifecycleRules"] = [_lifecycle_rule(rule) for rule in spec.lifecycle_rules]
+        if spec.ownership_controls is not None:
+            state["ownershipControls"] = spec.ownership_controls
+        if spec.logging is not None:
+            ref = spec.logging.target_bucket_ref
+            target = refs.output(ref, "name") if ref is not None else spec.logging.target_bucket
+            state["logging"] = {"targetBucket": target, "targetPrefix": spec.logging.target_prefix}
         policy = _policy(resource, environment)
         if policy is not None:
             state["policy"] = policy
@@ -103,7 +109,8 @@ class BucketClient(ResourceClient[Bucket]):
             actual_region = headers.get("x-amz-bucket-region", desired.identity["region"])
         # The sub-resources are independent reads: issue them together (the rate limiter still paces them).
         readers = {"publicAccessBlock": _read_public_access_block, "versioning": _read_versioning,
-                   "encryption": _read_encryption, "lifecycleRules": _read_lifecycle, "policy": _read_policy}
+                   "encryption": _read_encryption, "lifecycleRules": _read_lifecycle, "policy": _read_policy,
+                   "ownershipControls": _read_ownership_controls, "logging": _read_logging}
         wanted = [part for part in readers if part in desired.state]
         arn = _outputs(name)["arn"]
         tags_read = self.tag_index.tags(arn, actual_region, desired.tags, lambda: _read_tags(s3, name))
@@ -164,6 +171,14 @@ class BucketClient(ResourceClient[Bucket]):
                 await s3.delete_bucket_lifecycle(Bucket=name)
         if "policy" in parts:
             await s3.put_bucket_policy(Bucket=name, Policy=json.dumps(state["policy"]))
+        if "ownershipControls" in parts:
+            await s3.put_bucket_ownership_controls(
+                Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": state["ownershipControls"]}]}
+            )
+        if "logging" in parts:
+            # S3 refuses (InvalidTargetBucketForLogging) until the target's policy lets the logging service
+            # write; the target, a referenced Bucket, is reconciled first, and the error is retried.
+            await s3.put_bucket_logging(Bucket=name, BucketLoggingStatus={"LoggingEnabled": _logging(state["logging"])})
 
     async def read_tags(self, identity: Identity) -> dict[str, str] | None:
         s3 = await self.aws.client("s3", identity.get("region"))
@@ -215,19 +230,34 @@ def _policy(resource: Bucket, environment: Environment) -> dict[str, Any] | None
     return document
 
 
+def _filter(prefix: str | None, tags: list[dict[str, str]], larger: int | None, smaller: int | None) -> dict[str, Any]:
+    """A lifecycle filter in one canonical wire shape, for the spec and for what S3 reports alike.
+
+    A filter holds exactly one of Prefix, Tag, ObjectSizeGreaterThan, ObjectSizeLessThan or And, And for
+    two or more conditions (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleRuleFilter.html).
+    An empty prefix matches every key, so it is no condition: the rule on the whole bucket is {Prefix: ""}."""
+    conditions: dict[str, Any] = {}
+    if prefix:
+        conditions["Prefix"] = prefix
+    if tags:
+        conditions["Tags"] = sorted(tags, key=lambda tag: tag["Key"])
+    if larger is not None:
+        conditions["ObjectSizeGreaterThan"] = larger
+    if smaller is not None:
+        conditions["ObjectSizeLessThan"] = smaller
+    if not conditions:
+        return {"Prefix": ""}
+    if len(conditions) > 1 or len(tags) > 1:
+        return {"And": conditions}
+    ((key, value),) = conditions.items()
+    return {"Tag": value[0]} if key == "Tags" else {key: value}
+
+
 def _lifecycle_rule(rule: LifecycleRule) -> dict[str, Any]:
     """A spec rule in S3's wire shape, which is also what GetBucketLifecycleConfiguration returns."""
     aws: dict[str, Any] = {"ID": rule.id, "Status": "Enabled" if rule.enabled else "Disabled"}
-    tags = [{"Key": key, "Value": value} for key, value in sorted((rule.tags or {}).items())]
-    if tags and (rule.prefix is not None or len(tags) > 1):
-        conjunction: dict[str, Any] = {"Tags": tags}
-        if rule.prefix is not None:
-            conjunction["Prefix"] = rule.prefix
-        aws["Filter"] = {"And": conjunction}
-    elif tags:
-        aws["Filter"] = {"Tag": tags[0]}
-    else:
-        aws["Filter"] = {"Prefix": rule.prefix or ""}
+    tags = [{"Key": key, "Value": value} for key, value in (rule.tags or {}).items()]
+    aws["Filter"] = _filter(rule.prefix, tags, rule.object_size_greater_than, rule.object_size_less_than)
     if rule.expiration is not None:
         if rule.expiration.days is not None:
             aws["Expiration"] = {"Days": rule.expiration.days}
@@ -314,10 +344,39 @@ async def _read_lifecycle(s3: Any, name: str) -> list[dict[str, Any]]:
     response = await _missing_is(
         {}, s3.get_bucket_lifecycle_configuration(Bucket=name), {"NoSuchLifecycleConfiguration"}
     )
-    return [
+    rules = [
         {key: value for key, value in rule.items() if key != "TransitionDefaultMinimumObjectSize"}
         for rule in response.get("Rules", [])
     ]
+    for rule in rules:
+        if "Filter" in rule:  # one filter has several spellings (a lone tag inside And, ...): read the canonical
+            rule["Filter"] = _observed_filter(rule["Filter"])
+    return rules
+
+
+def _observed_filter(aws: dict[str, Any]) -> dict[str, Any]:
+    conditions = aws.get("And", aws)
+    tags = [*conditions.get("Tags", ()), *([aws["Tag"]] if "Tag" in aws else ())]
+    return _filter(conditions.get("Prefix"), tags, conditions.get("ObjectSizeGreaterThan"),
+                   conditions.get("ObjectSizeLessThan"))
+
+
+async def _read_ownership_controls(s3: Any, name: str) -> Any:
+    response = await _missing_is(
+        None, s3.get_bucket_ownership_controls(Bucket=name), {"OwnershipControlsNotFoundError"}
+    )
+    return ABSENT if response is None else response["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
+
+
+def _logging(logging: dict[str, str]) -> dict[str, str]:
+    return {"TargetBucket": logging["targetBucket"], "TargetPrefix": logging["targetPrefix"]}
+
+
+async def _read_logging(s3: Any, name: str) -> Any:
+    enabled = (await s3.get_bucket_logging(Bucket=name)).get("LoggingEnabled")
+    if enabled is None:
+        return ABSENT
+    return {"targetBucket": enabled["TargetBucket"], "targetPrefix": enabled.get("TargetPrefix", "")}
 
 
 async def _read_policy(s3: Any, name: str) -> Any:
@@ -341,7 +400,8 @@ DESCRIPTOR = KindDescriptor(
                  "s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:GetEncryptionConfiguration",
                  "s3:PutEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration",
                  "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:GetBucketPublicAccessBlock",
-                 "s3:PutBucketPublicAccessBlock"),
+                 "s3:PutBucketPublicAccessBlock", "s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls",
+                 "s3:GetBucketLogging", "s3:PutBucketLogging"),
         resource="arn:aws:s3:::{prefix}*",
         unscoped_actions=("tag:GetResources",),  # tags read in bulk (tag_index.py)
     ),

@@ -118,3 +118,16 @@ def delete_marker_expiration_without_tag_filter(bucket: Bucket) -> Iterator[Viol
             yield Violation((*path, "tags"),
                             "expiredObjectDeleteMarker cannot be combined with a tag filter; use a prefix or "
                             "a rule of its own")
+
+
+@rule(Bucket)
+def object_size_range_not_empty(bucket: Bucket) -> Iterator[Violation]:
+    """A size filter with both bounds is a range ("you can specify a range of object sizes in the same
+    filter"): objectSizeLessThan must exceed objectSizeGreaterThan, else S3 refuses the configuration
+    (InvalidArgument) rather than keep a rule that matches nothing.
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/intro-lifecycle-filters.html"""
+    for path, lifecycle_rule in _rules(bucket):
+        low, high = lifecycle_rule.object_size_greater_than, lifecycle_rule.object_size_less_than
+        if low is not None and high is not None and high <= low:
+            yield Violation((*path, "objectSizeLessThan"),
+                            f"objectSizeLessThan ({high}) must be greater than objectSizeGreaterThan ({low})")
