@@ -87,6 +87,13 @@ BASES: dict[str, list[dict[str, Any]]] = {
                         "metricAggregationType": "Maximum", "minAdjustmentMagnitude": 1,
                         "steps": [{"upperBound": 0, "adjustment": -10}, {"lowerBound": 0, "adjustment": 20}]},
     }],
+    "ScheduledAction": [{
+        "scheduledActionName": "base-action", "targetRef": "base-target", "schedule": "cron(0 8 ? * MON-FRI *)",
+        "timezone": "Europe/Berlin", "startTime": "2027-01-01T00:00:00Z", "endTime": "2027-12-31T00:00:00Z",
+        "scalableTargetAction": {"minCapacity": 2, "maxCapacity": 8},
+    }, {
+        "targetRef": "base-target", "schedule": "rate(1 day)", "scalableTargetAction": {"minCapacity": 1},
+    }],
     "Alarm": [{
         "alarmName": "base-alarm", "description": "CPU high",
         "metric": {"namespace": "AWS/ECS", "metricName": "CPUUtilization",

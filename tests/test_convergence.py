@@ -66,6 +66,9 @@ FIXED: dict[str, set[str]] = {
                       "targetTracking.customizedMetric.metrics[].expression",
                       "targetTracking.predefinedMetric.resourceLabel", "stepScaling.steps[].lowerBound",
                       "stepScaling.steps[].upperBound"},
+    # The schedule and time zone are grammars (cron, IANA) that drawn text would not meet, as are timestamps.
+    "ScheduledAction": {"scheduledActionName", "schedule", "timezone", "startTime", "endTime", "deletionPolicy",
+                        "managementPolicy", "adopt"},
     "Alarm": {"alarmName", "deletionPolicy", "managementPolicy", "adopt", "metrics[].id", "metrics[].expression",
               "alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn"},
 }
@@ -99,6 +102,8 @@ OVERRIDES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "lifecycleRules[].noncurrentVersionExpiration.noncurrentDays": st.integers(200, 365),
     },
     "ScalableTarget": {"minCapacity": st.integers(0, 5), "maxCapacity": st.integers(5, 100)},
+    "ScheduledAction": {"scalableTargetAction.minCapacity": st.integers(0, 5),
+                        "scalableTargetAction.maxCapacity": st.integers(5, 100)},
 }
 
 # Specs each kind's specs reference, applied alongside (fixed).
@@ -106,6 +111,7 @@ TARGET = {"ecsService": {"cluster": "main", "service": "web"}, "minCapacity": 1,
 COMPANIONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "Queue": [("Queue", "base-dlq", {})],
     "ScalingPolicy": [("ScalableTarget", "base-target", TARGET), ("Queue", "orders", {})],
+    "ScheduledAction": [("ScalableTarget", "base-target", TARGET)],
     "Alarm": [("ScalableTarget", "base-target", TARGET),
               ("ScalingPolicy", "base-policy", {"targetRef": "base-target", "stepScaling": {
                   "adjustmentType": "ChangeInCapacity", "steps": [{"lowerBound": 0, "adjustment": 1}]}})],

@@ -171,14 +171,18 @@ def target_touched_by(parameters: dict[str, Any]) -> dict[str, str] | None:
         else None
 
 
+# The calls that write a target itself, and (AWS deletes them with a deregistered target) everything on it.
+TARGET_EVENTS = frozenset({"RegisterScalableTarget", "DeregisterScalableTarget"})
+
+
 def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
     target = target_touched_by(parameters)
-    if target is not None and "policyName" not in parameters:  # RegisterScalableTarget, DeregisterScalableTarget
+    if target is not None and event in TARGET_EVENTS:
         yield touch("ScalableTarget", **target)
 
 
 DESCRIPTOR = KindDescriptor(
-    model=ScalableTarget, client=ScalableTargetClient, delete_rank=2, events=_touched_by,
+    model=ScalableTarget, client=ScalableTargetClient, delete_rank=5, events=_touched_by,
     outputs=("serviceNamespace", "resourceId", "scalableDimension", "arn", "ecsCluster", "ecsService"),
     iam=IamGrant(
         # Application Auto Scaling has no resource-level permissions for these actions.

@@ -19,7 +19,7 @@ from controller.api.substitution import Environment
 from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, compare
 from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 from controller.kinds.metric_rendering import dimensions, metric_queries, normalise_queries
-from controller.kinds.scalable_target import target_touched_by
+from controller.kinds.scalable_target import TARGET_EVENTS, target_touched_by
 from controller.store.base import Identity
 
 TARGET_TRACKING = "TargetTrackingScaling"
@@ -244,7 +244,7 @@ def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator
         return
     if "policyName" in parameters:  # PutScalingPolicy, DeleteScalingPolicy
         yield touch("ScalingPolicy", name=parameters["policyName"], **target)
-    else:  # RegisterScalableTarget, DeregisterScalableTarget: every policy on the target with it
+    elif event in TARGET_EVENTS:  # every policy on the target with it
         yield touch("ScalingPolicy", **target)
 
 
