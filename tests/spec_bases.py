@@ -55,6 +55,7 @@ BASES: dict[str, list[dict[str, Any]]] = {
         "ecsService": {"cluster": "main", "service": "web"}, "minCapacity": 1, "maxCapacity": 4,
         "suspendedState": {"dynamicScalingInSuspended": False, "dynamicScalingOutSuspended": False,
                            "scheduledScalingSuspended": False},
+        "roleARN": "arn:aws:iam::123456789012:role/aas-custom",
     }, {
         "serviceNamespace": "dynamodb", "resourceId": "table/orders",
         "scalableDimension": "dynamodb:table:ReadCapacityUnits", "minCapacity": 1, "maxCapacity": 4,

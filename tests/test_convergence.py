@@ -59,8 +59,9 @@ FIXED: dict[str, set[str]] = {
               "managementPolicy", "adopt"},
     "Bucket": {"bucketName", "region", "encryption.kmsKeyId", "policy", "lifecycleRules[].id", "deletionPolicy",
                "managementPolicy", "adopt", "encryption.type"},
+    # roleARN: moto keeps a target's first role and ignores a later one (docs/aws-emulator.md).
     "ScalableTarget": {"ecsService.cluster", "ecsService.service", "serviceNamespace", "resourceId",
-                       "scalableDimension", "deletionPolicy", "managementPolicy", "adopt"},
+                       "scalableDimension", "deletionPolicy", "managementPolicy", "adopt", "roleARN"},
     "ScalingPolicy": {"policyName", "deletionPolicy", "managementPolicy", "adopt",
                       "targetTracking.customizedMetric.metrics[].id",
                       "targetTracking.customizedMetric.metrics[].expression",

@@ -87,6 +87,14 @@ def build_policy(kinds: list[str], name_prefix: str = "", store_table: str | Non
             "Resource": ECS_AUTOSCALING_ROLE,
             "Condition": {"StringLike": {"iam:AWSServiceName": "ecs.application-autoscaling.amazonaws.com"}},
         })
+        # A target's roleARN hands a role to Application Auto Scaling, which IAM checks as iam:PassRole
+        # inside RegisterScalableTarget (https://docs.aws.amazon.com/autoscaling/application/APIReference/
+        # API_RegisterScalableTarget.html, RoleARN). The role is the operator's, not named by trimtab's
+        # prefix: any role, but only to that service.
+        statements.append({
+            "Sid": "ScalableTargetPassRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+            "Condition": {"StringEquals": {"iam:PassedToService": "application-autoscaling.amazonaws.com"}},
+        })
     if store_table:
         statements.append({"Sid": "Store", "Effect": "Allow", "Action": list(STORE_ACTIONS),
                            "Resource": f"arn:aws:dynamodb:*:*:table/{store_table}"})
