@@ -87,6 +87,21 @@ BASES: dict[str, list[dict[str, Any]]] = {
         "stepScaling": {"adjustmentType": "PercentChangeInCapacity", "cooldown": 60,
                         "metricAggregationType": "Maximum", "minAdjustmentMagnitude": 1,
                         "steps": [{"upperBound": 0, "adjustment": -10}, {"lowerBound": 0, "adjustment": 20}]},
+    }, {
+        "targetRef": "base-target",
+        "predictiveScaling": {
+            "metricSpecifications": [
+                {"targetValue": 40, "predefinedMetricPair": {"type": "ALBRequestCount",
+                                                             "resourceLabel": "app/a/1/targetgroup/t/2"}},
+                {"targetValue": 1000,
+                 "predefinedScalingMetric": {"type": "ALBRequestCountPerTarget",
+                                             "resourceLabel": "app/a/1/targetgroup/t/2"},
+                 "predefinedLoadMetric": {"type": "ALBTargetGroupRequestCount",
+                                          "resourceLabel": "app/a/1/targetgroup/t/2"}},
+            ],
+            "mode": "ForecastAndScale", "schedulingBufferTime": 300,
+            "maxCapacityBreachBehavior": "IncreaseMaxCapacity", "maxCapacityBuffer": 10,
+        },
     }],
     "ScheduledAction": [{
         "scheduledActionName": "base-action", "targetRef": "base-target", "schedule": "cron(0 8 ? * MON-FRI *)",

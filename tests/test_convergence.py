@@ -118,7 +118,8 @@ COMPANIONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
                   "adjustmentType": "ChangeInCapacity", "steps": [{"lowerBound": 0, "adjustment": 1}]}})],
 }
 # Bases moto cannot take at all: a DynamoDB scalable target needs the table, which the harness does not seed.
-APPLIED_BASES: dict[str, list[int]] = {"ScalableTarget": [0]}
+# Nor a predictive policy: moto refuses PolicyType PredictiveScaling (tests/test_predictive_scaling.py).
+APPLIED_BASES: dict[str, list[int]] = {"ScalableTarget": [0], "ScalingPolicy": [0, 1, 2, 3, 4]}
 
 
 def _strategy(found: Constraints, current: Any) -> st.SearchStrategy[Any]:
@@ -308,7 +309,13 @@ def test_generation_draws_every_unfixed_field_of_each_kind() -> None:
 _WHOLE = ("tags", "insufficientDataActions")
 # Fields only the bases moto cannot apply write (APPLIED_BASES).
 _NOT_APPLIED = {("ScalableTarget", "serviceNamespace"), ("ScalableTarget", "resourceId"),
-                ("ScalableTarget", "scalableDimension")}
+                ("ScalableTarget", "scalableDimension"),
+                *(("ScalingPolicy", f"predictiveScaling.{path}") for path in (
+                    "mode", "schedulingBufferTime", "maxCapacityBreachBehavior", "maxCapacityBuffer",
+                    "metricSpecifications[].targetValue",
+                    *(f"metricSpecifications[].{metric}.{leaf}" for metric in (
+                        "predefinedMetricPair", "predefinedScalingMetric", "predefinedLoadMetric")
+                      for leaf in ("type", "resourceLabel"))))}
 
 
 def test_moto_skips_are_named_in_the_emulator_document() -> None:

@@ -66,6 +66,7 @@ MOTO_CANNOT_EMULATE: dict[str, str] = {
     "bucket-lifecycle-newer-noncurrent-versions.yaml": "moto drops NewerNoncurrentVersions from noncurrent expiration",
     "queue-redrive-allow-by-queue.yaml": "moto drops RedriveAllowPolicy (CreateQueue and SetQueueAttributes)",
     "queue-redrive-deny-all.yaml": "moto drops RedriveAllowPolicy (CreateQueue and SetQueueAttributes)",
+    "scaling-ecs-predictive-forecast-and-scale.yaml": "moto refuses PolicyType PredictiveScaling",
 }
 
 _FIELD = re.compile(r"\bfield: (\S+)")
