@@ -97,6 +97,19 @@ def put_scaling_policy(name: str, namespace: str, resource_id: str, dimension: s
         "policyType": "TargetTrackingScaling"}, **options)
 
 
+def scheduled_action(event: str, name: str, namespace: str, resource_id: str, dimension: str,
+                     **options: Any) -> dict[str, Any]:
+    """PutScheduledAction or DeleteScheduledAction: both name the action and its target."""
+    return envelope("application-autoscaling", event, {
+        "scheduledActionName": name, "serviceNamespace": namespace, "resourceId": resource_id,
+        "scalableDimension": dimension}, **options)
+
+
+def deregister_scalable_target(namespace: str, resource_id: str, dimension: str, **options: Any) -> dict[str, Any]:
+    return envelope("application-autoscaling", "DeregisterScalableTarget", {
+        "serviceNamespace": namespace, "resourceId": resource_id, "scalableDimension": dimension}, **options)
+
+
 def body(event: dict[str, Any]) -> str:
     """The SQS message body EventBridge delivers: the event, as JSON."""
     return json.dumps(event)

@@ -65,6 +65,7 @@ BASES: dict[str, list[dict[str, Any]]] = {
         "ecsService": {"cluster": "main", "service": "web"}, "minCapacity": 1, "maxCapacity": 4,
         "suspendedState": {"dynamicScalingInSuspended": False, "dynamicScalingOutSuspended": False,
                            "scheduledScalingSuspended": False},
+        "roleARN": "arn:aws:iam::123456789012:role/aas-custom",
     }, {
         "serviceNamespace": "dynamodb", "resourceId": "table/orders",
         "scalableDimension": "dynamodb:table:ReadCapacityUnits", "minCapacity": 1, "maxCapacity": 4,
@@ -96,6 +97,28 @@ BASES: dict[str, list[dict[str, Any]]] = {
         "stepScaling": {"adjustmentType": "PercentChangeInCapacity", "cooldown": 60,
                         "metricAggregationType": "Maximum", "minAdjustmentMagnitude": 1,
                         "steps": [{"upperBound": 0, "adjustment": -10}, {"lowerBound": 0, "adjustment": 20}]},
+    }, {
+        "targetRef": "base-target",
+        "predictiveScaling": {
+            "metricSpecifications": [
+                {"targetValue": 40, "predefinedMetricPair": {"type": "ALBRequestCount",
+                                                             "resourceLabel": "app/a/1/targetgroup/t/2"}},
+                {"targetValue": 1000,
+                 "predefinedScalingMetric": {"type": "ALBRequestCountPerTarget",
+                                             "resourceLabel": "app/a/1/targetgroup/t/2"},
+                 "predefinedLoadMetric": {"type": "ALBTargetGroupRequestCount",
+                                          "resourceLabel": "app/a/1/targetgroup/t/2"}},
+            ],
+            "mode": "ForecastAndScale", "schedulingBufferTime": 300,
+            "maxCapacityBreachBehavior": "IncreaseMaxCapacity", "maxCapacityBuffer": 10,
+        },
+    }],
+    "ScheduledAction": [{
+        "scheduledActionName": "base-action", "targetRef": "base-target", "schedule": "cron(0 8 ? * MON-FRI *)",
+        "timezone": "Europe/Berlin", "startTime": "2027-01-01T00:00:00Z", "endTime": "2027-12-31T00:00:00Z",
+        "scalableTargetAction": {"minCapacity": 2, "maxCapacity": 8},
+    }, {
+        "targetRef": "base-target", "schedule": "rate(1 day)", "scalableTargetAction": {"minCapacity": 1},
     }],
     "Alarm": [{
         "alarmName": "base-alarm", "description": "CPU high",

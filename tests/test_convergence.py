@@ -61,13 +61,17 @@ FIXED: dict[str, set[str]] = {
               "managementPolicy", "adopt"},
     "Bucket": {"bucketName", "region", "encryption.kmsKeyId", "policy", "lifecycleRules[].id", "deletionPolicy",
                "managementPolicy", "adopt", "encryption.type", "logging.targetBucket"},
+    # roleARN: moto keeps a target's first role and ignores a later one (docs/aws-emulator.md).
     "ScalableTarget": {"ecsService.cluster", "ecsService.service", "serviceNamespace", "resourceId",
-                       "scalableDimension", "deletionPolicy", "managementPolicy", "adopt"},
+                       "scalableDimension", "deletionPolicy", "managementPolicy", "adopt", "roleARN"},
     "ScalingPolicy": {"policyName", "deletionPolicy", "managementPolicy", "adopt",
                       "targetTracking.customizedMetric.metrics[].id",
                       "targetTracking.customizedMetric.metrics[].expression",
                       "targetTracking.predefinedMetric.resourceLabel", "stepScaling.steps[].lowerBound",
                       "stepScaling.steps[].upperBound"},
+    # The schedule and time zone are grammars (cron, IANA) that drawn text would not meet, as are timestamps.
+    "ScheduledAction": {"scheduledActionName", "schedule", "timezone", "startTime", "endTime", "deletionPolicy",
+                        "managementPolicy", "adopt"},
     "Alarm": {"alarmName", "deletionPolicy", "managementPolicy", "adopt", "metrics[].id", "metrics[].expression",
               "alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn"},
 }
@@ -101,6 +105,8 @@ OVERRIDES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "lifecycleRules[].noncurrentVersionExpiration.noncurrentDays": st.integers(200, 365),
     },
     "ScalableTarget": {"minCapacity": st.integers(0, 5), "maxCapacity": st.integers(5, 100)},
+    "ScheduledAction": {"scalableTargetAction.minCapacity": st.integers(0, 5),
+                        "scalableTargetAction.maxCapacity": st.integers(5, 100)},
 }
 
 # Specs each kind's specs reference, applied alongside (fixed).
@@ -113,12 +119,14 @@ COMPANIONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "Queue": [("Queue", "base-dlq", {})],
     "Bucket": [("Bucket", "base-logs", LOG_BUCKET)],
     "ScalingPolicy": [("ScalableTarget", "base-target", TARGET), ("Queue", "orders", {})],
+    "ScheduledAction": [("ScalableTarget", "base-target", TARGET)],
     "Alarm": [("ScalableTarget", "base-target", TARGET),
               ("ScalingPolicy", "base-policy", {"targetRef": "base-target", "stepScaling": {
                   "adjustmentType": "ChangeInCapacity", "steps": [{"lowerBound": 0, "adjustment": 1}]}})],
 }
 # Bases moto cannot take at all: a DynamoDB scalable target needs the table, which the harness does not seed.
-APPLIED_BASES: dict[str, list[int]] = {"ScalableTarget": [0]}
+# Nor a predictive policy: moto refuses PolicyType PredictiveScaling (tests/test_predictive_scaling.py).
+APPLIED_BASES: dict[str, list[int]] = {"ScalableTarget": [0], "ScalingPolicy": [0, 1, 2, 3, 4]}
 
 
 def _strategy(found: Constraints, current: Any) -> st.SearchStrategy[Any]:
@@ -308,7 +316,13 @@ def test_generation_draws_every_unfixed_field_of_each_kind() -> None:
 _WHOLE = ("tags", "insufficientDataActions")
 # Fields only the bases moto cannot apply write (APPLIED_BASES).
 _NOT_APPLIED = {("ScalableTarget", "serviceNamespace"), ("ScalableTarget", "resourceId"),
-                ("ScalableTarget", "scalableDimension")}
+                ("ScalableTarget", "scalableDimension"),
+                *(("ScalingPolicy", f"predictiveScaling.{path}") for path in (
+                    "mode", "schedulingBufferTime", "maxCapacityBreachBehavior", "maxCapacityBuffer",
+                    "metricSpecifications[].targetValue",
+                    *(f"metricSpecifications[].{metric}.{leaf}" for metric in (
+                        "predefinedMetricPair", "predefinedScalingMetric", "predefinedLoadMetric")
+                      for leaf in ("type", "resourceLabel"))))}
 
 
 def test_moto_skips_are_named_in_the_emulator_document() -> None:

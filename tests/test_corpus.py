@@ -68,6 +68,7 @@ MOTO_CANNOT_EMULATE: dict[str, str] = {
     "bucket-lifecycle-size-range-only.yaml": "moto drops ObjectSizeGreaterThan and ObjectSizeLessThan from filters",
     "queue-redrive-allow-by-queue.yaml": "moto drops RedriveAllowPolicy (CreateQueue and SetQueueAttributes)",
     "queue-redrive-deny-all.yaml": "moto drops RedriveAllowPolicy (CreateQueue and SetQueueAttributes)",
+    "scaling-ecs-predictive-forecast-and-scale.yaml": "moto refuses PolicyType PredictiveScaling",
 }
 
 _FIELD = re.compile(r"\bfield: (\S+)")

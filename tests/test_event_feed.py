@@ -32,7 +32,11 @@ OWNED = [
     InventoryEntry("ScalingPolicy/api-cpu", "ScalingPolicy",
                    {"name": "api-cpu", "namespace": "ecs", "resourceId": "service/main/api",
                     "dimension": "ecs:service:DesiredCount"}, "Delete", 0.0),
+    InventoryEntry("ScheduledAction/api-business-hours", "ScheduledAction",
+                   {"name": "api-business-hours", "namespace": "ecs", "resourceId": "service/main/api",
+                    "dimension": "ecs:service:DesiredCount"}, "Delete", 0.0),
 ]
+EVERYTHING_ON_API = {"ScalableTarget/api", "ScalingPolicy/api-cpu", "ScheduledAction/api-business-hours"}
 TARGET = ("ecs", "service/main/api", "ecs:service:DesiredCount")
 
 
@@ -42,8 +46,14 @@ TARGET = ("ecs", "service/main/api", "ecs:service:DesiredCount")
     (events.put_bucket_versioning("acme-assets", "Suspended"), {"Bucket/assets"}),
     (events.put_metric_alarm("orders-high"), {"Alarm/high"}),
     (events.delete_alarms("orders-high", "orders-low", "someone-elses"), {"Alarm/high", "Alarm/low"}),
-    (events.register_scalable_target(*TARGET), {"ScalableTarget/api", "ScalingPolicy/api-cpu"}),
+    (events.register_scalable_target(*TARGET), EVERYTHING_ON_API),
+    (events.deregister_scalable_target(*TARGET), EVERYTHING_ON_API),  # AWS deletes its policies and actions
     (events.put_scaling_policy("api-cpu", *TARGET), {"ScalingPolicy/api-cpu"}),
+    (events.scheduled_action("PutScheduledAction", "api-business-hours", *TARGET),
+     {"ScheduledAction/api-business-hours"}),
+    (events.scheduled_action("DeleteScheduledAction", "api-business-hours", *TARGET),
+     {"ScheduledAction/api-business-hours"}),
+    (events.scheduled_action("PutScheduledAction", "hand-made", *TARGET), set()),
     (events.put_scaling_policy("hand-made", *TARGET), set()),
     (events.set_queue_attributes(QUEUE_URL, {}, region="eu-west-1"), set()),  # another region's "orders"
 ])

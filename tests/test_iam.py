@@ -22,7 +22,8 @@ from tests.helpers import CONTROLLER_ID, Harness
 
 TABLE = "trimtab-iam"
 # Called by AWS itself on the first scalable target of an ECS service, never by trimtab's code.
-AWS_INITIATED = {"iam:CreateServiceLinkedRole"}
+# iam:PassRole: IAM checks it inside RegisterScalableTarget when a spec sets roleARN; never called itself.
+AWS_INITIATED = {"iam:CreateServiceLinkedRole", "iam:PassRole"}
 # Operations AWS authorises for every caller: "No permissions are required to perform this operation"
 # (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html). The reconciler reads
 # it once per process for the pseudo parameters' values (controller/api/substitution.py).

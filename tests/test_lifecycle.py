@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from controller.engine.prune import delete_rank
 from controller.engine.reconciler import Action
 from controller.engine.retire import Retired, retire
 from controller.kinds.base import TerminalError
@@ -107,6 +108,28 @@ def _drift_policy(boto: Any) -> None:
     )
 
 
+def _drift_scheduled_action(boto: Any) -> None:
+    """A console edit of the capacity only: PutScheduledAction keeps the fields it is not given (moto
+    drops StartTime then, which this spec does not set)."""
+    boto("application-autoscaling").put_scheduled_action(
+        ScheduledActionName="worker-business-hours", ServiceNamespace="ecs", ResourceId="service/main/worker",
+        ScalableDimension="ecs:service:DesiredCount", Schedule="cron(0 8 ? * MON-FRI *)",
+        ScalableTargetAction={"MinCapacity": 1, "MaxCapacity": 10},
+    )
+
+
+SCHEDULED_ACTION = """
+    apiVersion: trimtab.io/v1alpha1
+    kind: ScheduledAction
+    metadata: {name: worker-business-hours}
+    spec:
+      targetRef: worker
+      schedule: cron(0 8 ? * MON-FRI *)
+      timezone: Europe/Berlin
+      scalableTargetAction: {minCapacity: 3, maxCapacity: 10}
+    """
+
+
 def _drift_alarm(boto: Any) -> None:
     cloudwatch = boto("cloudwatch")
     alarm = cloudwatch.describe_alarms(AlarmNames=["cpu-high"])["MetricAlarms"][0]
@@ -184,6 +207,8 @@ CASES = [
             steps:
               - {lowerBound: 0, adjustment: 2}
         """}, _drift_policy, {"stepScaling.steps"}), marks=ECS_SEEDED),
+    pytest.param(Case("ScheduledAction/worker-business-hours", {"t.yaml": TARGET, "s.yaml": SCHEDULED_ACTION},
+                      _drift_scheduled_action, {"scalableTargetAction.minCapacity"}), marks=ECS_SEEDED),
     Case("Alarm/cpu-high", {"a.yaml": """
         apiVersion: trimtab.io/v1alpha1
         kind: Alarm
@@ -235,6 +260,19 @@ async def test_create_drift_correct_idempotent(harness: Harness, boto: Any, case
     again = await harness.apply()
     assert again.in_sync
     assert harness.recorder.mutating() == [], "a second apply must make zero mutating calls"
+
+
+@ECS_SEEDED
+async def test_a_removed_scheduled_action_is_deleted_before_its_target(harness: Harness, boto: Any) -> None:
+    harness.write({"t.yaml": TARGET, "s.yaml": SCHEDULED_ACTION})
+    assert not (await harness.apply()).failed
+    entries = sorted(await harness.store.inventory(), key=delete_rank)
+    assert [entry.kind for entry in entries] == ["ScheduledAction", "ScalableTarget"]
+    action = entries[0]
+    await retire(action, harness.reconciler.clients[action.kind], harness.store, CONTROLLER_ID, delete=True)
+    left = boto("application-autoscaling").describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"]
+    assert left == []
+    assert [entry.kind for entry in await harness.store.inventory()] == ["ScalableTarget"]
 
 
 async def test_observe_reads_only_what_the_spec_manages(harness: Harness) -> None:
@@ -315,7 +353,7 @@ async def test_the_full_scenario_applies_and_a_second_apply_changes_nothing(harn
         str(path.relative_to(REPO / "specs")): path.read_text() for path in (REPO / "specs").rglob("*.yaml")
     })
     first = await harness.apply()
-    assert not first.failed and first.count(Action.CREATE, applied=True) == len(first.outcomes) == 25
+    assert not first.failed and first.count(Action.CREATE, applied=True) == len(first.outcomes) == 27
     harness.recorder.clear()
     second = await harness.apply()
     assert second.in_sync

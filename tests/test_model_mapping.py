@@ -371,6 +371,8 @@ _RULED = {
     "Bucket.lifecycleRules[].transitions[].days": "a transition comes before the expiration",
     "Bucket.lifecycleRules[].noncurrentVersionTransitions[].noncurrentDays": "before the noncurrent expiration",
     "ScalingPolicy.stepScaling.steps": "steps tile the line (test_twenty_steps_are_accepted)",
+    "ScheduledAction.scalableTargetAction.minCapacity": "at most maxCapacity",
+    "ScheduledAction.scalableTargetAction.maxCapacity": "at least minCapacity",
 }
 
 

@@ -40,6 +40,11 @@ JAVA_PATTERNS: dict[str, tuple[str, str]] = {
     r"[^:].*": (r"[^:].*", r"^[^:].*$"),
     # "Printable": read as any character but the C0 and C1 controls, so that no name AWS takes is refused.
     r"\p{Print}+": ("[^\x00-\x1f\x7f-\x9f]+", r"^[^\x00-\x1F\x7F-\x9F]+$"),
+    # Application Auto Scaling's scheduled action names: no leading or trailing space, no control
+    # character, no ':', '/' or '|'. RE2 has no lookahead, so the CRD form leaves the spaces to validation.
+    r"(?!((^[ ]+.*)|(.*([\u0000-\u001f]|[\u007f-\u009f]|[:/|])+.*)|(.*[ ]+$))).+": (
+        r"(?!((^[ ]+.*)|(.*([\x00-\x1f]|[\x7f-\x9f]|[:/|])+.*)|(.*[ ]+$))).+", r"^[^\x00-\x1F\x7F-\x9F:/|]+$"
+    ),
     # XML's Char production. The CRD form leaves out the surrogates and U+FFFE/U+FFFF, which RE2 cannot write.
     r"[\u0020-\uD7FF\uE000-\uFFFD\uD800\uDC00-\uDBFF\uDFFF\r\n\t]*": (
         "[\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff\r\n\t]*", r"^[^\x00-\x08\x0B\x0C\x0E-\x1F]*$"

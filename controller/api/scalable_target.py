@@ -42,6 +42,10 @@ class ScalableTargetSpec(ManagedSpec):
     min_capacity: int = Field(description="Lowest capacity scaling may set.")
     max_capacity: int = Field(description="Highest capacity scaling may set.")
     suspended_state: SuspendedState = Field(default_factory=SuspendedState, description="Always managed.")
+    role_arn: str | None = Field(
+        default=None, alias="roleARN",
+        description="The IAM role Application Auto Scaling acts with; omitted, it is not managed (AWS uses "
+                    "the service-linked role where the namespace has one).")
 
     @model_validator(mode="after")
     def _one_form(self) -> Self:
@@ -110,6 +114,7 @@ SCALABLE_TARGET_PARAMS: ParamTable = {
     "suspendedState.dynamicScalingInSuspended": Param(_AAS, _REGISTER, "SuspendedState.DynamicScalingInSuspended"),
     "suspendedState.dynamicScalingOutSuspended": Param(_AAS, _REGISTER, "SuspendedState.DynamicScalingOutSuspended"),
     "suspendedState.scheduledScalingSuspended": Param(_AAS, _REGISTER, "SuspendedState.ScheduledScalingSuspended"),
+    "roleARN": Param(_AAS, _REGISTER, "RoleARN"),
 }
 
 

@@ -1,4 +1,5 @@
-"""ScalingPolicy: an Application Auto Scaling policy (target tracking or step scaling) on a ScalableTarget."""
+"""ScalingPolicy: an Application Auto Scaling policy (target tracking, step scaling or predictive) on a
+ScalableTarget."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ _API = "https://docs.aws.amazon.com/autoscaling/application/APIReference"
 TARGET_TRACKING_URL = f"{_API}/API_TargetTrackingScalingPolicyConfiguration.html"
 CUSTOMIZED_METRIC_URL = f"{_API}/API_CustomizedMetricSpecification.html"
 STEP_SCALING_URL = f"{_API}/API_StepScalingPolicyConfiguration.html"
+PREDICTIVE_METRIC_URL = f"{_API}/API_PredictiveScalingMetricSpecification.html"
 QUOTAS_URL = "https://docs.aws.amazon.com/autoscaling/application/userguide/application-autoscaling-limits.html"
 COOLDOWN_URL = "https://docs.aws.amazon.com/autoscaling/application/userguide/target-tracking-scaling-policy-overview.html"
 # "Values must be in the range of -2^360 to 2^360" (TargetValue; the model says only `double`).
@@ -153,16 +155,52 @@ class StepScaling(SpecModel):
         return self
 
 
+class PredictiveMetric(SpecModel):
+    type: str = Field(description="A predefined metric such as ECSServiceCPUUtilization.")
+    resource_label: str | None = Field(default=None, description="Needed by the ALB request count metrics.")
+
+
+class PredictiveMetricSpecification(SpecModel):
+    """A metric pair, or a scaling and a load metric: the predefined forms (customized metrics are not
+    in the spec language yet)."""
+
+    target_value: float = Field(description="The scaling metric's value to hold.")
+    predefined_metric_pair: PredictiveMetric | None = None
+    predefined_scaling_metric: PredictiveMetric | None = None
+    predefined_load_metric: PredictiveMetric | None = None
+
+    @model_validator(mode="after")
+    def _pair_or_both(self) -> Self:
+        # "Specify either a metric pair, or a load metric and a scaling metric individually."
+        separate = (self.predefined_scaling_metric, self.predefined_load_metric)
+        if self.predefined_metric_pair is not None and any(metric is not None for metric in separate):
+            raise FieldError("predefinedMetricPair", "use either predefinedMetricPair or the scaling and load metrics")
+        if self.predefined_metric_pair is None and any(metric is None for metric in separate):
+            raise ValueError("needs predefinedMetricPair, or both predefinedScalingMetric and predefinedLoadMetric")
+        return self
+
+
+class PredictiveScaling(SpecModel):
+    metric_specifications: list[PredictiveMetricSpecification]
+    mode: str | None = Field(default=None, description="ForecastOnly (AWS's default) or ForecastAndScale.")
+    scheduling_buffer_time: int | None = Field(default=None, description="Seconds to launch capacity early.")
+    max_capacity_breach_behavior: str | None = Field(
+        default=None, description="HonorMaxCapacity (AWS's default) or IncreaseMaxCapacity.")
+    max_capacity_buffer: int | None = Field(
+        default=None, description="Percent above the forecast that IncreaseMaxCapacity may raise the maximum to.")
+
+
 class ScalingPolicySpec(ManagedSpec):
     policy_name: str | None = Field(default=None, description="The policy name; defaults to metadata.name.")
     target_ref: ScalableTargetRef = Field(description="metadata.name of the ScalableTarget this policy scales.")
     target_tracking: TargetTracking | None = None
     step_scaling: StepScaling | None = None
+    predictive_scaling: PredictiveScaling | None = None
 
     @model_validator(mode="after")
     def _one_type(self) -> Self:
-        if (self.target_tracking is None) == (self.step_scaling is None):
-            raise ValueError("a scaling policy needs exactly one of targetTracking or stepScaling")
+        if sum(kind is not None for kind in (self.target_tracking, self.step_scaling, self.predictive_scaling)) != 1:
+            raise ValueError("a scaling policy needs exactly one of targetTracking, stepScaling or predictiveScaling")
         return self
 
 
@@ -170,6 +208,8 @@ _AAS, _PUT = "application-autoscaling", "PutScalingPolicy"
 _TT = "TargetTrackingScalingPolicyConfiguration"
 _CUSTOM = f"{_TT}.CustomizedMetricSpecification"
 _SS = "StepScalingPolicyConfiguration"
+_PS = "PredictiveScalingPolicyConfiguration"
+_PM = f"{_PS}.MetricSpecifications[]"
 # A customized metric is a CloudWatch metric ("Add values for each required parameter from CloudWatch"):
 # CloudWatch's own limits on its names apply, where Application Auto Scaling's model has none.
 _LIKE_CLOUDWATCH = CUSTOMIZED_METRIC_URL
@@ -222,13 +262,26 @@ SCALING_POLICY_PARAMS: ParamTable = {
     # "The minimum value to scale by": a count of capacity units, so at least 1.
     "stepScaling.minAdjustmentMagnitude": Param(_AAS, _PUT, f"{_SS}.MinAdjustmentMagnitude", (
         Hand(STEP_SCALING_URL, minimum=1),)),
+    "predictiveScaling": Param(_AAS, _PUT, _PS),
+    "predictiveScaling.metricSpecifications": Param(_AAS, _PUT, f"{_PS}.MetricSpecifications", (
+        Hand(PREDICTIVE_METRIC_URL, min_items=1),)),  # MetricSpecifications is required: at least one
+    "predictiveScaling.metricSpecifications[].targetValue": Param(_AAS, _PUT, f"{_PM}.TargetValue"),
+    **{f"predictiveScaling.metricSpecifications[].{spec}{leaf}": Param(_AAS, _PUT, f"{_PM}.{aws}{wire}")
+       for spec, aws in (("predefinedMetricPair", "PredefinedMetricPairSpecification"),
+                         ("predefinedScalingMetric", "PredefinedScalingMetricSpecification"),
+                         ("predefinedLoadMetric", "PredefinedLoadMetricSpecification"))
+       for leaf, wire in (("", ""), (".type", ".PredefinedMetricType"), (".resourceLabel", ".ResourceLabel"))},
+    "predictiveScaling.mode": Param(_AAS, _PUT, f"{_PS}.Mode"),
+    "predictiveScaling.schedulingBufferTime": Param(_AAS, _PUT, f"{_PS}.SchedulingBufferTime"),
+    "predictiveScaling.maxCapacityBreachBehavior": Param(_AAS, _PUT, f"{_PS}.MaxCapacityBreachBehavior"),
+    "predictiveScaling.maxCapacityBuffer": Param(_AAS, _PUT, f"{_PS}.MaxCapacityBuffer"),
 }
 
 
 class ScalingPolicy(Resource):
     KIND: ClassVar[str] = "ScalingPolicy"
     AWS_PARAMS: ClassVar[ParamTable] = SCALING_POLICY_PARAMS
-    SUMMARY: ClassVar[str] = "An Application Auto Scaling policy: target tracking or step scaling."
+    SUMMARY: ClassVar[str] = "An Application Auto Scaling policy: target tracking, step scaling or predictive."
     EXTRA_COLUMNS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("TARGET", ".spec.targetRef", "string"),
         ("ARN", ".status.outputs.arn", "string"),

@@ -19,8 +19,9 @@ from controller.kinds.registry import BY_KIND, DESCRIPTORS, KINDS
 # TransactWriteItems has no action of its own: IAM checks each part (fenced writes add a ConditionCheck).
 # The receive side of `run --events sqs://QUEUE` (controller/sources/events.py).
 EVENTS_ACTIONS = ("sqs:GetQueueUrl", "sqs:ReceiveMessage", "sqs:DeleteMessage")
+# UpdateItem: lease renewals, and the keys forwarded between tasks on a lease item (LeaseStore.forward).
 STORE_ACTIONS = ("dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:PutItem",
-                 "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
+                 "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
 # Called by AWS on trimtab's behalf the first time an ECS service gets a scalable target.
 ECS_AUTOSCALING_ROLE = ("arn:aws:iam::*:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/"
                         "AWSServiceRoleForApplicationAutoScaling_ECSService")
@@ -86,6 +87,14 @@ def build_policy(kinds: list[str], name_prefix: str = "", store_table: str | Non
             "Sid": "EcsAutoScalingServiceLinkedRole", "Effect": "Allow", "Action": "iam:CreateServiceLinkedRole",
             "Resource": ECS_AUTOSCALING_ROLE,
             "Condition": {"StringLike": {"iam:AWSServiceName": "ecs.application-autoscaling.amazonaws.com"}},
+        })
+        # A target's roleARN hands a role to Application Auto Scaling, which IAM checks as iam:PassRole
+        # inside RegisterScalableTarget (https://docs.aws.amazon.com/autoscaling/application/APIReference/
+        # API_RegisterScalableTarget.html, RoleARN). The role is the operator's, not named by trimtab's
+        # prefix: any role, but only to that service.
+        statements.append({
+            "Sid": "ScalableTargetPassRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+            "Condition": {"StringEquals": {"iam:PassedToService": "application-autoscaling.amazonaws.com"}},
         })
     if store_table:
         statements.append({"Sid": "Store", "Effect": "Allow", "Action": list(STORE_ACTIONS),

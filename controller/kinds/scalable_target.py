@@ -50,11 +50,14 @@ class ScalableTargetClient(ResourceClient[ScalableTarget]):
 
     def render(self, resource: ScalableTarget, refs: RefResolver, environment: Environment) -> dict[str, Any]:
         spec = resource.spec
-        return {
+        state: dict[str, Any] = {
             "minCapacity": spec.min_capacity,
             "maxCapacity": spec.max_capacity,
             "suspendedState": {key: getattr(spec.suspended_state, to_snake(key)) for key in _SUSPENDED_KEYS},
         }
+        if spec.role_arn is not None:  # else AWS picks the service-linked role, which is not drift
+            state["roleARN"] = spec.role_arn
+        return state
 
     async def _describe(self, keys: list[TargetKey]) -> dict[TargetKey, dict[str, Any]]:
         client = await self.aws.client("application-autoscaling")
@@ -84,6 +87,8 @@ class ScalableTargetClient(ResourceClient[ScalableTarget]):
             "maxCapacity": target["MaxCapacity"],
             "suspendedState": {key: bool(suspended.get(aws, False)) for key, aws in _SUSPENDED_KEYS.items()},
         }
+        if "roleARN" in desired.state:
+            state["roleARN"] = target.get("RoleARN")
         return compare(desired, Observation(exists=True, state=state, outputs=self._outputs(desired, target)))
 
     async def create(self, desired: Desired[ScalableTarget]) -> Outputs:
@@ -105,6 +110,8 @@ class ScalableTargetClient(ResourceClient[ScalableTarget]):
             "MaxCapacity": state["maxCapacity"],
             "SuspendedState": {aws: state["suspendedState"][key] for key, aws in _SUSPENDED_KEYS.items()},
         }
+        if "roleARN" in state:
+            arguments["RoleARN"] = state["roleARN"]
         if tags:
             arguments["Tags"] = tags
         return dict(await client.register_scalable_target(**arguments))
@@ -171,14 +178,18 @@ def target_touched_by(parameters: dict[str, Any]) -> dict[str, str] | None:
         else None
 
 
+# The calls that write a target itself, and (AWS deletes them with a deregistered target) everything on it.
+TARGET_EVENTS = frozenset({"RegisterScalableTarget", "DeregisterScalableTarget"})
+
+
 def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
     target = target_touched_by(parameters)
-    if target is not None and "policyName" not in parameters:  # RegisterScalableTarget, DeregisterScalableTarget
+    if target is not None and event in TARGET_EVENTS:
         yield touch("ScalableTarget", **target)
 
 
 DESCRIPTOR = KindDescriptor(
-    model=ScalableTarget, client=ScalableTargetClient, delete_rank=2, events=_touched_by,
+    model=ScalableTarget, client=ScalableTargetClient, delete_rank=5, events=_touched_by,
     outputs=("serviceNamespace", "resourceId", "scalableDimension", "arn", "ecsCluster", "ecsService"),
     iam=IamGrant(
         # Application Auto Scaling has no resource-level permissions for these actions.

@@ -1,7 +1,9 @@
-"""Application Auto Scaling policies: target tracking and step scaling.
+"""Application Auto Scaling policies: target tracking, step scaling and predictive scaling.
 
 moto gaps: no tagging (ownership rests on the inventory, as for targets), and
-DescribeScalingPolicies ignores its PolicyNames filter, so we filter by name ourselves.
+DescribeScalingPolicies ignores its PolicyNames filter, so we filter by name ourselves; PutScalingPolicy
+refuses PolicyType PredictiveScaling, so its request is checked against botocore's model instead
+(tests/test_predictive_scaling.py).
 """
 
 from __future__ import annotations
@@ -14,19 +16,21 @@ from controller.api.rules.pairs import (
     policy_type_supported_by_namespace,
     predefined_metric_matches_target,
 )
-from controller.api.scaling_policy import ScalingPolicy, TargetTracking
+from controller.api.scaling_policy import PredictiveScaling, ScalingPolicy, TargetTracking
 from controller.api.substitution import Environment
 from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, compare
 from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 from controller.kinds.metric_rendering import dimensions, metric_queries, normalise_queries
-from controller.kinds.scalable_target import target_touched_by
+from controller.kinds.scalable_target import TARGET_EVENTS, target_touched_by
 from controller.store.base import Identity
 
 TARGET_TRACKING = "TargetTrackingScaling"
 STEP_SCALING = "StepScaling"
+PREDICTIVE_SCALING = "PredictiveScaling"
 _CONFIG_KEY = {
     TARGET_TRACKING: "TargetTrackingScalingPolicyConfiguration",
     STEP_SCALING: "StepScalingPolicyConfiguration",
+    PREDICTIVE_SCALING: "PredictiveScalingPolicyConfiguration",
 }
 
 
@@ -45,6 +49,10 @@ class ScalingPolicyClient(ResourceClient[ScalingPolicy]):
             ("AdjustmentType", "adjustmentType"), ("MetricAggregationType", "metricAggregationType"),
             ("StepAdjustments", "steps"), ("Cooldown", "cooldown"),
             ("MinAdjustmentMagnitude", "minAdjustmentMagnitude"))},
+        **{f"configuration.{aws}": f"predictiveScaling.{spec}" for aws, spec in (
+            ("MetricSpecifications", "metricSpecifications"), ("Mode", "mode"),
+            ("SchedulingBufferTime", "schedulingBufferTime"),
+            ("MaxCapacityBreachBehavior", "maxCapacityBreachBehavior"), ("MaxCapacityBuffer", "maxCapacityBuffer"))},
     }
 
     def identity(self, resource: ScalingPolicy, refs: RefResolver) -> Identity:
@@ -61,6 +69,8 @@ class ScalingPolicyClient(ResourceClient[ScalingPolicy]):
         if spec.target_tracking is not None:
             tracking = _target_tracking(resource, spec.target_tracking, refs)
             return {"policyType": TARGET_TRACKING, "configuration": tracking}
+        if spec.predictive_scaling is not None:
+            return {"policyType": PREDICTIVE_SCALING, "configuration": _predictive(spec.predictive_scaling)}
         assert spec.step_scaling is not None  # exactly one is set, by the model
         step = spec.step_scaling
         configuration: dict[str, Any] = {
@@ -149,6 +159,28 @@ def _step(step: Any) -> dict[str, Any]:
     if step.upper_bound is not None:
         rendered["MetricIntervalUpperBound"] = float(step.upper_bound)
     return rendered
+
+
+def _predictive(predictive: PredictiveScaling) -> dict[str, Any]:
+    """The fields the spec sets, as PutScalingPolicy takes them and DescribeScalingPolicies reports them."""
+    specifications = []
+    for specification in predictive.metric_specifications:
+        rendered: dict[str, Any] = {"TargetValue": float(specification.target_value)}
+        for aws, metric in (("PredefinedMetricPairSpecification", specification.predefined_metric_pair),
+                            ("PredefinedScalingMetricSpecification", specification.predefined_scaling_metric),
+                            ("PredefinedLoadMetricSpecification", specification.predefined_load_metric)):
+            if metric is not None:
+                rendered[aws] = {"PredefinedMetricType": metric.type}
+                if metric.resource_label is not None:
+                    rendered[aws]["ResourceLabel"] = metric.resource_label
+        specifications.append(rendered)
+    configuration: dict[str, Any] = {"MetricSpecifications": specifications}
+    for aws, value in (("Mode", predictive.mode), ("SchedulingBufferTime", predictive.scheduling_buffer_time),
+                       ("MaxCapacityBreachBehavior", predictive.max_capacity_breach_behavior),
+                       ("MaxCapacityBuffer", predictive.max_capacity_buffer)):
+        if value is not None:
+            configuration[aws] = value
+    return configuration
 
 
 def _sorted_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -244,7 +276,7 @@ def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator
         return
     if "policyName" in parameters:  # PutScalingPolicy, DeleteScalingPolicy
         yield touch("ScalingPolicy", name=parameters["policyName"], **target)
-    else:  # RegisterScalableTarget, DeregisterScalableTarget: every policy on the target with it
+    elif event in TARGET_EVENTS:  # every policy on the target with it
         yield touch("ScalingPolicy", **target)
 
 

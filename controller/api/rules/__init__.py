@@ -19,6 +19,7 @@ from controller.api.rules import (  # noqa: F401  (each module registers its rul
     lifecycle,
     metric_math,
     policies,
+    schedules,
     step_scaling,
     target_tracking,
     targets,

@@ -17,6 +17,7 @@ from controller.api.rules.services import (
     NO_STEP_SCALING,
     NO_TARGET_TRACKING,
     PREDEFINED_METRICS,
+    PREDICTIVE_SCALING,
 )
 from controller.api.scalable_target import ScalableTarget
 from controller.api.scaling_policy import ScalingPolicy
@@ -59,7 +60,8 @@ def predefined_metric_matches_target(record: SpecRecord, by_key: dict[str, SpecR
 
 def policy_type_supported_by_namespace(record: SpecRecord, by_key: dict[str, SpecRecord]) -> PairViolation:
     """"TargetTrackingScaling—Not supported for Amazon EMR. StepScaling—Not supported for DynamoDB, Amazon
-    Comprehend, Lambda, Amazon Keyspaces, Amazon MSK, Amazon ElastiCache, or Neptune."
+    Comprehend, Lambda, Amazon Keyspaces, Amazon MSK, Amazon ElastiCache, or Neptune. PredictiveScaling—Only
+    supported for Amazon ECS."
     https://docs.aws.amazon.com/autoscaling/application/APIReference/API_PutScalingPolicy.html"""
     pair = _policy_and_target(record, by_key)
     if pair is None:
@@ -70,6 +72,8 @@ def policy_type_supported_by_namespace(record: SpecRecord, by_key: dict[str, Spe
         return "spec.stepScaling", f"namespace {namespace} does not support step scaling; use targetTracking"
     if policy.spec.target_tracking is not None and namespace in NO_TARGET_TRACKING:
         return "spec.targetTracking", f"namespace {namespace} does not support target tracking; use stepScaling"
+    if policy.spec.predictive_scaling is not None and namespace not in PREDICTIVE_SCALING:
+        return "spec.predictiveScaling", f"namespace {namespace} does not support predictive scaling (only ecs)"
     return None
 
 

@@ -119,6 +119,7 @@ KNOWN_PREDEFINED_METRICS = frozenset().union(*PREDEFINED_METRICS.values())
 # Amazon Comprehend, Lambda, Amazon Keyspaces, Amazon MSK, Amazon ElastiCache, or Neptune."
 NO_STEP_SCALING = frozenset({"dynamodb", "comprehend", "lambda", "cassandra", "kafka", "elasticache", "neptune"})
 NO_TARGET_TRACKING = frozenset({"elasticmapreduce"})
+PREDICTIVE_SCALING = frozenset({"ecs"})  # "PredictiveScaling—Only supported for Amazon ECS."
 
 
 def resource_type_key(dimension: str) -> str:
