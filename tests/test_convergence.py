@@ -66,6 +66,8 @@ FIXED: dict[str, set[str]] = {
                       "targetTracking.customizedMetric.metrics[].expression",
                       "targetTracking.predefinedMetric.resourceLabel", "stepScaling.steps[].lowerBound",
                       "stepScaling.steps[].upperBound"},
+    "Topic": {"topicName", "fifo", "encryption.kmsMasterKeyId", "policy", "deliveryPolicy", "deletionPolicy",
+              "managementPolicy", "adopt"},
     "Alarm": {"alarmName", "deletionPolicy", "managementPolicy", "adopt", "metrics[].id", "metrics[].expression",
               "alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn"},
 }
@@ -106,7 +108,7 @@ TARGET = {"ecsService": {"cluster": "main", "service": "web"}, "minCapacity": 1,
 COMPANIONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "Queue": [("Queue", "base-dlq", {})],
     "ScalingPolicy": [("ScalableTarget", "base-target", TARGET), ("Queue", "orders", {})],
-    "Alarm": [("ScalableTarget", "base-target", TARGET),
+    "Alarm": [("Topic", "base-topic", {}), ("ScalableTarget", "base-target", TARGET),
               ("ScalingPolicy", "base-policy", {"targetRef": "base-target", "stepScaling": {
                   "adjustmentType": "ChangeInCapacity", "steps": [{"lowerBound": 0, "adjustment": 1}]}})],
 }
