@@ -22,7 +22,7 @@ SOMEONE = f"arn:aws:sts::{ACCOUNT}:assumed-role/Admin/alice"  # a person at the 
 def envelope(source: str, name: str, parameters: dict[str, Any], *, caller: str = SOMEONE,
              issuer: str | None = None, region: str = "us-east-1", read_only: bool = False,
              at: datetime | None = None) -> dict[str, Any]:
-    """`source` as CloudTrail names it (sqs, s3, monitoring, application-autoscaling)."""
+    """`source` as CloudTrail names it (sqs, s3, monitoring, application-autoscaling, sns)."""
     when = (at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     role = issuer or "arn:aws:iam::{}:role/{}".format(ACCOUNT, caller.split("/")[1] if "/" in caller else "user")
     return {
@@ -108,6 +108,26 @@ def scheduled_action(event: str, name: str, namespace: str, resource_id: str, di
 def deregister_scalable_target(namespace: str, resource_id: str, dimension: str, **options: Any) -> dict[str, Any]:
     return envelope("application-autoscaling", "DeregisterScalableTarget", {
         "serviceNamespace": namespace, "resourceId": resource_id, "scalableDimension": dimension}, **options)
+
+
+# SNS's writes name the topic by name (CreateTopic) or by ARN:
+# https://docs.aws.amazon.com/sns/latest/dg/sns-logging-using-cloudtrail.html
+def create_topic(name: str, **options: Any) -> dict[str, Any]:
+    return envelope("sns", "CreateTopic", {"name": name}, **options)
+
+
+def set_topic_attributes(topic_arn: str, attribute: str, value: str = "x", **options: Any) -> dict[str, Any]:
+    return envelope("sns", "SetTopicAttributes", {"topicArn": topic_arn, "attributeName": attribute,
+                                                  "attributeValue": value}, **options)
+
+
+def delete_topic(topic_arn: str, **options: Any) -> dict[str, Any]:
+    return envelope("sns", "DeleteTopic", {"topicArn": topic_arn}, **options)
+
+
+def tag_sns_resource(resource_arn: str, **options: Any) -> dict[str, Any]:
+    return envelope("sns", "TagResource", {"resourceArn": resource_arn, "tags": [{"key": "k", "value": "v"}]},
+                    **options)
 
 
 def body(event: dict[str, Any]) -> str:

@@ -25,6 +25,18 @@ from controller.store.sqlite import SqliteStore
 from tests.external_endpoint import configured_endpoint
 
 CONTROLLER_ID = "trimtab-test"
+EXAMPLES = Path(__file__).resolve().parent.parent / "specs"
+# The slice of the example specs tests apply alone: the request processor, and the on-call topic its
+# alarms page by reference (a source without it would leave those alarms' topicRef unresolved).
+REQUEST_PROCESSOR = ("request-processor", "oncall")
+REQUEST_PROCESSOR_SPECS = 18
+
+
+def copy_request_processor(root: Path) -> Path:
+    """The request processor's specs and the on-call topic under `root`, one directory each."""
+    for part in REQUEST_PROCESSOR:
+        shutil.copytree(EXAMPLES / part, root / part)
+    return root
 
 
 def require_tool(name: str, install_hint: str) -> str:

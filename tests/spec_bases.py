@@ -20,6 +20,12 @@ BUCKET_POLICY = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "s3:GetObject",
      "Resource": "arn:aws:s3:::base-bucket/*"}]}
 SNS_ARN = "arn:aws:sns:us-east-1:123456789012:alerts"
+TOPIC_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": "sns:Publish",
+     "Resource": "arn:aws:sns:us-east-1:123456789012:base-topic"}]}
+DELIVERY_POLICY = {"http": {"defaultHealthyRetryPolicy": {
+    "minDelayTarget": 20, "maxDelayTarget": 20, "numRetries": 3, "numMaxDelayRetries": 0,
+    "numNoDelayRetries": 0, "numMinDelayRetries": 0, "backoffFunction": "linear"}}}
 
 BASES: dict[str, list[dict[str, Any]]] = {
     "Queue": [{
@@ -120,13 +126,19 @@ BASES: dict[str, list[dict[str, Any]]] = {
     }, {
         "targetRef": "base-target", "schedule": "rate(1 day)", "scalableTargetAction": {"minCapacity": 1},
     }],
+    "Topic": [{
+        "topicName": "base-topic", "displayName": "On call", "encryption": {"kmsMasterKeyId": "alias/aws/sns"},
+        "policy": TOPIC_POLICY, "deliveryPolicy": DELIVERY_POLICY, "tags": {"team": "core"},
+    }, {
+        "topicName": "base-topic.fifo", "fifo": True, "contentBasedDeduplication": True,
+    }],
     "Alarm": [{
         "alarmName": "base-alarm", "description": "CPU high",
         "metric": {"namespace": "AWS/ECS", "metricName": "CPUUtilization",
                    "dimensions": {"ClusterName": "main"}, "statistic": "Average", "period": 60, "unit": "Percent"},
         "evaluationPeriods": 3, "datapointsToAlarm": 2, "threshold": 80,
         "comparisonOperator": "GreaterThanThreshold", "treatMissingData": "notBreaching", "actionsEnabled": True,
-        "alarmActions": [{"arn": SNS_ARN}], "okActions": [{"arn": SNS_ARN}],
+        "alarmActions": [{"arn": SNS_ARN}, {"topicRef": "base-topic"}], "okActions": [{"arn": SNS_ARN}],
         "insufficientDataActions": [{"scalingPolicyRef": "base-policy"}, {"arn": SNS_ARN}], "tags": {"team": "core"},
     }, {
         "metric": {"namespace": "AWS/ECS", "metricName": "CPUUtilization", "extendedStatistic": "p99",

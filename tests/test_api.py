@@ -17,6 +17,7 @@ import pytest
 
 from tests.conftest import REPO
 from tests.controller_process import ControllerProcess
+from tests.helpers import REQUEST_PROCESSOR, REQUEST_PROCESSOR_SPECS, copy_request_processor
 
 TOKEN = "s3cret-token-for-tests"
 
@@ -41,7 +42,7 @@ def http(method: str, url: str, body: bytes | None = None, token: str | None = N
 @pytest.fixture
 def scenario(tmp_path: Path, boto: Any) -> Path:
     specs = tmp_path / "specs"
-    shutil.copytree(REPO / "specs" / "request-processor", specs / "request-processor")
+    copy_request_processor(specs)
     boto("ecs").create_cluster(clusterName="main")
     boto("ecs").create_service(cluster="main", serviceName="request-processor", desiredCount=1)
     return specs
@@ -53,7 +54,7 @@ def controller(scenario: Path, tmp_path: Path, cli_env: dict[str, str]) -> Itera
     token_file.write_text(TOKEN + "\n")
     process = ControllerProcess(scenario, tmp_path / "state", cli_env, "--resync-interval", "10m",
                                 "--api-token-file", str(token_file))
-    process.wait_for(lambda: len(process.ready_keys()) == 15, what="converged")
+    process.wait_for(lambda: len(process.ready_keys()) == REQUEST_PROCESSOR_SPECS, what="converged")
     yield process
     if process.process.poll() is None:
         process.kill()
@@ -75,7 +76,7 @@ def test_admin_endpoints_need_the_right_token(controller: ControllerProcess) -> 
     assert http("POST", f"{url}/api/v1/resync", token="wrong")[0] == 401
     assert http("POST", f"{url}/api/v1/prune/confirm", token="wrong")[0] == 401
     status, body = http("POST", f"{url}/api/v1/resync", token=TOKEN)
-    assert status == 202 and body["queued"] == 15
+    assert status == 202 and body["queued"] == REQUEST_PROCESSOR_SPECS
     assert http("POST", f"{url}/api/v1/prune/confirm", token=TOKEN) == (409, {"error": "no prune is held"})
     # Read endpoints and metrics need no token.
     assert http("GET", f"{url}/api/v1/resources")[0] == 200
@@ -123,7 +124,7 @@ def test_health_readiness_and_resources(controller: ControllerProcess) -> None:
     assert http("GET", f"{url}/api/v1/resources/Queue/missing")[0] == 404
     listed = subprocess.run([sys.executable, "-m", "controller", "get", "--url", url, "-o", "json"],
                             capture_output=True, text=True, check=True, cwd=REPO)
-    assert len(json.loads(listed.stdout)) == 15
+    assert len(json.loads(listed.stdout)) == REQUEST_PROCESSOR_SPECS
 
 
 def test_resync_cli_waits_and_prints_results(controller: ControllerProcess, tmp_path: Path) -> None:
@@ -188,7 +189,7 @@ def test_events_inventory_suspend_and_resume_endpoints(controller: ControllerPro
     status, owned = http("GET", f"{url}/api/v1/inventory?item=queue/orders")
     assert status == 200 and owned == [{"object": "Queue/orders", "kind": "Queue", "identity": {
         "name": "orders", "region": "us-east-1"}, "deletionPolicy": "Delete", "recordedTime": owned[0]["recordedTime"]}]
-    assert len(http("GET", f"{url}/api/v1/inventory")[1]) == 15
+    assert len(http("GET", f"{url}/api/v1/inventory")[1]) == REQUEST_PROCESSOR_SPECS
     body = json.dumps({"items": ["Queue/orders"], "reason": "test"}).encode()
     assert http("POST", f"{url}/api/v1/suspend", body)[0] == 401
     assert http("POST", f"{url}/api/v1/suspend", body, TOKEN) == (202, {"suspended": ["Queue/orders"]})
@@ -204,7 +205,8 @@ def test_resync_source_exits_1_when_the_fetch_failed(controller: ControllerProce
                str(token_file)]
     fetched = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
     assert fetched.returncode == 0, fetched.stderr
-    shutil.rmtree(scenario / "request-processor")  # an empty source is an error, never "delete everything"
+    for part in REQUEST_PROCESSOR:  # an empty source is an error, never "delete everything"
+        shutil.rmtree(scenario / part)
     failed = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO)
     assert failed.returncode == 1
-    assert "queued 15 item(s)" in failed.stdout and "the source fetch failed" in failed.stderr
+    assert f"queued {REQUEST_PROCESSOR_SPECS} item(s)" in failed.stdout and "the source fetch failed" in failed.stderr

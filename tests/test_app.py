@@ -3,7 +3,6 @@ and with what, before it serves."""
 
 from __future__ import annotations
 
-import shutil
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from controller.engine.sharding import LeaseSettings
 from controller.engine.supervisor import ControllerConfig
 from controller.metrics import Metrics
 from controller.sources.directory import DirectorySource
+from tests.helpers import copy_request_processor
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = app.RunSettings(controller=ControllerConfig(), leases=LeaseSettings(), task_id="task", events_queue=None,
@@ -44,7 +44,7 @@ async def test_a_directory_without_specs_ends_run_before_any_session(tmp_path: P
 
 
 async def test_the_session_is_opened_for_the_first_revision(tmp_path: Path) -> None:
-    shutil.copytree(REPO / "specs" / "request-processor", tmp_path / "specs")
+    copy_request_processor(tmp_path / "specs")
     asked: list[SpecGraph | None] = []
 
     def opener(graph: SpecGraph | None, metrics: Metrics) -> AbstractAsyncContextManager[app.Session]:

@@ -72,6 +72,8 @@ FIXED: dict[str, set[str]] = {
     # The schedule and time zone are grammars (cron, IANA) that drawn text would not meet, as are timestamps.
     "ScheduledAction": {"scheduledActionName", "schedule", "timezone", "startTime", "endTime", "deletionPolicy",
                         "managementPolicy", "adopt"},
+    "Topic": {"topicName", "fifo", "encryption.kmsMasterKeyId", "policy", "deliveryPolicy", "deletionPolicy",
+              "managementPolicy", "adopt"},
     "Alarm": {"alarmName", "deletionPolicy", "managementPolicy", "adopt", "metrics[].id", "metrics[].expression",
               "alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn"},
 }
@@ -120,7 +122,7 @@ COMPANIONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "Bucket": [("Bucket", "base-logs", LOG_BUCKET)],
     "ScalingPolicy": [("ScalableTarget", "base-target", TARGET), ("Queue", "orders", {})],
     "ScheduledAction": [("ScalableTarget", "base-target", TARGET)],
-    "Alarm": [("ScalableTarget", "base-target", TARGET),
+    "Alarm": [("Topic", "base-topic", {}), ("ScalableTarget", "base-target", TARGET),
               ("ScalingPolicy", "base-policy", {"targetRef": "base-target", "stepScaling": {
                   "adjustmentType": "ChangeInCapacity", "steps": [{"lowerBound": 0, "adjustment": 1}]}})],
 }

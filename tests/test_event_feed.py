@@ -91,7 +91,8 @@ def test_the_rule_pattern_selects_writes_of_every_watched_service() -> None:
     pattern = event_pattern()
     assert pattern["detail"]["readOnly"] == [False]
     assert set(pattern["detail"]["eventSource"]) == {
-        "sqs.amazonaws.com", "s3.amazonaws.com", "monitoring.amazonaws.com", "application-autoscaling.amazonaws.com"}
+        "sqs.amazonaws.com", "s3.amazonaws.com", "monitoring.amazonaws.com", "application-autoscaling.amazonaws.com",
+        "sns.amazonaws.com"}
 
 
 @pytest.mark.parametrize("bad", ["orders", "sqs://", "sqs://a/b", "https://sqs.example/orders"])

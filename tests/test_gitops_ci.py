@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +19,7 @@ import yaml
 
 from controller.store.dynamodb import table_definition
 from tests.conftest import REPO
+from tests.helpers import copy_request_processor
 
 TABLE = "trimtab-state"
 DOC = REPO / "docs" / "gitops.md"
@@ -58,7 +58,7 @@ def test_the_documented_pr_jobs_plan_from_another_machine(
 ) -> None:
     boto("dynamodb").create_table(**table_definition(TABLE))
     repo = tmp_path / "specs-repo"
-    shutil.copytree(REPO / "specs" / "request-processor", repo / "aws")
+    copy_request_processor(repo / "aws")
     controller_side = tmp_path / "controller"
     controller_side.mkdir()
     applied = trimtab("apply", "--store", f"dynamodb://{TABLE}", str(repo / "aws"), env=cli_env, cwd=controller_side)
@@ -81,7 +81,7 @@ def test_the_documented_pr_jobs_plan_from_another_machine(
     assert blind.returncode == 1 and "ScalableTarget/" in blind.stdout, blind.stdout
 
     # A pull request that raises a threshold: a change (exit code 2), and the job passes.
-    alarms = repo / "aws" / "alarms.yaml"
+    alarms = repo / "aws" / "request-processor" / "alarms.yaml"
     before = alarms.read_text()
     threshold = re.search(r"threshold: (\d+)", before)
     assert threshold is not None

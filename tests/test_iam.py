@@ -62,6 +62,11 @@ def _drift_everything(boto: Any) -> None:
     cloudwatch = boto("cloudwatch")
     alarm = cloudwatch.describe_alarms(AlarmNames=["orders-queue-empty"])["MetricAlarms"][0]
     cloudwatch.tag_resource(ResourceARN=alarm["AlarmArn"], Tags=[{"Key": "added-by-hand", "Value": "x"}])
+    sns = boto("sns")
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":oncall-pagerduty")]
+    sns.set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="by hand")
+    sns.tag_resource(ResourceArn=topic, Tags=[{"Key": "added-by-hand", "Value": "x"}])
+    sns.untag_resource(ResourceArn=topic, TagKeys=["team"])
     autoscaling = boto("application-autoscaling")
     autoscaling.register_scalable_target(ServiceNamespace="ecs", ResourceId="service/main/request-processor",
                                          ScalableDimension="ecs:service:DesiredCount", MaxCapacity=99)

@@ -126,7 +126,7 @@ CASES: list[tuple[str, str | dict[str, str], str, str]] = [
      "spec.metrics[0].id", "must match"),
     ("alarm-action-both", a(METRIC + ALARM_TAIL + "alarmActions:\n  - arn: arn:aws:sns:us-east-1:1:x  # <-\n"
                                                   "    scalingPolicyRef: out\n"),
-     "spec.alarmActions[0]", "exactly one of scalingPolicyRef or arn"),
+     "spec.alarmActions[0]", "exactly one of topicRef, scalingPolicyRef or arn"),
     ("alarm-dimension-ref-type", a(METRIC.replace("statistic: Average", "statistic: Average\n  dimensions:\n"
                                                   "    QueueName: {queueRef: 42}  # <-") + ALARM_TAIL),
      "spec.metric.dimensions.QueueName.queueRef", "metadata.name of a Queue"),

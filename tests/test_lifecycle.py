@@ -143,6 +143,13 @@ def _drift_alarm(boto: Any) -> None:
     )
 
 
+def _drift_topic(boto: Any) -> None:
+    """A console edit of the sender name SMS and email subscribers see."""
+    sns = boto("sns")
+    (arn,) = [topic["TopicArn"] for topic in sns.list_topics()["Topics"] if topic["TopicArn"].endswith(":alerts")]
+    sns.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName", AttributeValue="Someone else")
+
+
 ECS_SEEDED = pytest.mark.moto_only(SEEDS_ECS)
 
 
@@ -209,6 +216,25 @@ CASES = [
         """}, _drift_policy, {"stepScaling.steps"}), marks=ECS_SEEDED),
     pytest.param(Case("ScheduledAction/worker-business-hours", {"t.yaml": TARGET, "s.yaml": SCHEDULED_ACTION},
                       _drift_scheduled_action, {"scalableTargetAction.minCapacity"}), marks=ECS_SEEDED),
+    Case("Topic/alerts", {"t.yaml": """
+        apiVersion: trimtab.io/v1alpha1
+        kind: Topic
+        metadata: {name: alerts}
+        spec:
+          displayName: Alerts
+          encryption: {kmsMasterKeyId: alias/aws/sns}
+          policy:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Principal: {Service: cloudwatch.amazonaws.com}
+                Action: sns:Publish
+                Resource: ${Self.Arn}
+          deliveryPolicy:
+            http:
+              defaultHealthyRetryPolicy: {minDelayTarget: 20, maxDelayTarget: 20, numRetries: 3}
+          tags: {team: core}
+        """}, _drift_topic, {"displayName"}),
     Case("Alarm/cpu-high", {"a.yaml": """
         apiVersion: trimtab.io/v1alpha1
         kind: Alarm
@@ -353,7 +379,7 @@ async def test_the_full_scenario_applies_and_a_second_apply_changes_nothing(harn
         str(path.relative_to(REPO / "specs")): path.read_text() for path in (REPO / "specs").rglob("*.yaml")
     })
     first = await harness.apply()
-    assert not first.failed and first.count(Action.CREATE, applied=True) == len(first.outcomes) == 27
+    assert not first.failed and first.count(Action.CREATE, applied=True) == len(first.outcomes) == 28
     harness.recorder.clear()
     second = await harness.apply()
     assert second.in_sync

@@ -7,7 +7,6 @@ after a cycle with a create, a drift correction, a failing spec and a manual res
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 import urllib.parse
@@ -21,7 +20,7 @@ import pytest
 from controller.emulator import free_port
 from tests.conftest import REPO
 from tests.controller_process import ControllerProcess
-from tests.helpers import require_tool, write_specs
+from tests.helpers import REQUEST_PROCESSOR_SPECS, copy_request_processor, require_tool, write_specs
 from tests.test_api import TOKEN, http
 
 PROMETHEUS = REPO / "deploy" / "prometheus"
@@ -111,7 +110,7 @@ def test_every_dashboard_panel_returns_data_from_a_real_prometheus(
 ) -> None:
     promtool = _tool("promtool")
     specs = tmp_path / "specs"
-    shutil.copytree(REPO / "specs" / "request-processor", specs / "request-processor")
+    copy_request_processor(specs)
     boto("ecs").create_cluster(clusterName="main")
     boto("ecs").create_service(cluster="main", serviceName="request-processor", desiredCount=1)
     token = tmp_path / "token"
@@ -124,7 +123,7 @@ def test_every_dashboard_panel_returns_data_from_a_real_prometheus(
         # Prometheus applies discovered targets up to 5 s after start; the cycle must come after its first
         # scrape, or a counter already at 1 in the first sample shows no increase.
         wait_until(lambda: bool(query(prometheus_url, 'up{job="trimtab"} == 1')), "first scrape")
-        controller.wait_for(lambda: len(controller.ready_keys()) == 15, what="created")
+        controller.wait_for(lambda: len(controller.ready_keys()) == REQUEST_PROCESSOR_SPECS, what="created")
         # Added only now: at start, a controller pointed at moto seeds the ECS services its scalable
         # targets name (controller/cli/session.py), and this one must stay missing to fail.
         write_specs(specs, {"failing.yaml": """

@@ -8,7 +8,7 @@ from pydantic import Field, model_validator
 
 from controller.api.aws_params import Hand, Param, ParamTable, TrimtabOnly
 from controller.api.envelope import MANAGED_PARAMS, ManagedSpec, Resource
-from controller.api.fields import FieldError, ScalingPolicyRef, SpecModel, Tags, tag_params
+from controller.api.fields import FieldError, ScalingPolicyRef, SpecModel, Tags, TopicRef, tag_params
 from controller.api.metrics import (
     PERIOD_RULE,
     PUT_METRIC_ALARM_URL,
@@ -55,15 +55,16 @@ class AlarmMetric(SpecModel):
 
 
 class AlarmAction(SpecModel):
-    """Where the alarm notifies: a ScalingPolicy spec by reference, or any action ARN (e.g. an SNS topic)."""
+    """Where the alarm notifies: a Topic or ScalingPolicy spec by reference, or any action ARN."""
 
+    topic_ref: TopicRef | None = Field(default=None, description="A Topic spec's name: the alarm notifies it.")
     scaling_policy_ref: ScalingPolicyRef | None = Field(default=None, description="A ScalingPolicy spec's name.")
     arn: str | None = Field(default=None, description="An action ARN.")
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Self:
-        if (self.scaling_policy_ref is None) == (self.arn is None):
-            raise ValueError("an action needs exactly one of scalingPolicyRef or arn")
+        if [self.topic_ref, self.scaling_policy_ref, self.arn].count(None) != 2:
+            raise ValueError("an action needs exactly one of topicRef, scalingPolicyRef or arn")
         return self
 
 
@@ -130,6 +131,7 @@ _ACTION_ARN = rf"^arn:{PARTITION_PATTERN}:[a-z0-9-]+:.*$"
 def _action_params(field: str, member: str) -> ParamTable:
     return {
         field: Param(_CW, _PUT, member),
+        f"{field}[].topicRef": TrimtabOnly(f"a reference: rendered as the topic's ARN in {member}"),
         f"{field}[].scalingPolicyRef": TrimtabOnly(f"a reference: rendered as the policy's ARN in {member}"),
         f"{field}[].arn": Param(_CW, _PUT, f"{member}[]", (Hand(PUT_METRIC_ALARM_URL, pattern=_ACTION_ARN),)),
     }

@@ -210,6 +210,7 @@ QueueRef = reference_to("Queue")
 BucketRef = reference_to("Bucket")
 ScalableTargetRef = reference_to("ScalableTarget")
 ScalingPolicyRef = reference_to("ScalingPolicy")
+TopicRef = reference_to("Topic")
 
 
 def find_references(value: object, path: str = "spec") -> list[tuple[str, Ref]]:

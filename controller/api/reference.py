@@ -70,7 +70,8 @@ validation error naming the file, line, column and field. The values come from t
 runs with (STS GetCallerIdentity, read once per process). `trimtab validate` needs no credentials: it
 checks what each field becomes with stand-in values (account `{account}`, partition `{partition}`,
 region `{region}`), so `${{Self.Arn}}` is the queue a queue policy must cover, and
-`arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:TOPIC` is an SNS topic an alarm can notify.
+`arn:${{AWS::Partition}}:sns:${{AWS::Region}}:${{AWS::AccountId}}:TOPIC` is an SNS topic an alarm can notify
+(a topic that a Topic spec manages is named by reference instead: `alarmActions: [{{topicRef: NAME}}]`).
 """
 
 _PSEUDO_PARAMETERS_ANCHOR = "#pseudo-parameters-the-account-region-and-resource-itself"

@@ -2,7 +2,7 @@
 
 The syntax is CloudFormation Fn::Sub's, which users know: `${AWS::AccountId}`, `${AWS::Partition}`,
 `${AWS::Region}`, and `${Self.Arn}` for the ARN of the resource the spec describes (the kinds that have
-a fixed one: a queue, a bucket). They are substituted in the fields of `SCOPES` only: resource policies
+a fixed one: a queue, a bucket, a topic). They are substituted in the fields of `SCOPES` only: resource policies
 and ARN-valued fields, where a hand-copied account id would name the wrong resource in any other account.
 Every other `${...}` is left as written, so IAM's own policy variables (`${aws:username}`,
 `${aws:SourceArn}`, `${s3:prefix}`, `${*}`, `${?}`, `${$}`) reach AWS untouched; unlike Fn::Sub, they need
@@ -57,6 +57,8 @@ SCOPES: dict[str, Scope] = {
     "Queue": Scope(("policy", "encryption.kmsKeyId", "redriveAllowPolicy.sourceQueueArns"),
                    "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"),
     "Bucket": Scope(("policy", "encryption.kmsKeyId"), "arn:${AWS::Partition}:s3:::"),
+    "Topic": Scope(("policy", "encryption.kmsMasterKeyId"),
+                   "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:"),
     "Alarm": Scope(("alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn")),
     # A Kafka cluster's or a Comprehend endpoint's resource id is its ARN.
     "ScalableTarget": Scope(("resourceId",)),

@@ -171,7 +171,9 @@ class AlarmClient(ResourceClient[Alarm]):
 def _actions(actions: list[AlarmAction], refs: RefResolver) -> list[str]:
     arns = []
     for action in actions:
-        if action.scaling_policy_ref is not None:
+        if action.topic_ref is not None:
+            arns.append(refs.output(action.topic_ref, "arn"))
+        elif action.scaling_policy_ref is not None:
             arns.append(refs.output(action.scaling_policy_ref, "arn"))
         elif action.arn is not None:
             arns.append(action.arn)

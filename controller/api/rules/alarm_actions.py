@@ -2,6 +2,8 @@
 
 Source: https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricAlarm.html
 (AlarmActions, OKActions, InsufficientDataActions: "Valid values").
+Only written ARNs are checked: a topicRef or scalingPolicyRef renders the ARN of a spec trimtab manages,
+an SNS topic or an Auto Scaling policy, both forms listed here.
 """
 
 from __future__ import annotations

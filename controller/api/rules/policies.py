@@ -1,11 +1,12 @@
-"""Resource policies of queues and buckets: the IAM policy grammar, and resources that lie within the
-resource the policy is attached to.
+"""Resource policies of queues, buckets and topics: the IAM policy grammar, and resources that lie within
+the resource the policy is attached to.
 
 Sources: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html,
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements.html,
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-policies.html,
 https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-creating-custom-policies-access-policy-examples.html,
-https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html.
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html,
+https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-language-api-permissions-reference.html.
 The model checks Statement, Effect and Action/NotAction presence.
 """
 
@@ -18,6 +19,7 @@ from controller.api import substitution
 from controller.api.bucket import Bucket
 from controller.api.queue import Queue
 from controller.api.rules.base import Violation, as_list, glob_matches, rule
+from controller.api.topic import Topic
 from controller.api.yamldoc import PathKey
 
 POLICY: PathKey = ("spec", "policy")
@@ -34,7 +36,7 @@ _NON_PUBLIC_KEYS = frozenset(key.lower() for key in (
     "s3:DataAccessPointAccount", "aws:SourceOrgID", "aws:SourceOrgPaths",
 ))
 
-Owner = Queue | Bucket
+Owner = Queue | Bucket | Topic
 
 
 def _policy(resource: Owner) -> dict[str, Any] | None:
@@ -64,7 +66,7 @@ def _each(statement: dict[str, Any], path: PathKey, element: str) -> Iterator[tu
         yield (*path, element), value
 
 
-@rule(Queue, Bucket)
+@rule(Queue, Bucket, Topic)
 def policy_version(resource: Owner) -> Iterator[Violation]:
     """"The Version policy element ... 2012-10-17 ... 2008-10-17" are the only versions.
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_version.html"""
@@ -75,7 +77,7 @@ def policy_version(resource: Owner) -> Iterator[Violation]:
                         "quote it in YAML so it stays a string")
 
 
-@rule(Queue, Bucket)
+@rule(Queue, Bucket, Topic)
 def statement_elements_are_known(resource: Owner) -> Iterator[Violation]:
     """A statement holds only Sid, Effect, Principal/NotPrincipal, Action/NotAction, Resource/NotResource and
     Condition. https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_grammar.html"""
@@ -93,7 +95,7 @@ def _exactly_one(path: PathKey, statement: dict[str, Any], first: str, second: s
         yield Violation(path, f"a statement needs {first} or {second}: {why}")
 
 
-@rule(Queue, Bucket)
+@rule(Queue, Bucket, Topic)
 def statement_names_a_principal(resource: Owner) -> Iterator[Violation]:
     """"You must use the Principal element in resource-based policies" (or NotPrincipal).
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html"""
@@ -101,7 +103,7 @@ def statement_names_a_principal(resource: Owner) -> Iterator[Violation]:
         yield from _exactly_one(path, statement, "Principal", "NotPrincipal", "whom a resource policy applies to")
 
 
-@rule(Queue, Bucket)
+@rule(Queue, Bucket, Topic)
 def statement_names_a_resource(resource: Owner) -> Iterator[Violation]:
     """"Statements must include either a Resource or a NotResource element."
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_resource.html"""
@@ -109,7 +111,7 @@ def statement_names_a_resource(resource: Owner) -> Iterator[Violation]:
         yield from _exactly_one(path, statement, "Resource", "NotResource", "the ARNs the statement covers")
 
 
-@rule(Queue, Bucket)
+@rule(Queue, Bucket, Topic)
 def statement_action_or_not_action(resource: Owner) -> Iterator[Violation]:
     """A statement has Action or NotAction, not both.
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notaction.html"""
@@ -118,7 +120,7 @@ def statement_action_or_not_action(resource: Owner) -> Iterator[Violation]:
             yield Violation((*path, "NotAction"), "a statement takes Action or NotAction, not both")
 
 
-@rule(Queue, Bucket)
+@rule(Queue, Bucket, Topic)
 def principal_shape(resource: Owner) -> Iterator[Violation]:
     """A principal is "*" or a mapping of AWS, Service, Federated or CanonicalUser to one value or a list.
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_principal.html"""
@@ -162,6 +164,13 @@ def bucket_policy_actions_are_s3(bucket: Bucket) -> Iterator[Violation]:
     yield from _service_actions(bucket, "s3")
 
 
+@rule(Topic)
+def topic_policy_actions_are_sns(topic: Topic) -> Iterator[Violation]:
+    """An SNS access policy grants SNS actions ("sns:Publish", "sns:Subscribe", ...).
+    https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-language-api-permissions-reference.html"""
+    yield from _service_actions(topic, "sns")
+
+
 def _arn_parts(arn: str) -> list[str] | None:
     parts = arn.split(":", 5)
     return parts if len(parts) == 6 and parts[0] == "arn" else None
@@ -196,6 +205,25 @@ def queue_policy_resource_is_the_queue(queue: Queue) -> Iterator[Violation]:
         elif not glob_matches(parts[2], "sqs") or not glob_matches(parts[5], name):
             yield Violation(where, f"the queue's policy can only cover the queue itself, ${{Self.Arn}} "
                                    f"(arn:aws:sqs:REGION:ACCOUNT:{name}) (got {written!r})")
+
+
+@rule(Topic)
+def topic_policy_resource_is_the_topic(topic: Topic) -> Iterator[Violation]:
+    """An SNS policy's Resource "must match the ARN of the policy's topic", arn:aws:sns:REGION:ACCOUNT:NAME
+    (${Self.Arn}): a policy covers one topic.
+    https://docs.aws.amazon.com/sns/latest/dg/sns-access-policy-language-api-permissions-reference.html"""
+    name = topic.external_name()
+    offline = substitution.values(topic, substitution.STAND_IN)
+    own = offline[substitution.SELF_ARN]
+    for where, written, resource in _resources(topic, offline):
+        if resource is None:
+            yield Violation(where, "a Resource is an ARN string")
+        elif resource != own and not ("*" in resource and glob_matches(resource, own)):
+            parts = _arn_parts(resource)
+            if parts is not None and parts[2] == "sns" and parts[5] == name:
+                continue  # the topic in an account or region written out: AWS checks which one
+            yield Violation(where, f"the topic's policy can only cover the topic itself, ${{Self.Arn}} "
+                                   f"(arn:aws:sns:REGION:ACCOUNT:{name}) (got {written!r})")
 
 
 @rule(Bucket)
