@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_snake
 
+from controller.api.fields import Ref
 from controller.api.scalable_target import ScalableTarget
 from controller.api.substitution import Environment, substituted
 from controller.aws import AwsClients
@@ -167,6 +168,13 @@ class ScalableTargetClient(ResourceClient[ScalableTarget]):
 
 def _key(resource: ScalableTarget) -> TargetKey:
     return resource.spec.namespace, resource.spec.resource, resource.spec.dimension
+
+
+def on_target(name: str, target: Ref, refs: RefResolver) -> Identity:
+    """The identity of something that lives on a scalable target (a policy, a scheduled action): its name,
+    and the target's namespace, resource id and dimension, read from the target spec's outputs."""
+    return {"name": name, "namespace": refs.output(target, "serviceNamespace"),
+            "resourceId": refs.output(target, "resourceId"), "dimension": refs.output(target, "scalableDimension")}
 
 
 def target_touched_by(parameters: dict[str, Any]) -> dict[str, str] | None:

@@ -21,7 +21,7 @@ from controller.api.substitution import Environment
 from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, compare
 from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 from controller.kinds.metric_rendering import dimensions, metric_queries, normalise_queries
-from controller.kinds.scalable_target import TARGET_EVENTS, target_touched_by
+from controller.kinds.scalable_target import TARGET_EVENTS, on_target, target_touched_by
 from controller.store.base import Identity
 
 TARGET_TRACKING = "TargetTrackingScaling"
@@ -56,13 +56,7 @@ class ScalingPolicyClient(ResourceClient[ScalingPolicy]):
     }
 
     def identity(self, resource: ScalingPolicy, refs: RefResolver) -> Identity:
-        target = resource.spec.target_ref
-        return {
-            "name": resource.policy_name,
-            "namespace": refs.output(target, "serviceNamespace"),
-            "resourceId": refs.output(target, "resourceId"),
-            "dimension": refs.output(target, "scalableDimension"),
-        }
+        return on_target(resource.policy_name, resource.spec.target_ref, refs)
 
     def render(self, resource: ScalingPolicy, refs: RefResolver, environment: Environment) -> dict[str, Any]:
         spec = resource.spec

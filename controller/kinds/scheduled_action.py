@@ -13,7 +13,7 @@ from controller.api.scheduled_action import ScheduledAction
 from controller.api.substitution import Environment
 from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, compare
 from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
-from controller.kinds.scalable_target import TARGET_EVENTS, target_touched_by
+from controller.kinds.scalable_target import TARGET_EVENTS, on_target, target_touched_by
 from controller.store.base import Identity
 
 # The state holds the spec's names, so a plan's field paths are the spec's (scalableTargetAction.minCapacity).
@@ -27,13 +27,7 @@ class ScheduledActionClient(ResourceClient[ScheduledAction]):
     tags_ownership = False
 
     def identity(self, resource: ScheduledAction, refs: RefResolver) -> Identity:
-        target = resource.spec.target_ref
-        return {
-            "name": resource.scheduled_action_name,
-            "namespace": refs.output(target, "serviceNamespace"),
-            "resourceId": refs.output(target, "resourceId"),
-            "dimension": refs.output(target, "scalableDimension"),
-        }
+        return on_target(resource.scheduled_action_name, resource.spec.target_ref, refs)
 
     def render(self, resource: ScheduledAction, refs: RefResolver, environment: Environment) -> dict[str, Any]:
         # The fields the spec sets: PutScheduledAction keeps what an update leaves out, as observe ignores it.
