@@ -1,13 +1,12 @@
-"""`trimtab suspend|resume KIND/NAME...`: pause and resume reconciling items, as `flux suspend` does,
-through a running controller's API (admin token). The suspension is kept in the store until resumed,
-restarts included, and is independent of the spec's `trimtab.io/suspend` annotation: either suspends.
+"""`trimtab suspend KIND/NAME...`: pause reconciling items, as `flux suspend` does, through a running
+controller's API (admin token). The suspension is kept in the store until `trimtab resume`, restarts
+included, and is independent of the spec's `trimtab.io/suspend` annotation: either suspends.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 from typing import Any
 
 from controller.cli.api_client import add_admin_arguments, api_token, post_admin
@@ -23,17 +22,6 @@ async def _suspend(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _resume(args: argparse.Namespace) -> int:
-    body = await post_admin(args.url, "/api/v1/resume", api_token(args), {"items": args.items})
-    for key in body["resumed"]:
-        print(f"{key} resumed")
-    for key in body["notSuspended"]:
-        print(f"{key} was not suspended")
-    for key, why in body["stillSuspended"].items():
-        print(f"{key} is still suspended: {why}", file=sys.stderr)
-    return EXIT_OK
-
-
 def register_suspend(subcommands: Subparsers) -> None:
     suspend = subcommands.add_parser(
         "suspend", help="stop reconciling resources until `trimtab resume` (through the API)",
@@ -45,12 +33,3 @@ def register_suspend(subcommands: Subparsers) -> None:
     suspend.add_argument("--reason", default="", help="why, shown by `get` and `describe`")
     add_admin_arguments(suspend)
     suspend.set_defaults(handler=lambda args: asyncio.run(_suspend(args)))
-
-    resume = subcommands.add_parser(
-        "resume", help="reconcile suspended resources again, at once (through the API)",
-        description="POST /api/v1/resume: ends a `trimtab suspend`; each item reconciles at once. An item whose "
-                    "spec says trimtab.io/suspend: \"true\" stays suspended, and is named on stderr.",
-    )
-    resume.add_argument("items", nargs="+", metavar="KIND/NAME")
-    add_admin_arguments(resume)
-    resume.set_defaults(handler=lambda args: asyncio.run(_resume(args)))

@@ -262,7 +262,7 @@ class RevisionFollower:
     def document(self) -> dict[str, object]:
         document: dict[str, object] = source_document(
             self.source.description, self.state, self.source.fetches, self.applied, self.progress(),
-            poll_seconds=self.source.poll_seconds)
+            poll_seconds=self.source.poll_seconds, fetch_pending=self.source.fetch_pending)
         if degraded := self.degraded():
             document["degraded"] = degraded
         return document

@@ -259,7 +259,7 @@ class RevisionProgress:
 
 def source_document(
     description: str, state: DesiredState | None, fetches: FetchRecord, applied: tuple[str, float] | None,
-    progress: RevisionProgress | None = None, *, poll_seconds: float | None = None,
+    progress: RevisionProgress | None = None, *, poll_seconds: float | None = None, fetch_pending: bool = False,
 ) -> dict[str, Any]:
     """The source's status, as `trimtab get` and GET /api/v1/source show it. Never holds a credential."""
     errors = [str(problem) for problem in state.errors] if state else []
@@ -267,6 +267,7 @@ def source_document(
     return {
         "source": description,
         "pollSeconds": poll_seconds,  # the interval in force, flags and config file resolved
+        "fetchPending": fetch_pending,  # a look for a new revision asked for or under way
         "revision": state.revision if state else None,
         "phase": progress.phase if state else "loading",
         "lastFetchTime": _rfc3339(fetches.last_success),

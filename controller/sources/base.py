@@ -68,6 +68,11 @@ class Source(ABC):
         """How often the source looks for a new revision by itself; None: it is told (a watched tree)."""
         return None
 
+    @property
+    def fetch_pending(self) -> bool:
+        """Whether a look for a new revision is asked for (a webhook, a poke) or under way."""
+        return False
+
     @abstractmethod
     async def load(self) -> DesiredState:
         """Read the source now; returns the cached state when the revision has not moved."""

@@ -46,6 +46,7 @@ class GitSource(Source):
         # One bare repository per remote URL, so switching sources never mixes their objects.
         self._repo = cache_root / hashlib.sha256(remote.url.encode()).hexdigest()[:16]
         self._wake = asyncio.Event()
+        self._looking = False  # from the end of a wait (a wake or the poll) to the end of the load after it
         self._retry_after = 0.0
         self._state: DesiredState | None = None
         self._cache = ParseCache()
@@ -72,13 +73,24 @@ class GitSource(Source):
     def request_fetch(self) -> None:
         self._wake.set()
 
+    @property
+    def fetch_pending(self) -> bool:
+        return self._wake.is_set() or self._looking
+
     async def wait_for_change(self) -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), self._retry_after or self.settings.poll_seconds)
+        self._looking = True
         # Webhooks come in bursts (several pushes, retries, several hooks per repository): one fetch.
         await settle(self._wake, WAKE_QUIET_SECONDS, WAKE_MAX_SETTLE_SECONDS)
 
     async def load(self) -> DesiredState:
+        try:
+            return await self._load()
+        finally:
+            self._looking = False
+
+    async def _load(self) -> DesiredState:
         try:
             commit = self.settings.ref if self.pinned else await self._resolve()
             assert commit is not None
