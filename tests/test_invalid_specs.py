@@ -139,7 +139,7 @@ CASES: list[tuple[str, str | dict[str, str], str, str]] = [
      "spec.scalableDimension", "does not belong to namespace"),
     ("policy-both-types", p("targetRef: web\n" + STEP + "targetTracking:\n  targetValue: 50\n"
                             "  predefinedMetric: {type: ECSServiceAverageCPUUtilization}\n").replace("spec:\n", "spec:  # <-\n"),
-     "spec", "exactly one of targetTracking or stepScaling"),
+     "spec", "exactly one of targetTracking, stepScaling or predictiveScaling"),
     ("policy-steps-gap", p("targetRef: web\nstepScaling:\n  adjustmentType: ChangeInCapacity\n  steps:\n"
                            "    - {lowerBound: 0, upperBound: 10, adjustment: 1}\n"
                            "    - {lowerBound: 20, adjustment: 2}  # <-\n"),
