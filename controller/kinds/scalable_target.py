@@ -19,7 +19,7 @@ from controller.api.substitution import Environment, substituted
 from controller.aws import AwsClients
 from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, ResourceGone, compare
 from controller.kinds.batching import BatchLoader
-from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
+from controller.kinds.descriptor import EventMapper, IamGrant, KindDescriptor, Touched, touch
 from controller.kinds.ownership import OWNER_TAG
 from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
@@ -188,6 +188,34 @@ def target_touched_by(parameters: dict[str, Any]) -> dict[str, str] | None:
 
 # The calls that write a target itself, and (AWS deletes them with a deregistered target) everything on it.
 TARGET_EVENTS = frozenset({"RegisterScalableTarget", "DeregisterScalableTarget"})
+
+
+def touched_on_target(kind: str, name_parameter: str) -> EventMapper:
+    """The events mapper of a kind that lives on a target (a policy, a scheduled action): its own calls
+    name it by `name_parameter` and the target; the target's own calls touch every one on the target."""
+    def touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
+        target = target_touched_by(parameters)
+        if target is None:
+            return
+        if name_parameter in parameters:
+            yield touch(kind, name=parameters[name_parameter], **target)
+        elif event in TARGET_EVENTS:
+            yield touch(kind, **target)
+
+    return touched_by
+
+
+async def find_on_target(client: Any, operation: str, identity: Identity, *, results: str, name_key: str,
+                         names_filter: str) -> dict[str, Any] | None:
+    """The one item named identity["name"] on the identity's target, from a Describe* paginator. The name
+    is matched here as well: moto ignores DescribeScalingPolicies' PolicyNames filter."""
+    found = None
+    async for page in client.get_paginator(operation).paginate(
+        ServiceNamespace=identity["namespace"], ResourceId=identity["resourceId"],
+        ScalableDimension=identity["dimension"], **{names_filter: [identity["name"]]},
+    ):
+        found = next((item for item in page[results] if item[name_key] == identity["name"]), found)
+    return found
 
 
 def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:

@@ -8,7 +8,6 @@ refuses PolicyType PredictiveScaling, so its request is checked against botocore
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from controller.api.rules.pairs import (
@@ -19,9 +18,9 @@ from controller.api.rules.pairs import (
 from controller.api.scaling_policy import PredictiveScaling, ScalingPolicy, TargetTracking
 from controller.api.substitution import Environment
 from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, compare
-from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
+from controller.kinds.descriptor import IamGrant, KindDescriptor
 from controller.kinds.metric_rendering import dimensions, metric_queries, normalise_queries
-from controller.kinds.scalable_target import TARGET_EVENTS, on_target, target_touched_by
+from controller.kinds.scalable_target import find_on_target, on_target, touched_on_target
 from controller.store.base import Identity
 
 TARGET_TRACKING = "TargetTrackingScaling"
@@ -82,15 +81,8 @@ class ScalingPolicyClient(ResourceClient[ScalingPolicy]):
     async def observe(self, desired: Desired[ScalingPolicy]) -> Observation:
         identity = desired.identity
         client = await self.aws.client("application-autoscaling")
-        found = None
-        paginator = client.get_paginator("describe_scaling_policies")
-        async for page in paginator.paginate(
-            ServiceNamespace=identity["namespace"],
-            ResourceId=identity["resourceId"],
-            ScalableDimension=identity["dimension"],
-            PolicyNames=[identity["name"]],
-        ):
-            found = next((p for p in page["ScalingPolicies"] if p["PolicyName"] == identity["name"]), found)
+        found = await find_on_target(client, "describe_scaling_policies", identity, results="ScalingPolicies",
+                                     name_key="PolicyName", names_filter="PolicyNames")
         if found is None:
             return Observation(exists=False)
         policy_type = found["PolicyType"]
@@ -264,18 +256,9 @@ def backlog_per_task_queries(resource: ScalingPolicy, queue_ref: Any, refs: RefR
     ]
 
 
-def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
-    target = target_touched_by(parameters)
-    if target is None:
-        return
-    if "policyName" in parameters:  # PutScalingPolicy, DeleteScalingPolicy
-        yield touch("ScalingPolicy", name=parameters["policyName"], **target)
-    elif event in TARGET_EVENTS:  # every policy on the target with it
-        yield touch("ScalingPolicy", **target)
-
-
 DESCRIPTOR = KindDescriptor(
-    model=ScalingPolicy, client=ScalingPolicyClient, delete_rank=1, events=_touched_by,
+    model=ScalingPolicy, client=ScalingPolicyClient, delete_rank=1,
+    events=touched_on_target("ScalingPolicy", "policyName"),  # PutScalingPolicy, DeleteScalingPolicy
     plural="scalingpolicies",
     iam=IamGrant(unscoped_actions=("application-autoscaling:DescribeScalingPolicies",
                                    "application-autoscaling:PutScalingPolicy",

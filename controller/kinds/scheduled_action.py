@@ -5,15 +5,14 @@ moto gap: no tagging (ownership rests on the inventory, as for targets and polic
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 from controller.api.scheduled_action import ScheduledAction
 from controller.api.substitution import Environment
 from controller.kinds.base import Desired, Observation, Outputs, RefResolver, ResourceClient, compare
-from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
-from controller.kinds.scalable_target import TARGET_EVENTS, on_target, target_touched_by
+from controller.kinds.descriptor import IamGrant, KindDescriptor
+from controller.kinds.scalable_target import find_on_target, on_target, touched_on_target
 from controller.store.base import Identity
 
 # The state holds the spec's names, so a plan's field paths are the spec's (scalableTargetAction.minCapacity).
@@ -46,15 +45,8 @@ class ScheduledActionClient(ResourceClient[ScheduledAction]):
     async def observe(self, desired: Desired[ScheduledAction]) -> Observation:
         identity, wanted = desired.identity, desired.state
         client = await self.aws.client("application-autoscaling")
-        found = None
-        paginator = client.get_paginator("describe_scheduled_actions")
-        async for page in paginator.paginate(
-            ServiceNamespace=identity["namespace"],
-            ResourceId=identity["resourceId"],
-            ScalableDimension=identity["dimension"],
-            ScheduledActionNames=[identity["name"]],
-        ):
-            found = next((a for a in page["ScheduledActions"] if a["ScheduledActionName"] == identity["name"]), found)
+        found = await find_on_target(client, "describe_scheduled_actions", identity, results="ScheduledActions",
+                                     name_key="ScheduledActionName", names_filter="ScheduledActionNames")
         if found is None:
             return Observation(exists=False)
         observed_action = found.get("ScalableTargetAction", {})
@@ -120,18 +112,9 @@ def _utc(moment: datetime) -> str:
     return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
-    target = target_touched_by(parameters)
-    if target is None:
-        return
-    if "scheduledActionName" in parameters:  # PutScheduledAction, DeleteScheduledAction
-        yield touch("ScheduledAction", name=parameters["scheduledActionName"], **target)
-    elif event in TARGET_EVENTS:  # every action on the target with it
-        yield touch("ScheduledAction", **target)
-
-
 DESCRIPTOR = KindDescriptor(
-    model=ScheduledAction, client=ScheduledActionClient, delete_rank=2, events=_touched_by,
+    model=ScheduledAction, client=ScheduledActionClient, delete_rank=2,
+    events=touched_on_target("ScheduledAction", "scheduledActionName"),  # Put/DeleteScheduledAction
     iam=IamGrant(unscoped_actions=("application-autoscaling:DescribeScheduledActions",
                                    "application-autoscaling:PutScheduledAction",
                                    "application-autoscaling:DeleteScheduledAction")),
