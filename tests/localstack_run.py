@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parent.parent
 VENV = REPO / ".venv-localstack"
 LOCK = REPO / "requirements-localstack.lock"
 LOG = REPO / ".trimtab" / "localstack" / "localstack.log"
-SERVICES = ("sqs", "s3", "cloudwatch", "sts", "resourcegroupstaggingapi")
+SERVICES = ("sqs", "s3", "cloudwatch", "sts", "resourcegroupstaggingapi", "sns")
 
 # What the lock is made from. Each pin below the first holds back a release that breaks this one.
 REQUIREMENTS = (
