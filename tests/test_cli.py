@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO
-from tests.helpers import REQUEST_PROCESSOR_SPECS, copy_request_processor, write_specs
+from tests.helpers import EXAMPLE_SPECS, REQUEST_PROCESSOR_SPECS, copy_request_processor, write_specs
 
 SPECS = REPO / "specs"
 
@@ -24,7 +24,7 @@ def trimtab(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO) -> 
 def test_validate_accepts_the_examples_and_rejects_errors(tmp_path: Path) -> None:
     good = trimtab("validate", "specs/")
     assert good.returncode == 0, good.stderr
-    assert "28 specs" in good.stdout
+    assert f"{EXAMPLE_SPECS} specs" in good.stdout
     write_specs(tmp_path, {"bad.yaml": """
         apiVersion: trimtab.io/v1alpha1
         kind: Queue
@@ -46,8 +46,8 @@ def test_apply_local_runs_the_whole_scenario() -> None:
     result = trimtab("apply", "--local", "specs/")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "embedded AWS emulator" in result.stderr
-    assert "28 created" in result.stdout and "0 errors" in result.stdout
-    numbered = re.findall(r"^\[(\d+)/28\] ", result.stdout, re.MULTILINE)
+    assert f"{EXAMPLE_SPECS} created" in result.stdout and "0 errors" in result.stdout
+    numbered = re.findall(rf"^\[(\d+)/{EXAMPLE_SPECS}\] ", result.stdout, re.MULTILINE)
     assert [int(n) for n in numbered] == list(range(1, 29)), result.stdout  # N/M progress, one line per spec
 
 
@@ -74,17 +74,17 @@ def test_apply_then_plan_is_in_sync_and_plan_exit_codes(cli_env: dict[str, str],
 
     before = trimtab("plan", *state, "specs/", env=cli_env)
     assert before.returncode == 2, before.stdout + before.stderr
-    assert "28 to create" in before.stdout
+    assert f"{EXAMPLE_SPECS} to create" in before.stdout
 
     applied = trimtab("apply", *state, "specs/", env=cli_env)
     assert applied.returncode == 0, applied.stdout + applied.stderr
 
     after = trimtab("plan", *state, "specs/", env=cli_env)
     assert after.returncode == 0, after.stdout
-    assert "28 in sync" in after.stdout
+    assert f"{EXAMPLE_SPECS} in sync" in after.stdout
 
     again = trimtab("apply", *state, "specs/", env=cli_env)
-    assert again.returncode == 0 and "28 in sync" in again.stdout
+    assert again.returncode == 0 and f"{EXAMPLE_SPECS} in sync" in again.stdout
     assert "(0 mutating)" in again.stderr
 
     sqs = boto("sqs")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
-from tests.helpers import write_specs
+from tests.helpers import EXAMPLE_SPECS, example_counts, write_specs
 
 FAST = ("--resync-interval", "2s")
 
@@ -36,7 +36,7 @@ def _queue_names(boto: Any) -> list[str]:
 def test_lifecycle_drift_edit_prune_and_foreign(scenario: Path, controllers: Any, boto: Any) -> None:
     boto("sqs").create_queue(QueueName="someone-elses")  # foreign, never touched
     controller = controllers(scenario, *FAST)
-    controller.wait_for(lambda: len(controller.ready_keys()) == 28, what="all 28 specs ready")
+    controller.wait_for(lambda: len(controller.ready_keys()) == EXAMPLE_SPECS, what="every example spec ready")
 
     # Drift made behind trimtab's back is corrected within one resync interval.
     sqs = boto("sqs")
@@ -88,7 +88,7 @@ def test_an_invalid_file_causes_no_deletions_and_valid_specs_still_apply(
     scenario: Path, controllers: Any, boto: Any
 ) -> None:
     controller = controllers(scenario, *FAST)
-    controller.wait_for(lambda: len(controller.ready_keys()) == 28, what="converged")
+    controller.wait_for(lambda: len(controller.ready_keys()) == EXAMPLE_SPECS, what="converged")
     broken = "apiVersion: trimtab.io/v1alpha1\nkind: Queue\nmetadata: {name: x}\nspec: [\n"
     (scenario / "broken.yaml").write_text(broken)
     (scenario / "sla-portal" / "alarms.yaml").unlink()  # would prune 2 alarms ...
@@ -114,11 +114,13 @@ def test_an_invalid_file_causes_no_deletions_and_valid_specs_still_apply(
 
 def test_a_mass_deletion_is_held_until_confirmed(scenario: Path, controllers: Any, boto: Any, tmp_path: Path) -> None:
     controller = controllers(scenario, *FAST)
-    controller.wait_for(lambda: len(controller.ready_keys()) == 28, what="converged")
-    shutil.rmtree(scenario / "request-processor")  # 17 of 28: over both thresholds
+    controller.wait_for(lambda: len(controller.ready_keys()) == EXAMPLE_SPECS, what="converged")
+    removed, _ = example_counts("request-processor")
+    shutil.rmtree(scenario / "request-processor")  # over both thresholds (17 of 28 when written)
     # rmtree removes file by file, so a revision with some of them may come first; the decision that
-    # matters is the one on the revision with none of them (11 specs left).
-    controller.wait_for(lambda: _prune_held_for_the_latest_revision(controller, specs=28 - 17), timeout=5,
+    # matters is the one on the revision with none of them.
+    left = EXAMPLE_SPECS - removed
+    controller.wait_for(lambda: _prune_held_for_the_latest_revision(controller, specs=left), timeout=5,
                         what="prune held")
     assert "orders" in _queue_names(boto)
     get = subprocess.run([sys.executable, "-m", "controller", "get", "--state-dir", str(tmp_path / "state")],
@@ -138,7 +140,7 @@ def test_a_mass_deletion_is_held_until_confirmed(scenario: Path, controllers: An
 
 def test_an_empty_source_is_an_error_not_a_deletion(scenario: Path, controllers: Any, boto: Any) -> None:
     controller = controllers(scenario, *FAST)
-    controller.wait_for(lambda: len(controller.ready_keys()) == 28, what="converged")
+    controller.wait_for(lambda: len(controller.ready_keys()) == EXAMPLE_SPECS, what="converged")
     for path in scenario.rglob("*.yaml"):
         path.unlink()
     # SourceError is the follower's decision on the emptied tree, taken under the same lock as any prune of
@@ -154,7 +156,7 @@ def test_a_restart_mid_convergence_resumes_without_duplicates(scenario: Path, co
     first.wait_for(lambda: len(first.statuses()) >= 3, what="some progress")
     first.kill()
     second = controllers(scenario, *FAST)
-    second.wait_for(lambda: len(second.ready_keys()) == 28, what="converged after restart")
+    second.wait_for(lambda: len(second.ready_keys()) == EXAMPLE_SPECS, what="converged after restart")
     assert _queue_names(boto) == ["orders", "orders-dlq"]
     alarms = boto("cloudwatch").describe_alarms()["MetricAlarms"]
     names = [alarm["AlarmName"] for alarm in alarms]
@@ -167,13 +169,13 @@ def test_a_restart_mid_convergence_resumes_without_duplicates(scenario: Path, co
 
 def test_sighup_resyncs_everything_and_sigterm_drains_and_exits_zero(scenario: Path, controllers: Any) -> None:
     controller = controllers(scenario, "--resync-interval", "60s")
-    controller.wait_for(lambda: len(controller.ready_keys()) == 28, what="converged")
+    controller.wait_for(lambda: len(controller.ready_keys()) == EXAMPLE_SPECS, what="converged")
     before = {key: status.last_reconcile_time for key, status in controller.statuses().items()}
     time.sleep(1.1)  # status times have one-second resolution
     controller.process.send_signal(signal.SIGHUP)
     controller.wait_for(lambda: all(status.last_reconcile_time != before[key]
                                     for key, status in controller.statuses().items()), what="full resync")
-    assert any(e["event"] == "ResyncRequested" and e.get("queued") == 28 for e in controller.events())
+    assert any(e["event"] == "ResyncRequested" and e.get("queued") == EXAMPLE_SPECS for e in controller.events())
     controller.process.send_signal(signal.SIGHUP)
     controller.wait_for(lambda: sum(e["event"] == "ResyncRequested" for e in controller.events()) == 2, what="hup")
     started = time.monotonic()
@@ -224,7 +226,7 @@ def test_a_dependency_that_becomes_ready_later_unblocks_its_dependents(
 
 def test_a_restart_resumes_without_redoing_work(scenario: Path, controllers: Any) -> None:
     first = controllers(scenario, "--resync-interval", "60s")
-    first.wait_for(lambda: len(first.ready_keys()) == 28, what="converged")
+    first.wait_for(lambda: len(first.ready_keys()) == EXAMPLE_SPECS, what="converged")
     assert first.terminate() == 0
     before = {key: status.last_reconcile_time for key, status in first.statuses().items()}
     listed = subprocess.run(

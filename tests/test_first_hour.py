@@ -27,6 +27,7 @@ import pytest
 
 from controller.emulator import free_port
 from tests.conftest import REPO
+from tests.helpers import EXAMPLE_SPECS
 
 README = (REPO / "README.md").read_text()
 BIN = Path(sys.executable).parent  # this checkout's .venv/bin, where `make` puts trimtab
@@ -148,11 +149,11 @@ def test_the_first_hour_in_the_readme(user: User) -> None:
 
     # The quick start, while make run runs: each --local command keeps its state to itself.
     validated = user.run(".venv/bin/trimtab validate specs/")
-    assert validated.returncode == 0 and "28 specs" in validated.stdout, validated.stderr
+    assert validated.returncode == 0 and f"{EXAMPLE_SPECS} specs" in validated.stdout, validated.stderr
     planned = user.run(".venv/bin/trimtab plan --local specs/")
-    assert planned.returncode == 2 and "28 to create" in planned.stdout, planned.stderr  # exit 2: changes
+    assert planned.returncode == 2 and f"{EXAMPLE_SPECS} to create" in planned.stdout, planned.stderr  # exit 2: changes
     applied = user.run(".venv/bin/trimtab apply --local specs/")
-    assert applied.returncode == 0 and "28 created" in applied.stdout, applied.stderr
+    assert applied.returncode == 0 and f"{EXAMPLE_SPECS} created" in applied.stdout, applied.stderr
     assert database.stat().st_ino == inode
     got = user.run(".venv/bin/trimtab get --local")
     assert got.returncode == 0 and "(applied)" in got.stderr, got.stdout + got.stderr
@@ -169,7 +170,7 @@ def test_the_first_hour_in_the_readme(user: User) -> None:
     both = user.run("sh -c", ".venv/bin/trimtab apply specs/ && .venv/bin/trimtab plan specs/".replace(
         ".venv/bin/trimtab", str(BIN / "trimtab")))
     assert both.returncode == 0, both.stdout + both.stderr  # the plan exits 0: in sync
-    assert "28 created" in both.stdout and "28 in sync" in both.stdout
+    assert f"{EXAMPLE_SPECS} created" in both.stdout and f"{EXAMPLE_SPECS} in sync" in both.stdout
 
     # Resync by hand: the token first, then the controller, then resync from the other shell.
     user.env["TRIMTAB_API_TOKEN"] = secrets.token_hex(16)  # `openssl rand -hex 16`

@@ -21,6 +21,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from tests.conftest import REPO
+from tests.helpers import EXAMPLE_FILES, EXAMPLE_SPECS
 
 DOCKERFILE = REPO / "deploy" / "Dockerfile"
 
@@ -105,7 +106,7 @@ def test_the_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> Non
 
     validated = trimtab("validate", "specs/")
     assert validated.returncode == 0, validated.stdout + validated.stderr
-    assert "28 specs in 12 file(s) are valid" in validated.stdout
+    assert f"{EXAMPLE_SPECS} specs in {EXAMPLE_FILES} file(s) are valid" in validated.stdout
     where = subprocess.run([str(environment / "bin" / "python"), "-c", "import controller; print(controller.__file__)"],
                            cwd=elsewhere, capture_output=True, text=True, check=True).stdout
     assert Path(where.strip()).is_relative_to(environment), where  # the wheel's copy, not the checkout's

@@ -16,7 +16,7 @@ from controller.engine.retire import Retired, retire
 from controller.kinds.base import TerminalError
 from tests.conftest import REPO
 from tests.external_endpoint import SEEDS_ECS
-from tests.helpers import CONTROLLER_ID, Harness
+from tests.helpers import CONTROLLER_ID, EXAMPLE_SPECS, Harness
 
 TARGET = """
 apiVersion: trimtab.io/v1alpha1
@@ -380,7 +380,7 @@ async def test_the_full_scenario_applies_and_a_second_apply_changes_nothing(harn
         str(path.relative_to(REPO / "specs")): path.read_text() for path in (REPO / "specs").rglob("*.yaml")
     })
     first = await harness.apply()
-    assert not first.failed and first.count(Action.CREATE, applied=True) == len(first.outcomes) == 28
+    assert not first.failed and first.count(Action.CREATE, applied=True) == len(first.outcomes) == EXAMPLE_SPECS
     harness.recorder.clear()
     second = await harness.apply()
     assert second.in_sync
