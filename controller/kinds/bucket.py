@@ -24,12 +24,16 @@ from controller.kinds.base import (
     TerminalError,
     compare,
 )
+from controller.kinds.bucket_parts import BucketPart, access_logging, missing_is, ownership_controls
 from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 from controller.kinds.diff import ABSENT
 from controller.kinds.ownership import describe_owner, marked_for_another
 from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
 
+# The optional sub-resources, each a module of controller/kinds/bucket_parts/, written in this order
+# after the public access block, versioning, encryption, lifecycle and policy.
+PARTS: tuple[BucketPart, ...] = (ownership_controls.PART, access_logging.PART)
 _NOT_FOUND = {"404", "NoSuchBucket", "NotFound"}
 TLS_STATEMENT_SID = "DenyInsecureTransport"
 _PAB_KEYS = {
@@ -69,12 +73,10 @@ class BucketClient(ResourceClient[Bucket]):
             state["encryption"] = encryption
         if spec.lifecycle_rules is not None:
             state["lifecycleRules"] = [_lifecycle_rule(rule) for rule in spec.lifecycle_rules]
-        if spec.ownership_controls is not None:
-            state["ownershipControls"] = spec.ownership_controls
-        if spec.logging is not None:
-            ref = spec.logging.target_bucket_ref
-            target = refs.output(ref, "name") if ref is not None else spec.logging.target_bucket
-            state["logging"] = {"targetBucket": target, "targetPrefix": spec.logging.target_prefix}
+        for part in PARTS:
+            value = part.render(resource, refs)
+            if value is not None:
+                state[part.key] = value
         policy = _policy(resource, environment)
         if policy is not None:
             state["policy"] = policy
@@ -110,7 +112,7 @@ class BucketClient(ResourceClient[Bucket]):
         # The sub-resources are independent reads: issue them together (the rate limiter still paces them).
         readers = {"publicAccessBlock": _read_public_access_block, "versioning": _read_versioning,
                    "encryption": _read_encryption, "lifecycleRules": _read_lifecycle, "policy": _read_policy,
-                   "ownershipControls": _read_ownership_controls, "logging": _read_logging}
+                   **{part.key: part.read for part in PARTS}}
         wanted = [part for part in readers if part in desired.state]
         arn = _outputs(name)["arn"]
         tags_read = self.tag_index.tags(arn, actual_region, desired.tags, lambda: _read_tags(s3, name))
@@ -171,14 +173,9 @@ class BucketClient(ResourceClient[Bucket]):
                 await s3.delete_bucket_lifecycle(Bucket=name)
         if "policy" in parts:
             await s3.put_bucket_policy(Bucket=name, Policy=json.dumps(state["policy"]))
-        if "ownershipControls" in parts:
-            await s3.put_bucket_ownership_controls(
-                Bucket=name, OwnershipControls={"Rules": [{"ObjectOwnership": state["ownershipControls"]}]}
-            )
-        if "logging" in parts:
-            # S3 refuses (InvalidTargetBucketForLogging) until the target's policy lets the logging service
-            # write; the target, a referenced Bucket, is reconciled first, and the error is retried.
-            await s3.put_bucket_logging(Bucket=name, BucketLoggingStatus={"LoggingEnabled": _logging(state["logging"])})
+        for part in PARTS:
+            if part.key in parts:
+                await part.write(s3, name, state[part.key])
 
     async def read_tags(self, identity: Identity) -> dict[str, str] | None:
         s3 = await self.aws.client("s3", identity.get("region"))
@@ -290,17 +287,8 @@ def _encryption_configuration(encryption: dict[str, Any]) -> dict[str, Any]:
     return {"Rules": [rule]}
 
 
-async def _missing_is(default: Any, call: Any, codes: set[str]) -> Any:
-    try:
-        return await call
-    except ClientError as error:
-        if code_in(error, codes):
-            return default
-        raise
-
-
 async def _read_tags(s3: Any, name: str) -> dict[str, str]:
-    response = await _missing_is({}, s3.get_bucket_tagging(Bucket=name), {"NoSuchTagSet", "NoSuchTagSetError"})
+    response = await missing_is({}, s3.get_bucket_tagging(Bucket=name), {"NoSuchTagSet", "NoSuchTagSetError"})
     return {tag["Key"]: tag["Value"] for tag in response.get("TagSet", [])}
 
 
@@ -314,7 +302,7 @@ async def _read_versioning(s3: Any, name: str) -> bool:
 
 
 async def _read_public_access_block(s3: Any, name: str) -> dict[str, bool]:
-    response = await _missing_is(
+    response = await missing_is(
         {}, s3.get_public_access_block(Bucket=name), {"NoSuchPublicAccessBlockConfiguration"}
     )
     config = response.get("PublicAccessBlockConfiguration", {})
@@ -324,7 +312,7 @@ async def _read_public_access_block(s3: Any, name: str) -> dict[str, bool]:
 async def _read_encryption(s3: Any, name: str) -> Any:
     # moto returns no configuration for a new bucket; real AWS reports an SSE-S3 default. Both read
     # as "not the desired encryption" only when the spec manages encryption, which is the only time we look.
-    response = await _missing_is(
+    response = await missing_is(
         None, s3.get_bucket_encryption(Bucket=name), {"ServerSideEncryptionConfigurationNotFoundError"}
     )
     if response is None:
@@ -341,7 +329,7 @@ async def _read_encryption(s3: Any, name: str) -> Any:
 
 
 async def _read_lifecycle(s3: Any, name: str) -> list[dict[str, Any]]:
-    response = await _missing_is(
+    response = await missing_is(
         {}, s3.get_bucket_lifecycle_configuration(Bucket=name), {"NoSuchLifecycleConfiguration"}
     )
     rules = [
@@ -361,26 +349,8 @@ def _observed_filter(aws: dict[str, Any]) -> dict[str, Any]:
                    conditions.get("ObjectSizeLessThan"))
 
 
-async def _read_ownership_controls(s3: Any, name: str) -> Any:
-    response = await _missing_is(
-        None, s3.get_bucket_ownership_controls(Bucket=name), {"OwnershipControlsNotFoundError"}
-    )
-    return ABSENT if response is None else response["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
-
-
-def _logging(logging: dict[str, str]) -> dict[str, str]:
-    return {"TargetBucket": logging["targetBucket"], "TargetPrefix": logging["targetPrefix"]}
-
-
-async def _read_logging(s3: Any, name: str) -> Any:
-    enabled = (await s3.get_bucket_logging(Bucket=name)).get("LoggingEnabled")
-    if enabled is None:
-        return ABSENT
-    return {"targetBucket": enabled["TargetBucket"], "targetPrefix": enabled.get("TargetPrefix", "")}
-
-
 async def _read_policy(s3: Any, name: str) -> Any:
-    response = await _missing_is(None, s3.get_bucket_policy(Bucket=name), {"NoSuchBucketPolicy"})
+    response = await missing_is(None, s3.get_bucket_policy(Bucket=name), {"NoSuchBucketPolicy"})
     return ABSENT if response is None else json.loads(response["Policy"])
 
 
@@ -400,8 +370,8 @@ DESCRIPTOR = KindDescriptor(
                  "s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:GetEncryptionConfiguration",
                  "s3:PutEncryptionConfiguration", "s3:GetLifecycleConfiguration", "s3:PutLifecycleConfiguration",
                  "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:GetBucketPublicAccessBlock",
-                 "s3:PutBucketPublicAccessBlock", "s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls",
-                 "s3:GetBucketLogging", "s3:PutBucketLogging"),
+                 "s3:PutBucketPublicAccessBlock",
+                 *(action for part in PARTS for action in part.actions)),
         resource="arn:aws:s3:::{prefix}*",
         unscoped_actions=("tag:GetResources",),  # tags read in bulk (tag_index.py)
     ),
