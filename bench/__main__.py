@@ -51,7 +51,7 @@ from bench.floor import measure_floor
 from bench.soak import markdown as soak_markdown
 from bench.soak import run_soak
 from bench.trace import OVERRIDE_ENV, OVERRIDES, TRACE_ENV
-from bench.workload import write_workload
+from bench.workload import MIXES, unit_size, write_workload
 from controller.aws import is_mutating
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator
 
@@ -63,8 +63,9 @@ PHASES = {"cold": "cold converge", "steady": "steady resync", "drift": "drift re
 
 @dataclass(frozen=True)
 class Options:
-    """How trimtab is run: extra flags, overrides through bench/trace.py, and whether to trace."""
+    """How trimtab is run: the workload's mix, extra flags, overrides through bench/trace.py, and whether to trace."""
 
+    mix: str = "default"  # bench/workload.py MIXES
     trimtab_args: tuple[str, ...] = ()
     overrides: str = ""
     trace: bool = False
@@ -82,7 +83,8 @@ class Options:
         return WORKERS
 
     def describe(self) -> str:
-        parts = [f"trimtab flags `{shlex.join(self.trimtab_args)}`"] if self.trimtab_args else []
+        parts = [f"{self.mix} mix"] if self.mix != "default" else []
+        parts += [f"trimtab flags `{shlex.join(self.trimtab_args)}`"] if self.trimtab_args else []
         parts += [f"overrides `{self.overrides}`"] if self.overrides else []
         parts += ["traced (bench/trace.py)"] if self.trace else []
         return "; ".join(parts)
@@ -132,7 +134,7 @@ class Measured:
 
     cold: Counter[tuple[str, str]]
     reads: Counter[tuple[str, str]]
-    mutating: int
+    mutating: Counter[tuple[str, str]]
     drifted: list[str]
     latencies: list[float]
     rss_mib: float
@@ -151,8 +153,8 @@ def run(resources: int, options: Options) -> dict[str, Any]:
             env[TRACE_ENV] = str(trace_path)
         if options.overrides:
             env[OVERRIDE_ENV] = options.overrides
-        services = write_workload(root / "specs", resources)
-        total = len(list((root / "specs").glob("*.yaml"))) * 20
+        services = write_workload(root / "specs", resources, options.mix)
+        total = len(services) * unit_size(options.mix)
         moto = child_pid("moto.server")
         phases = Phases(Processes({"emulator": moto}))
         with phases.phase("cold"):  # from process start: trimtab's CPU counts from 0, all of it here
@@ -167,7 +169,7 @@ def run(resources: int, options: Options) -> dict[str, Any]:
                 raise
         sqs = boto3.client("sqs", **aws)
         try:
-            measured = _trimtab_phases(controller, phases, total, root / "specs", sqs)
+            measured = _trimtab_phases(controller, phases, len(services), total, root / "specs", sqs=sqs)
         finally:
             controller.stop()
 
@@ -194,7 +196,9 @@ def run(resources: int, options: Options) -> dict[str, Any]:
                  "floor_seconds": round(cold_floor.seconds, 2),
                  "ratio_to_floor": round(usage["cold"].seconds / cold_floor.seconds, 2),
                  "floor_skipped": cold_skipped},
-        "steady": {"seconds": round(usage["steady"].seconds, 2), "reads": read_total, "mutating": measured.mutating,
+        "steady": {"seconds": round(usage["steady"].seconds, 2), "reads": read_total,
+                   "mutating": sum(measured.mutating.values()),
+                   "mutating_by_operation": {f"{s}:{o}": n for (s, o), n in sorted(measured.mutating.items())},
                    "reads_per_resource": round(read_total / total, 2),
                    "reads_by_service": _by_service(measured.reads),
                    "floor_seconds": round(floor.seconds, 2), "floor_concurrency": concurrency,
@@ -211,7 +215,8 @@ def run(resources: int, options: Options) -> dict[str, Any]:
     return result
 
 
-def _trimtab_phases(controller: Controller, phases: Phases, total: int, specs: Path, sqs: Any) -> Measured:
+def _trimtab_phases(controller: Controller, phases: Phases, units: int, total: int, specs: Path, *,
+                    sqs: Any) -> Measured:
     """The phases after the cold converge, on the running controller. The emulator CPU of the drift and
     change-latency phases includes the harness's own polling of the queues (every 0.1 s and 5 ms)."""
     # Without the emulator's ECS seeding (--emulator creates the services targets point at).
@@ -226,12 +231,12 @@ def _trimtab_phases(controller: Controller, phases: Phases, total: int, specs: P
         wait_for(lambda: controller.reconciles() - reconciled >= total, 3600, "steady resync", poll=0.25)
     steady = controller.calls() - before
     reads = Counter({key: count for key, count in steady.items() if not is_mutating(key[1])})
-    mutating = sum(count for key, count in steady.items() if is_mutating(key[1]))
+    mutating = Counter({key: count for key, count in steady.items() if is_mutating(key[1])})
     progress("steady", seconds=round(phases.usage["steady"].seconds, 2), reads=sum(reads.values()),
-             mutating=mutating, **phases.usage["steady"].report())
+             mutating=sum(mutating.values()), **phases.usage["steady"].report())
 
     print(f"drift repair of {DRIFTED} queues ...", file=sys.stderr)
-    drifted = [f"u{u:05d}-work-0" for u in range(min(DRIFTED, total // 20))]
+    drifted = [f"u{u:05d}-work-0" for u in range(min(DRIFTED, units))]
     urls = [sqs.get_queue_url(QueueName=name)["QueueUrl"] for name in drifted]
     for url in urls:
         sqs.set_queue_attributes(QueueUrl=url, Attributes={"VisibilityTimeout": "7"})
@@ -367,7 +372,12 @@ def markdown(report: dict[str, Any], options: Options) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--resources", type=int, default=1000, help="N, rounded up to units of 20 (default: 1000)")
+    parser.add_argument("--resources", type=int, default=1000,
+                        help="N, rounded up to whole units of the mix (20 specs in the default mix; default: 1000)")
+    parser.add_argument("--mix", choices=sorted(MIXES), default="default",
+                        help="the workload (bench/workload.py): default, the mix the read goals are set on; full, "
+                             "the default unit plus every part added since (topics, FIFO, bucket sub-resources, "
+                             "scheduled actions, ...), to report their reads per resource")
     parser.add_argument("--repeat", type=int, default=3, metavar="RUNS",
                         help="full comparisons to run, each on a fresh emulator; the report gives the median and "
                              "min-max of each measure (default: %(default)s)")
@@ -399,7 +409,7 @@ def main() -> None:
         result = run_events(args.resources)
         text = events_markdown(result, f"{time.strftime('%Y-%m-%d')}, {commit()}, {machine()}")
     else:
-        options = Options(tuple(shlex.split(args.trimtab_args)), ",".join(args.override),
+        options = Options(args.mix, tuple(shlex.split(args.trimtab_args)), ",".join(args.override),
                           args.trace or args.trace_dir is not None, args.trace_dir)
         runs = []
         for index in range(args.repeat):

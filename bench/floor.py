@@ -34,11 +34,16 @@ def resource_parameters(options: dict[str, Any], targets: list[str]) -> dict[tup
     NextToken when DescribeScalableTargets has more than one page (a moto gap; docs/aws-emulator.md).
     """
     sqs, s3 = boto3.client("sqs", **options), boto3.client("s3", **options)
-    cloudwatch = boto3.client("cloudwatch", **options)
+    cloudwatch, sns = boto3.client("cloudwatch", **options), boto3.client("sns", **options)
     urls = [url for page in sqs.get_paginator("list_queues").paginate() for url in page.get("QueueUrls", [])]
     buckets = [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
     alarms = [alarm for page in cloudwatch.get_paginator("describe_alarms").paginate()
               for alarm in page["MetricAlarms"]]
+    topics = [topic["TopicArn"] for page in sns.get_paginator("list_topics").paginate() for topic in page["Topics"]]
+    subscriptions = [subscription["SubscriptionArn"]
+                     for page in sns.get_paginator("list_subscriptions").paginate()
+                     for subscription in page["Subscriptions"]]
+    topic_cycle, subscription_cycle = _cycle(topics), _cycle(subscriptions)
     url_cycle, name_cycle = _cycle(urls), _cycle([url.rsplit("/", 1)[-1] for url in urls])
     bucket_cycle, arn_cycle = _cycle(buckets), _cycle([a["AlarmArn"] for a in alarms])
     alarm_batches = _cycle(_batches([a["AlarmName"] for a in alarms], 100))
@@ -50,7 +55,11 @@ def resource_parameters(options: dict[str, Any], targets: list[str]) -> dict[tup
     tagged_batches = _cycle(_batches(tagged, 100))
     by_bucket = {op: (lambda: {"Bucket": next(bucket_cycle)}) for op in (
         "HeadBucket", "GetBucketVersioning", "GetBucketEncryption", "GetBucketTagging", "GetBucketPolicy",
-        "GetPublicAccessBlock", "GetBucketLifecycleConfiguration", "GetBucketLocation")}
+        "GetPublicAccessBlock", "GetBucketLifecycleConfiguration", "GetBucketLocation",
+        # the sub-resources of the full mix (bench/workload.py)
+        "GetBucketOwnershipControls", "GetBucketLogging", "GetBucketCors", "GetBucketWebsite",
+        "GetBucketAccelerateConfiguration", "GetBucketRequestPayment", "ListBucketIntelligentTieringConfigurations",
+        "GetObjectLockConfiguration", "GetBucketReplication", "GetBucketNotificationConfiguration")}
     return {
         ("sqs", "GetQueueUrl"): lambda: {"QueueName": next(name_cycle)},
         ("sqs", "GetQueueAttributes"): lambda: {"QueueUrl": next(url_cycle), "AttributeNames": ["All"]},
@@ -61,6 +70,12 @@ def resource_parameters(options: dict[str, Any], targets: list[str]) -> dict[tup
             "ServiceNamespace": "ecs", "ResourceIds": next(target_batches)},
         ("application-autoscaling", "DescribeScalingPolicies"): lambda: {
             "ServiceNamespace": "ecs", "ResourceId": next(target_cycle)},
+        ("application-autoscaling", "DescribeScheduledActions"): lambda: {
+            "ServiceNamespace": "ecs", "ResourceId": next(target_cycle)},
+        ("sns", "GetTopicAttributes"): lambda: {"TopicArn": next(topic_cycle)},
+        ("sns", "ListTagsForResource"): lambda: {"ResourceArn": next(topic_cycle)},
+        ("sns", "ListSubscriptionsByTopic"): lambda: {"TopicArn": next(topic_cycle)},
+        ("sns", "GetSubscriptionAttributes"): lambda: {"SubscriptionArn": next(subscription_cycle)},
         ("resourcegroupstaggingapi", "GetResources"): lambda: {"ResourceARNList": next(tagged_batches)},
         **{("s3", op): params for op, params in by_bucket.items()},
     }

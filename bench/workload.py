@@ -1,13 +1,21 @@
-"""N specs as a realistic mix: the production scenario (SCENARIO.md) multiplied. Each unit of 20 is
-8 queues (40%), 5 alarms (25%), 4 buckets (20%) and 3 scaling objects (15%: a target and its two
-policies), with the references the scenario has: dead-letter queues, alarms on queues, an alarm
-driving a step policy."""
+"""N specs as a realistic mix: the production scenario (SCENARIO.md) multiplied.
+
+The default mix's unit of 20 is 8 queues (40%), 5 alarms (25%), 4 buckets (20%) and 3 scaling objects
+(15%: a target and its two policies), with the references the scenario has: dead-letter queues, alarms
+on queues, an alarm driving a step policy. Its steady reads per resource are the goal that the parts
+added since must not raise.
+
+The full mix (`--mix full`) is the default unit plus the parts the examples added later, so that their
+read cost is measured too: a topic the unit's alarms page through, a high-throughput FIFO queue and its
+dead-letter queue (redrive allow policy), a log bucket and a bucket using ownership controls, access
+logging and a lifecycle rule with an And filter, a scheduled action, and an alarm paging the topic.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-UNIT = 20
+UNIT = 20  # the default mix's unit; the full mix's is larger (unit_size)
 ENVELOPE = "apiVersion: trimtab.io/v1alpha1\nkind: {kind}\nmetadata: {{name: {name}}}\nspec:\n"
 ECS_CLUSTER = "bench"
 
@@ -42,10 +50,49 @@ def unit_documents(u: int) -> list[str]:
     return docs
 
 
-def write_workload(root: Path, resources: int) -> list[tuple[str, str]]:
-    """Write ceil(N / 20) units (one file each); returns the ECS services the targets need."""
+def full_unit_documents(u: int) -> list[str]:
+    p = f"u{u:05d}"
+    topic_policy = ("  policy:\n    Version: '2012-10-17'\n    Statement:\n      - Effect: Allow\n"
+                    "        Principal: {Service: cloudwatch.amazonaws.com}\n        Action: sns:Publish\n"
+                    "        Resource: ${Self.Arn}\n")
+    log_policy = ("  policy:\n    Version: '2012-10-17'\n    Statement:\n      - Effect: Allow\n"
+                  "        Principal: {Service: logging.s3.amazonaws.com}\n        Action: s3:PutObject\n"
+                  "        Resource: ${Self.Arn}/*\n")
+    return [*unit_documents(u),
+            _doc("Topic", f"{p}-alerts", f"  displayName: {p} alerts\n{topic_policy}  tags: {{team: core}}\n"),
+            _doc("Queue", f"{p}-events-dlq", "  queueName: " + f"{p}-events-dlq.fifo\n  fifo: true\n"
+                 "  redriveAllowPolicy: {redrivePermission: allowAll}\n"),
+            _doc("Queue", f"{p}-events", "  queueName: " + f"{p}-events.fifo\n  fifo: true\n"
+                 "  contentBasedDeduplication: true\n  deduplicationScope: messageGroup\n"
+                 "  fifoThroughputLimit: perMessageGroupId\n"
+                 f"  deadLetterQueue: {{queueRef: {p}-events-dlq, maxReceiveCount: 3}}\n"),
+            _doc("Bucket", f"bench-{p}-logs", f"  ownershipControls: BucketOwnerEnforced\n{log_policy}"),
+            _doc("Bucket", f"bench-{p}-site", "  versioning: true\n  ownershipControls: BucketOwnerEnforced\n"
+                 f"  logging: {{targetBucketRef: bench-{p}-logs, targetPrefix: site/}}\n  lifecycleRules:\n"
+                 # An And filter of a prefix and a tag: moto drops size bounds from a filter (docs/aws-emulator.md),
+                 # so a size filter would read as drift in every resync here, and not on AWS.
+                 "    - id: expire-drafts\n      prefix: drafts/\n      tags: {stage: draft}\n"
+                 "      expiration: {days: 90}\n"),
+            _doc("ScheduledAction", f"{p}-business-hours", f"  targetRef: {p}-svc\n"
+                 "  schedule: cron(0 8 ? * MON-FRI *)\n  timezone: Europe/Berlin\n"
+                 "  scalableTargetAction: {minCapacity: 2, maxCapacity: 10}\n"),
+            _doc("Alarm", f"{p}-events-age", "  metric: {namespace: AWS/SQS, metricName: "
+                 "ApproximateAgeOfOldestMessage, statistic: Maximum, period: 60, dimensions: "
+                 f"{{QueueName: {{queueRef: {p}-events}}}}}}\n  evaluationPeriods: 3\n  threshold: 600\n"
+                 f"  comparisonOperator: GreaterThanThreshold\n  alarmActions:\n    - topicRef: {p}-alerts\n")]
+
+
+MIXES = {"default": unit_documents, "full": full_unit_documents}
+
+
+def unit_size(mix: str) -> int:
+    return len(MIXES[mix](0))
+
+
+def write_workload(root: Path, resources: int, mix: str = "default") -> list[tuple[str, str]]:
+    """Write ceil(N / the mix's unit) units (one file each); returns the ECS services the targets need."""
     root.mkdir(parents=True, exist_ok=True)
-    units = max(1, -(-resources // UNIT))
+    units = max(1, -(-resources // unit_size(mix)))
     for u in range(units):
-        (root / f"unit-{u:05d}.yaml").write_text("---\n".join(unit_documents(u)))
+        (root / f"unit-{u:05d}.yaml").write_text("---\n".join(MIXES[mix](u)))
     return [(ECS_CLUSTER, f"u{u:05d}-svc") for u in range(units)]

@@ -27,3 +27,14 @@ def test_the_benchmark_runs_and_a_steady_resync_changes_nothing() -> None:
     assert run["cpu"]["steady_floor"]["client_cpu_s"] > 0
     ratio = measured["summary"]["measures"]["steady.ratio_to_floor"]
     assert ratio["min"] <= ratio["median"] <= ratio["max"]
+
+
+def test_the_full_mix_converges_and_a_steady_resync_changes_nothing() -> None:
+    # One unit of the full mix: every part added since the default mix (topics, high-throughput FIFO,
+    # bucket sub-resources, scheduled actions, ...) reads back in sync, so its steady resync writes nothing.
+    result = subprocess.run([sys.executable, "-m", "bench", "--mix", "full", "--resources", "1", "--repeat", "1",
+                             "--no-docs"], capture_output=True, text=True, cwd=REPO, check=False, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    steady = json.loads(result.stdout)["runs"][0]["steady"]
+    assert steady["mutating_by_operation"] == {} and steady["mutating"] == 0
+    assert steady["floor_skipped"] == [], "every steady read of the full mix is replayed by the floor"
