@@ -27,6 +27,16 @@ DELIVERY_POLICY = {"http": {"defaultHealthyRetryPolicy": {
     "minDelayTarget": 20, "maxDelayTarget": 20, "numRetries": 3, "numMaxDelayRetries": 0,
     "numNoDelayRetries": 0, "numMinDelayRetries": 0, "backoffFunction": "linear"}}}
 
+def _predictive_math(metric_name: str) -> dict[str, Any]:
+    """A predictive scaling policy's customized metric writing every field of its metric math."""
+    return {"metrics": [
+        {"id": "raw", "metricStat": {"metric": {
+            "namespace": "AWS/ECS", "metricName": metric_name,
+            "dimensions": {"ServiceName": "web", "ClusterName": "main"}}, "stat": "Average", "unit": "Percent"},
+         "returnData": False},
+        {"id": "scaled", "expression": "raw / 100", "label": f"{metric_name} / 100", "returnData": True}]}
+
+
 BASES: dict[str, list[dict[str, Any]]] = {
     "Queue": [{
         "queueName": "base-queue", "visibilityTimeoutSeconds": 60, "messageRetentionSeconds": 86400,
@@ -114,6 +124,9 @@ BASES: dict[str, list[dict[str, Any]]] = {
                                              "resourceLabel": "app/a/1/targetgroup/t/2"},
                  "predefinedLoadMetric": {"type": "ALBTargetGroupRequestCount",
                                           "resourceLabel": "app/a/1/targetgroup/t/2"}},
+                {"targetValue": 50, **{metric: _predictive_math(name) for metric, name in (
+                    ("customizedScalingMetric", "CPUUtilization"), ("customizedLoadMetric", "CPUUtilization"),
+                    ("customizedCapacityMetric", "RunningTaskCount"))}},
             ],
             "mode": "ForecastAndScale", "schedulingBufferTime": 300,
             "maxCapacityBreachBehavior": "IncreaseMaxCapacity", "maxCapacityBuffer": 10,

@@ -324,7 +324,12 @@ _NOT_APPLIED = {("ScalableTarget", "serviceNamespace"), ("ScalableTarget", "reso
                     "metricSpecifications[].targetValue",
                     *(f"metricSpecifications[].{metric}.{leaf}" for metric in (
                         "predefinedMetricPair", "predefinedScalingMetric", "predefinedLoadMetric")
-                      for leaf in ("type", "resourceLabel"))))}
+                      for leaf in ("type", "resourceLabel")),
+                    *(f"metricSpecifications[].{metric}.metrics[].{leaf}" for metric in (
+                        "customizedScalingMetric", "customizedLoadMetric", "customizedCapacityMetric")
+                      for leaf in ("id", "expression", "label", "returnData", "metricStat.stat", "metricStat.unit",
+                                   "metricStat.metric.namespace", "metricStat.metric.metricName",
+                                   "metricStat.metric.dimensions{key}", "metricStat.metric.dimensions{value}"))))}
 
 
 def test_moto_skips_are_named_in_the_emulator_document() -> None:

@@ -69,6 +69,7 @@ MOTO_CANNOT_EMULATE: dict[str, str] = {
     "queue-redrive-allow-by-queue.yaml": "moto drops RedriveAllowPolicy (CreateQueue and SetQueueAttributes)",
     "queue-redrive-deny-all.yaml": "moto drops RedriveAllowPolicy (CreateQueue and SetQueueAttributes)",
     "scaling-ecs-predictive-forecast-and-scale.yaml": "moto refuses PolicyType PredictiveScaling",
+    "scaling-ecs-predictive-customized-metrics.yaml": "moto refuses PolicyType PredictiveScaling",
 }
 
 _FIELD = re.compile(r"\bfield: (\S+)")

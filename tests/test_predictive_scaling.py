@@ -98,3 +98,17 @@ async def test_unset_options_are_left_to_aws_and_a_changed_target_is_drift() -> 
     aas.sent["PredictiveScalingPolicyConfiguration"]["MetricSpecifications"][0]["TargetValue"] = 70.0
     changed = spec_named((await client.observe(desired)).diff, client.spec_fields)  # as a plan names them
     assert [change.path for change in changed] == ["predictiveScaling.metricSpecifications"]
+
+
+async def test_customized_metric_math_reads_back_in_sync_in_any_dimension_order() -> None:
+    client, desired, aas = _desired(_predictive_base())
+    await client.create(desired)
+    sent = aas.sent["PredictiveScalingPolicyConfiguration"]["MetricSpecifications"]
+    (customized,) = [spec for spec in sent if "CustomizedLoadMetricSpecification" in spec]
+    assert set(customized) >= {"CustomizedScalingMetricSpecification", "CustomizedCapacityMetricSpecification"}
+    metric = customized["CustomizedLoadMetricSpecification"]["MetricDataQueries"][0]["MetricStat"]["Metric"]
+    metric["Dimensions"].reverse()  # AWS keeps no order
+    assert (await client.observe(desired)).diff == []
+    customized["CustomizedLoadMetricSpecification"]["MetricDataQueries"][1]["Expression"] = "raw / 10"
+    changed = spec_named((await client.observe(desired)).diff, client.spec_fields)
+    assert [change.path for change in changed] == ["predictiveScaling.metricSpecifications"]

@@ -56,13 +56,19 @@ class CustomizedMetric(SpecModel):
         if self.metrics is not None:
             if any(part is not None for part in single) or self.dimensions:
                 raise FieldError("metrics", "use either metrics (metric math) or namespace/metricName, not both")
-            check_metric_queries(self.metrics, "metrics")
-            for index, query in enumerate(self.metrics):
-                if query.metric_stat is not None and query.metric_stat.period is not None:
-                    raise FieldError(f"metrics[{index}].metricStat.period", "target tracking metrics take no period")
+            check_policy_queries(self.metrics, "target tracking")
         elif any(part is None for part in single):
             raise ValueError("a customized metric needs namespace, metricName and statistic, or metrics")
         return self
+
+
+def check_policy_queries(queries: list[MetricQuery], policy_type: str) -> None:
+    """A policy's metric math: unique ids, one query returning data, and no period (Application Auto
+    Scaling's metric stats have none: TargetTrackingMetricStat, PredictiveScalingMetricStat)."""
+    check_metric_queries(queries, "metrics")
+    for index, query in enumerate(queries):
+        if query.metric_stat is not None and query.metric_stat.period is not None:
+            raise FieldError(f"metrics[{index}].metricStat.period", f"{policy_type} metrics take no period")
 
 
 class QueueBacklogPerTask(SpecModel):
@@ -160,23 +166,50 @@ class PredictiveMetric(SpecModel):
     resource_label: str | None = Field(default=None, description="Needed by the ALB request count metrics.")
 
 
+class PredictiveCustomizedMetric(SpecModel):
+    """A metric of your own for predictive scaling, as CloudWatch metric math."""
+
+    metrics: list[MetricQuery] = Field(description="Metric queries; exactly one returns the metric (returnData).")
+
+    @model_validator(mode="after")
+    def _queries(self) -> Self:
+        check_policy_queries(self.metrics, "predictive scaling")
+        return self
+
+
 class PredictiveMetricSpecification(SpecModel):
-    """A metric pair, or a scaling and a load metric: the predefined forms (customized metrics are not
-    in the spec language yet)."""
+    """A metric pair, or a scaling and a load metric, each predefined or customized (metric math)."""
 
     target_value: float = Field(description="The scaling metric's value to hold.")
     predefined_metric_pair: PredictiveMetric | None = None
     predefined_scaling_metric: PredictiveMetric | None = None
     predefined_load_metric: PredictiveMetric | None = None
+    customized_scaling_metric: PredictiveCustomizedMetric | None = Field(
+        default=None, description="The scaling metric as metric math, instead of predefinedScalingMetric.")
+    customized_load_metric: PredictiveCustomizedMetric | None = Field(
+        default=None, description="The load metric (what the forecast is made of) as metric math, instead of "
+                                  "predefinedLoadMetric.")
+    customized_capacity_metric: PredictiveCustomizedMetric | None = Field(
+        default=None, description="The capacity metric as metric math (optional).")
 
     @model_validator(mode="after")
     def _pair_or_both(self) -> Self:
-        # "Specify either a metric pair, or a load metric and a scaling metric individually."
-        separate = (self.predefined_scaling_metric, self.predefined_load_metric)
-        if self.predefined_metric_pair is not None and any(metric is not None for metric in separate):
+        # "Specify either a metric pair, or a load metric and a scaling metric individually"; each of
+        # the two is predefined or customized (API_PredictiveScalingMetricSpecification).
+        scaling = {"predefinedScalingMetric": self.predefined_scaling_metric,
+                   "customizedScalingMetric": self.customized_scaling_metric}
+        load = {"predefinedLoadMetric": self.predefined_load_metric,
+                "customizedLoadMetric": self.customized_load_metric}
+        chosen = [[name for name, value in metric.items() if value is not None] for metric in (scaling, load)]
+        for names in chosen:
+            if len(names) > 1:
+                raise FieldError(names[1], f"use either {' or '.join(names)}")
+        if self.predefined_metric_pair is not None and any(chosen):
             raise FieldError("predefinedMetricPair", "use either predefinedMetricPair or the scaling and load metrics")
-        if self.predefined_metric_pair is None and any(metric is None for metric in separate):
-            raise ValueError("needs predefinedMetricPair, or both predefinedScalingMetric and predefinedLoadMetric")
+        if self.predefined_metric_pair is None and not all(chosen):
+            raise ValueError("needs predefinedMetricPair, or a scaling metric (predefinedScalingMetric or "
+                             "customizedScalingMetric) and a load metric (predefinedLoadMetric or "
+                             "customizedLoadMetric)")
         return self
 
 
@@ -271,6 +304,16 @@ SCALING_POLICY_PARAMS: ParamTable = {
                          ("predefinedScalingMetric", "PredefinedScalingMetricSpecification"),
                          ("predefinedLoadMetric", "PredefinedLoadMetricSpecification"))
        for leaf, wire in (("", ""), (".type", ".PredefinedMetricType"), (".resourceLabel", ".ResourceLabel"))},
+    # PredictiveScalingMetricDataQuery has TargetTrackingMetricDataQuery's shape, in PutScalingPolicy too.
+    **{key: value
+       for spec, aws in (("customizedScalingMetric", "CustomizedScalingMetricSpecification"),
+                         ("customizedLoadMetric", "CustomizedLoadMetricSpecification"),
+                         ("customizedCapacityMetric", "CustomizedCapacityMetricSpecification"))
+       for key, value in {
+           f"predictiveScaling.metricSpecifications[].{spec}": Param(_AAS, _PUT, f"{_PM}.{aws}"),
+           **tracking_query_params(f"predictiveScaling.metricSpecifications[].{spec}.metrics",
+                                   f"{_PM}.{aws}.MetricDataQueries"),
+       }.items()},
     "predictiveScaling.mode": Param(_AAS, _PUT, f"{_PS}.Mode"),
     "predictiveScaling.schedulingBufferTime": Param(_AAS, _PUT, f"{_PS}.SchedulingBufferTime"),
     "predictiveScaling.maxCapacityBreachBehavior": Param(_AAS, _PUT, f"{_PS}.MaxCapacityBreachBehavior"),

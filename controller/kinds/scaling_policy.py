@@ -31,6 +31,10 @@ _CONFIG_KEY = {
     STEP_SCALING: "StepScalingPolicyConfiguration",
     PREDICTIVE_SCALING: "PredictiveScalingPolicyConfiguration",
 }
+# A predictive metric specification's metric math: AWS member -> the spec's field.
+_CUSTOMIZED_PREDICTIVE = {"CustomizedScalingMetricSpecification": "customized_scaling_metric",
+                          "CustomizedLoadMetricSpecification": "customized_load_metric",
+                          "CustomizedCapacityMetricSpecification": "customized_capacity_metric"}
 
 
 class ScalingPolicyClient(ResourceClient[ScalingPolicy]):
@@ -63,7 +67,7 @@ class ScalingPolicyClient(ResourceClient[ScalingPolicy]):
             tracking = _target_tracking(resource, spec.target_tracking, refs)
             return {"policyType": TARGET_TRACKING, "configuration": tracking}
         if spec.predictive_scaling is not None:
-            return {"policyType": PREDICTIVE_SCALING, "configuration": _predictive(spec.predictive_scaling)}
+            return {"policyType": PREDICTIVE_SCALING, "configuration": _predictive(spec.predictive_scaling, refs)}
         assert spec.step_scaling is not None  # exactly one is set, by the model
         step = spec.step_scaling
         configuration: dict[str, Any] = {
@@ -92,6 +96,8 @@ class ScalingPolicyClient(ResourceClient[ScalingPolicy]):
         configuration = {key: value for key, value in observed.items() if key in wanted}
         if policy_type == STEP_SCALING:
             configuration["StepAdjustments"] = _sorted_steps(configuration.get("StepAdjustments", []))
+        if policy_type == PREDICTIVE_SCALING and "MetricSpecifications" in configuration:
+            configuration["MetricSpecifications"] = _observed_predictive(configuration["MetricSpecifications"])
         custom = configuration.get("CustomizedMetricSpecification")
         if isinstance(custom, dict) and "Metrics" in custom:
             configuration["CustomizedMetricSpecification"] = {"Metrics": normalise_queries(custom["Metrics"])}
@@ -147,7 +153,7 @@ def _step(step: Any) -> dict[str, Any]:
     return rendered
 
 
-def _predictive(predictive: PredictiveScaling) -> dict[str, Any]:
+def _predictive(predictive: PredictiveScaling, refs: RefResolver) -> dict[str, Any]:
     """The fields the spec sets, as PutScalingPolicy takes them and DescribeScalingPolicies reports them."""
     specifications = []
     for specification in predictive.metric_specifications:
@@ -159,6 +165,10 @@ def _predictive(predictive: PredictiveScaling) -> dict[str, Any]:
                 rendered[aws] = {"PredefinedMetricType": metric.type}
                 if metric.resource_label is not None:
                     rendered[aws]["ResourceLabel"] = metric.resource_label
+        for aws, customized in _CUSTOMIZED_PREDICTIVE.items():
+            chosen = getattr(specification, customized)
+            if chosen is not None:
+                rendered[aws] = {"MetricDataQueries": metric_queries(chosen.metrics, refs)}
         specifications.append(rendered)
     configuration: dict[str, Any] = {"MetricSpecifications": specifications}
     for aws, value in (("Mode", predictive.mode), ("SchedulingBufferTime", predictive.scheduling_buffer_time),
@@ -167,6 +177,18 @@ def _predictive(predictive: PredictiveScaling) -> dict[str, Any]:
         if value is not None:
             configuration[aws] = value
     return configuration
+
+
+def _observed_predictive(specifications: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Observed metric specifications with their metric math in the rendered shape (dimensions sorted)."""
+    observed = []
+    for specification in specifications:
+        item = dict(specification)
+        for aws in _CUSTOMIZED_PREDICTIVE:
+            if aws in item:
+                item[aws] = {"MetricDataQueries": normalise_queries(item[aws].get("MetricDataQueries", []))}
+        observed.append(item)
+    return observed
 
 
 def _sorted_steps(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
