@@ -148,9 +148,11 @@ def test_self_arn_of_a_bucket_and_alarm_actions_and_resource_ids() -> None:
           scalableDimension: kafka:broker-storage:VolumeSize
           minCapacity: 1
           maxCapacity: 800
+          roleARN: arn:${AWS::Partition}:iam::${AWS::AccountId}:role/msk-scaling
     """), CHINA)
     assert isinstance(target, ScalableTarget)
     assert target.spec.resource == "arn:aws-cn:kafka:cn-north-1:111122223333:cluster/demo/6357e0b2-0e6a-4b86"
+    assert target.spec.role_arn == "arn:aws-cn:iam::111122223333:role/msk-scaling"
 
 
 def test_every_scope_names_fields_of_its_kind() -> None:

@@ -60,8 +60,8 @@ SCOPES: dict[str, Scope] = {
     "Topic": Scope(("policy", "encryption.kmsMasterKeyId"),
                    "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:"),
     "Alarm": Scope(("alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn")),
-    # A Kafka cluster's or a Comprehend endpoint's resource id is its ARN.
-    "ScalableTarget": Scope(("resourceId",)),
+    # A Kafka cluster's or a Comprehend endpoint's resource id is its ARN; a role is this account's.
+    "ScalableTarget": Scope(("resourceId", "roleARN")),
 }
 
 
