@@ -182,8 +182,8 @@ def _rows(node: dict[str, Any], path: str, required: bool, table: ParamTable,
     return rows
 
 
-def render(examples: dict[str, str]) -> str:
-    """The whole reference; `examples` maps a kind to the YAML of an example spec."""
+def render(examples: dict[str, list[str]]) -> str:
+    """The whole reference; `examples` maps a kind to the YAML of its example specs."""
     metadata_schema = Metadata.model_json_schema(by_alias=True)
     lines = [INTRO, _pseudo_parameters(), METADATA.rstrip("\n")]
     for name, field in metadata_schema["properties"].items():
@@ -192,8 +192,8 @@ def render(examples: dict[str, str]) -> str:
     for kind, model in MODELS.items():
         schema = spec_schema(model, with_aws=False)
         lines += ["", f"## {kind}", "", model.SUMMARY, ""]
-        if kind in examples:
-            lines += ["```yaml", examples[kind].rstrip("\n"), "```", ""]
+        for example in examples.get(kind, ()):
+            lines += ["```yaml", example.rstrip("\n"), "```", ""]
         lines += ["| field | type | required | default | AWS parameter | constraints | description |",
                   "|---|---|---|---|---|---|---|"]
         needed = set(schema.get("required", []))

@@ -7,26 +7,56 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from controller.api.reference import render as render_reference
 from controller.cli import stack_template
 from controller.cli.cli_reference import render_cli_reference
 from controller.cli.config_reference import render_configuration
 from controller.cli.generated import write_or_check
+from controller.kinds.registry import MODELS
 
 Subparsers = Any
 Registrations = Iterable[Callable[[Subparsers], None]]
 
 
-def _examples(root: Path) -> dict[str, str]:
-    """The fullest example spec (most lines) of each kind under `root`, as written."""
-    examples: dict[str, str] = {}
+def _examples(root: Path) -> dict[str, list[str]]:
+    """Per kind, example specs under `root` (as written, comments dropped) that together show every field
+    any example sets (as the kind's AWS_PARAMS name them): the fullest first, then each that adds the most
+    fields not yet shown."""
+    candidates: dict[str, list[tuple[str, set[str]]]] = {}
     for path in sorted(root.rglob("*.yaml")):
         for text in path.read_text().split("\n---\n"):
-            body = "\n".join(line for line in text.splitlines() if not line.startswith("#"))
-            kind = next((line.split(":", 1)[1].strip() for line in body.splitlines() if line.startswith("kind:")), "")
-            if kind and len(body) > len(examples.get(kind, "")):
-                examples[kind] = body.strip("\n")
+            body = "\n".join(line for line in text.splitlines() if not line.startswith("#")).strip("\n")
+            document = yaml.safe_load(body) if body else None
+            kind = document.get("kind") if isinstance(document, dict) else None
+            if kind in MODELS:
+                fields = _paths(document.get("spec")) & set(MODELS[kind].AWS_PARAMS)  # not map keys, not policies'
+                candidates.setdefault(kind, []).append((body, fields))
+    examples: dict[str, list[str]] = {}
+    for kind, found in candidates.items():
+        shown: set[str] = set()
+        chosen = examples.setdefault(kind, [])
+        while True:
+            body, fields = max(found, key=lambda candidate: (len(candidate[1] - shown), len(candidate[0])))
+            if chosen and not fields - shown:
+                break
+            chosen.append(body)
+            shown |= fields
     return examples
+
+
+def _paths(node: Any, prefix: str = "") -> set[str]:
+    """Every key path under `node` (`logging`, `logging.targetPrefix`, `lifecycleRules[].id`, ...)."""
+    if isinstance(node, list):
+        return {path for item in node for path in _paths(item, f"{prefix}[]")}
+    if not isinstance(node, dict):
+        return set()
+    paths: set[str] = set()
+    for key, value in node.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        paths |= {path, *_paths(value, path)}
+    return paths
 
 
 def _docs(args: argparse.Namespace, registrations: Registrations) -> int:
@@ -42,7 +72,8 @@ def register_docs(subcommands: Subparsers, registrations: Registrations) -> None
     parser = subcommands.add_parser(
         "docs", help="write (or check) the spec, configuration and CLI references, and the stack's generated parts",
         description="Generate the spec reference (every field of every kind) from the models, "
-                    "with an example of each kind taken from the example specs, and the config file "
+                    "with examples of each kind taken from the example specs (together showing every field they set), "
+                    "and the config file "
                     "reference from the flags of `trimtab run`, and the CLI reference from every command's --help; "
                     "and rewrite the ECS stack's parts that follow from the kinds: the task role's statements "
                     "(`trimtab iam-policy`) and the events rule's pattern.",
