@@ -69,6 +69,8 @@ MOTO_CANNOT_EMULATE: dict[str, str] = {
     "queue-redrive-allow-by-queue.yaml": "moto drops RedriveAllowPolicy (CreateQueue and SetQueueAttributes)",
     "queue-redrive-deny-all.yaml": "moto drops RedriveAllowPolicy (CreateQueue and SetQueueAttributes)",
     "scaling-ecs-predictive-forecast-and-scale.yaml": "moto refuses PolicyType PredictiveScaling",
+    "bucket-requester-pays.yaml": "moto does not implement request payment (it reads as BucketOwner)",
+    "bucket-intelligent-tiering-archive.yaml": "moto does not implement intelligent tiering configurations",
 }
 
 _FIELD = re.compile(r"\bfield: (\S+)")
