@@ -72,10 +72,23 @@ BASES: dict[str, list[dict[str, Any]]] = {
         ],
         "ownershipControls": "BucketOwnerEnforced",
         "logging": {"targetBucket": "base-logs", "targetPrefix": "base-bucket/"},
+        "cors": [{"id": "site", "allowedMethods": ["GET", "HEAD"], "allowedOrigins": ["https://www.example.com"],
+                  "allowedHeaders": ["*"], "exposeHeaders": ["ETag"], "maxAgeSeconds": 3000}],
+        "website": {"indexDocument": "index.html", "errorDocument": "404.html", "routingRules": [
+            {"condition": {"keyPrefixEquals": "docs/", "httpErrorCodeReturnedEquals": "404"},
+             "redirect": {"hostName": "docs.example.com", "protocol": "https", "replaceKeyPrefixWith": "guide/",
+                          "httpRedirectCode": "301"}},
+            {"redirect": {"replaceKeyWith": "index.html"}}]},
+        "transferAcceleration": True, "requestPayment": "BucketOwner",
+        "intelligentTieringConfigurations": [
+            {"id": "archive", "enabled": True, "prefix": "archive/", "tags": {"class": "cold"},
+             "tierings": [{"days": 90, "accessTier": "ARCHIVE_ACCESS"},
+                          {"days": 180, "accessTier": "DEEP_ARCHIVE_ACCESS"}]}],
         "policy": BUCKET_POLICY, "requireTls": True, "tags": {"team": "core"},
     }, {
         "ownershipControls": "ObjectWriter",
         "logging": {"targetBucketRef": "base-logs"},
+        "website": {"redirectAllRequestsTo": {"hostName": "www.example.com", "protocol": "https"}},
     }],
     "ScalableTarget": [{
         "ecsService": {"cluster": "main", "service": "web"}, "minCapacity": 1, "maxCapacity": 4,

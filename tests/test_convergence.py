@@ -51,6 +51,8 @@ MOTO_SKIPS: dict[str, dict[str, str]] = {
         "lifecycleRules[].tags{value}": "moto drops an empty Value from a lifecycle rule's tag filter",
         "lifecycleRules[].objectSizeGreaterThan": "moto drops ObjectSizeGreaterThan from a lifecycle filter",
         "lifecycleRules[].objectSizeLessThan": "moto drops ObjectSizeLessThan from a lifecycle filter",
+        "requestPayment": "moto does not implement request payment: every bucket reads as BucketOwner",
+        "intelligentTieringConfigurations": "moto does not implement intelligent tiering configurations",
     },
 }
 

@@ -70,6 +70,8 @@ MOTO_CANNOT_EMULATE: dict[str, str] = {
     "queue-redrive-deny-all.yaml": "moto drops RedriveAllowPolicy (CreateQueue and SetQueueAttributes)",
     "scaling-ecs-predictive-forecast-and-scale.yaml": "moto refuses PolicyType PredictiveScaling",
     "scaling-ecs-predictive-customized-metrics.yaml": "moto refuses PolicyType PredictiveScaling",
+    "bucket-requester-pays.yaml": "moto does not implement request payment (it reads as BucketOwner)",
+    "bucket-intelligent-tiering-archive.yaml": "moto does not implement intelligent tiering configurations",
 }
 
 _FIELD = re.compile(r"\bfield: (\S+)")

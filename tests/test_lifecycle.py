@@ -90,6 +90,66 @@ spec:
 """
 
 
+# CORS, website hosting and transfer acceleration, drifted one at a time. (Request payment and intelligent
+# tiering are not here: moto implements neither, docs/aws-emulator.md; tests/test_bucket_requests.py checks
+# their requests against botocore's model and reads S3's answers back.)
+WEB_BUCKET = """
+apiVersion: trimtab.io/v1alpha1
+kind: Bucket
+metadata: {name: acme-test-web}
+spec:
+  deletionPolicy: Delete
+  website:
+    indexDocument: index.html
+    errorDocument: 404.html
+    routingRules:
+      - condition: {keyPrefixEquals: blog/}
+        redirect: {replaceKeyPrefixWith: articles/, httpRedirectCode: "301"}
+  cors:
+    - {allowedMethods: [GET], allowedOrigins: ["https://app.example.com"]}
+    - {id: uploads, allowedMethods: [PUT, POST], allowedOrigins: ["*"], allowedHeaders: ["*"],
+       exposeHeaders: [ETag], maxAgeSeconds: 3000}
+  transferAcceleration: true
+"""
+
+# A bucket that must have no website and no CORS rules: someone adds both, and they are deleted.
+NO_WEB_BUCKET = """
+apiVersion: trimtab.io/v1alpha1
+kind: Bucket
+metadata: {name: acme-test-private}
+spec:
+  deletionPolicy: Delete
+  website: {}
+  cors: []
+"""
+
+
+def _drift_cors(boto: Any) -> None:
+    boto("s3").put_bucket_cors(Bucket="acme-test-web", CORSConfiguration={"CORSRules": [
+        {"AllowedMethods": ["GET"], "AllowedOrigins": ["https://app.example.com"]},
+        {"ID": "uploads", "AllowedMethods": ["PUT", "POST"], "AllowedOrigins": ["*"], "AllowedHeaders": ["*"],
+         "ExposeHeaders": ["ETag"], "MaxAgeSeconds": 60}]})
+
+
+def _drift_website(boto: Any) -> None:
+    boto("s3").put_bucket_website(Bucket="acme-test-web", WebsiteConfiguration={
+        "IndexDocument": {"Suffix": "home.html"}, "ErrorDocument": {"Key": "404.html"},
+        "RoutingRules": [{"Condition": {"KeyPrefixEquals": "blog/"},
+                          "Redirect": {"ReplaceKeyPrefixWith": "articles/", "HttpRedirectCode": "301"}}]})
+
+
+def _drift_acceleration(boto: Any) -> None:
+    boto("s3").put_bucket_accelerate_configuration(Bucket="acme-test-web",
+                                                   AccelerateConfiguration={"Status": "Suspended"})
+
+
+def _drift_publish_private(boto: Any) -> None:
+    s3 = boto("s3")
+    s3.put_bucket_website(Bucket="acme-test-private", WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
+    s3.put_bucket_cors(Bucket="acme-test-private", CORSConfiguration={"CORSRules": [
+        {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]})
+
+
 def _drift_target(boto: Any) -> None:
     boto("application-autoscaling").register_scalable_target(
         ServiceNamespace="ecs", ResourceId="service/main/worker",
@@ -201,6 +261,11 @@ CASES = [
          {"ownershipControls"}),
     Case("Bucket/acme-test-site", {"logs.yaml": LOG_BUCKET, "site.yaml": SITE_BUCKET}, _drift_logging,
          {"logging.targetPrefix"}),
+    Case("Bucket/acme-test-web", {"web.yaml": WEB_BUCKET}, _drift_cors, {"cors"}),
+    Case("Bucket/acme-test-web", {"web.yaml": WEB_BUCKET}, _drift_website, {"website.IndexDocument.Suffix"}),
+    Case("Bucket/acme-test-web", {"web.yaml": WEB_BUCKET}, _drift_acceleration, {"transferAcceleration"}),
+    Case("Bucket/acme-test-private", {"private.yaml": NO_WEB_BUCKET}, _drift_publish_private,
+         {"website.IndexDocument", "cors"}),
     pytest.param(Case("ScalableTarget/worker", {"t.yaml": TARGET}, _drift_target, {"maxCapacity"}), marks=ECS_SEEDED),
     pytest.param(Case("ScalingPolicy/worker-out", {"t.yaml": TARGET, "p.yaml": """
         apiVersion: trimtab.io/v1alpha1
@@ -314,7 +379,9 @@ async def test_observe_reads_only_what_the_spec_manages(harness: Harness) -> Non
     operations = set(harness.recorder.operations())
     assert "GetPublicAccessBlock" in operations  # always managed
     unmanaged = {"GetBucketLifecycleConfiguration", "GetBucketPolicy", "GetBucketEncryption", "GetBucketVersioning",
-                 "GetBucketOwnershipControls", "GetBucketLogging"}
+                 "GetBucketOwnershipControls", "GetBucketLogging", "GetBucketCors", "GetBucketWebsite",
+                 "GetBucketAccelerateConfiguration", "GetBucketRequestPayment",
+                 "ListBucketIntelligentTieringConfigurations"}
     assert operations.isdisjoint(unmanaged), operations & unmanaged
 
 

@@ -373,6 +373,38 @@ def test_lifecycle_rules() -> None:
     assert _lifecycle("- {id: markers-off, tags: {a: b}, expiration: {expiredObjectDeleteMarker: false}}\n") == []
 
 
+
+# ---- website hosting and transfer acceleration -----------------------------------------------------------
+
+def _bucket(name: str, spec: str) -> list[str]:
+    return _parse(f"apiVersion: trimtab.io/v1alpha1\nkind: Bucket\nmetadata: {{name: {name}}}\nspec: {spec}\n")[1]
+
+
+@pytest.mark.parametrize("website", [
+    "{}", "{indexDocument: index.html}", "{redirectAllRequestsTo: {hostName: www.example.com}}",
+    "{indexDocument: index.html, errorDocument: e.html, routingRules: [{redirect: {replaceKeyWith: a.html}}]}",
+])
+def test_websites_aws_accepts(website: str) -> None:
+    assert _bucket("acme-site", f"{{website: {website}}}") == []
+
+
+def test_website_rules() -> None:
+    problems = _bucket("acme-site", "{website: {redirectAllRequestsTo: {hostName: example.com}, "
+                                    "errorDocument: e.html, routingRules: [{redirect: {protocol: https}}]}}")
+    assert [problem.split(":")[0] for problem in problems] == ["spec.website.errorDocument",
+                                                               "spec.website.routingRules"]
+    (problem,) = _bucket("acme-site", "{website: {routingRules: [{redirect: {protocol: https}}]}}")
+    assert problem.startswith("spec.website.routingRules: routingRules needs indexDocument")
+
+
+def test_transfer_acceleration_needs_a_name_without_periods() -> None:
+    assert _bucket("acme-uploads", "{transferAcceleration: true}") == []
+    assert _bucket("www.acme.example", "{}") == []
+    for setting in ("true", "false"):
+        (problem,) = _bucket("www.acme.example", f"{{transferAcceleration: {setting}}}")
+        assert problem.startswith("spec.transferAcceleration: S3 takes no transfer acceleration setting")
+
+
 # ---- resource policies -----------------------------------------------------------------------------------
 
 def _policy(kind: str, name: str, statement: dict[str, Any], extra: str = "") -> list[str]:

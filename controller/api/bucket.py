@@ -1,5 +1,6 @@
 """Bucket: an S3 general-purpose bucket with versioning, encryption, public access block,
-lifecycle rules, object ownership, server access logging, a policy and tags."""
+lifecycle rules, object ownership, server access logging, CORS, static website hosting, transfer
+acceleration, request payment, Intelligent-Tiering archive configurations, a policy and tags."""
 
 from __future__ import annotations
 
@@ -30,6 +31,11 @@ REGION_PATTERN = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$"
 # AWS refuses transitions to the infrequent-access classes sooner than 30 days after creation.
 _IA_CLASSES = {"STANDARD_IA", "ONEZONE_IA"}
 _IA_MIN_DAYS = 30
+# Intelligent-Tiering's Deep Archive Access tier takes 180 days or more without access (Archive Access 90):
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/intelligent-tiering-managing.html
+_DEEP_ARCHIVE_MIN_DAYS = 180
+# The methods a CORS rule may allow: https://docs.aws.amazon.com/AmazonS3/latest/API/API_CORSRule.html
+CORS_METHODS = ("GET", "PUT", "POST", "DELETE", "HEAD")
 
 
 def check_bucket_name(name: str) -> str | None:
@@ -175,6 +181,102 @@ class BucketLogging(SpecModel):
         return self
 
 
+# ---- CORS, website hosting, transfer acceleration, request payment, intelligent tiering ---------------
+
+
+class CorsRule(SpecModel):
+    id: str | None = Field(default=None, description="The rule's id, to tell rules apart.")
+    allowed_methods: list[str] = Field(description="The methods a cross-origin request may use: GET, PUT, POST, "
+                                                   "DELETE or HEAD.")
+    allowed_origins: list[str] = Field(description="The origins allowed, e.g. https://www.example.com; each may hold "
+                                                   "one '*' wildcard.")
+    allowed_headers: list[str] | None = Field(
+        default=None, description="Headers a preflight may ask for (Access-Control-Request-Headers); '*' allowed.")
+    expose_headers: list[str] | None = Field(
+        default=None, description="Response headers a browser's script may read, e.g. ETag.")
+    max_age_seconds: int | None = Field(
+        default=None, description="How long a browser may cache the preflight response, in seconds.")
+
+    @model_validator(mode="after")
+    def _methods(self) -> Self:
+        for index, method in enumerate(self.allowed_methods):
+            if method not in CORS_METHODS:
+                raise FieldError(f"allowedMethods[{index}]", f"{method!r} is not one of {', '.join(CORS_METHODS)}")
+        return self
+
+
+class WebsiteRedirectAll(SpecModel):
+    host_name: str = Field(description="The host every request is redirected to.")
+    protocol: str | None = Field(default=None, description="http or https; the request's own if omitted.")
+
+
+class RoutingCondition(SpecModel):
+    key_prefix_equals: str | None = Field(default=None, description="Applies to keys starting with this prefix.")
+    http_error_code_returned_equals: str | None = Field(
+        default=None, description="Applies when S3 would answer this HTTP error code, e.g. 404.")
+
+    @model_validator(mode="after")
+    def _some_condition(self) -> Self:
+        if self.key_prefix_equals is None and self.http_error_code_returned_equals is None:
+            raise ValueError("a condition needs keyPrefixEquals or httpErrorCodeReturnedEquals")
+        return self
+
+
+class RoutingRedirect(SpecModel):
+    host_name: str | None = Field(default=None, description="The host to redirect to; this bucket's if omitted.")
+    protocol: str | None = Field(default=None, description="http or https; the request's own if omitted.")
+    replace_key_prefix_with: str | None = Field(
+        default=None, description="Replace the matched keyPrefixEquals with this prefix.")
+    replace_key_with: str | None = Field(default=None, description="Redirect to this key.")
+    http_redirect_code: str | None = Field(default=None, description="The redirect's HTTP code; 301 if omitted.")
+
+    @model_validator(mode="after")
+    def _redirects(self) -> Self:
+        targets = (self.host_name, self.protocol, self.replace_key_prefix_with, self.replace_key_with,
+                   self.http_redirect_code)
+        if all(target is None for target in targets):
+            raise ValueError("a redirect needs at least one of hostName, protocol, replaceKeyPrefixWith, "
+                             "replaceKeyWith or httpRedirectCode")
+        if self.replace_key_prefix_with is not None and self.replace_key_with is not None:
+            raise FieldError("replaceKeyWith", "replaceKeyWith cannot be combined with replaceKeyPrefixWith")
+        return self
+
+
+class RoutingRule(SpecModel):
+    condition: RoutingCondition | None = Field(
+        default=None, description="When the redirect applies; always if omitted.")
+    redirect: RoutingRedirect = Field(description="Where the request is redirected.")
+
+
+class BucketWebsite(SpecModel):
+    index_document: str | None = Field(
+        default=None, description="The key suffix served for a request to a folder, e.g. index.html.")
+    error_document: str | None = Field(default=None, description="The object served on a 4XX error, e.g. 404.html.")
+    redirect_all_requests_to: WebsiteRedirectAll | None = Field(
+        default=None, description="Redirect every request to another host, instead of serving objects.")
+    routing_rules: list[RoutingRule] | None = Field(default=None, description="Conditional redirects, in order.")
+
+
+class Tiering(SpecModel):
+    days: int = Field(description="Days without access before objects move to the tier.")
+    access_tier: str = Field(description="ARCHIVE_ACCESS (90 days or more) or DEEP_ARCHIVE_ACCESS (180 or more).")
+
+    @model_validator(mode="after")
+    def _deep_archive_minimum(self) -> Self:
+        if self.access_tier == "DEEP_ARCHIVE_ACCESS" and self.days < _DEEP_ARCHIVE_MIN_DAYS:
+            raise FieldError("days",
+                             f"DEEP_ARCHIVE_ACCESS needs at least {_DEEP_ARCHIVE_MIN_DAYS} days (got {self.days})")
+        return self
+
+
+class IntelligentTieringConfiguration(SpecModel):
+    id: str = Field(description="The configuration's unique id.")
+    enabled: bool = Field(default=True, description="Whether the configuration is applied.")
+    prefix: str | None = Field(default=None, description="Filter: object key prefix.")
+    tags: dict[str, str] | None = Field(default=None, description="Filter: objects carrying all these tags.")
+    tierings: list[Tiering] = Field(description="The archive tiers objects move to after days without access.")
+
+
 class BucketSpec(ManagedSpec):
     deletion_policy: DeletionPolicy = Field(
         default="Retain",
@@ -205,6 +307,35 @@ class BucketSpec(ManagedSpec):
         description="Server access logging to targetBucketRef or targetBucket. The target bucket's policy must "
                     "let logging.s3.amazonaws.com s3:PutObject. Unmanaged when omitted.",
     )
+    cors: list[CorsRule] | None = Field(
+        default=None,
+        description="Cross-origin resource sharing rules "
+                    "(https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html); an empty list removes the "
+                    "configuration. Unmanaged when omitted.",
+    )
+    website: BucketWebsite | None = Field(
+        default=None,
+        description="Static website hosting (https://docs.aws.amazon.com/AmazonS3/latest/userguide/"
+                    "WebsiteHosting.html): indexDocument, or redirectAllRequestsTo alone; {} turns hosting off. "
+                    "Unmanaged when omitted.",
+    )
+    transfer_acceleration: bool | None = Field(
+        default=None,
+        description="true: Enabled, false: Suspended (https://docs.aws.amazon.com/AmazonS3/latest/userguide/"
+                    "transfer-acceleration.html); not for bucket names with dots. Unmanaged when omitted.",
+    )
+    request_payment: str | None = Field(
+        default=None,
+        description="Who pays for requests and downloads: BucketOwner or Requester "
+                    "(https://docs.aws.amazon.com/AmazonS3/latest/userguide/RequesterPaysBuckets.html). "
+                    "Unmanaged when omitted.",
+    )
+    intelligent_tiering_configurations: list[IntelligentTieringConfiguration] | None = Field(
+        default=None,
+        description="S3 Intelligent-Tiering archive configurations (https://docs.aws.amazon.com/AmazonS3/latest/"
+                    "userguide/intelligent-tiering-managing.html); the whole set is managed: others are deleted. "
+                    "Unmanaged when omitted.",
+    )
     policy: PolicyDocument | None = Field(default=None, description="The bucket policy as YAML.")
     require_tls: bool = Field(
         default=False, description="Add a statement denying any request made without TLS (aws:SecureTransport)."
@@ -218,6 +349,16 @@ class BucketSpec(ManagedSpec):
             if rule.id in seen:
                 raise FieldError(f"lifecycleRules[{index}].id", f"duplicate lifecycle rule id {rule.id!r}")
             seen.add(rule.id)
+        return self
+
+    @model_validator(mode="after")
+    def _unique_tiering_ids(self) -> Self:
+        seen: set[str] = set()
+        for index, config in enumerate(self.intelligent_tiering_configurations or ()):
+            if config.id in seen:
+                raise FieldError(f"intelligentTieringConfigurations[{index}].id",
+                                 f"duplicate intelligent tiering configuration id {config.id!r}")
+            seen.add(config.id)
         return self
 
 
@@ -238,6 +379,26 @@ _POSITIVE_DAYS = Hand(f"{_S3_API}/API_LifecycleExpiration.html", minimum=1)  # "
 
 def _rule(member: str, *hand: Hand, translated: str | None = None) -> Param:
     return Param(_S3, _PUT_LIFECYCLE, f"{_LIFECYCLE}[].{member}", hand, translated)
+
+
+_CORS_RULE = f"{_S3_API}/API_CORSRule.html"
+_CORS_METHODS_RULE = f"each one of {', '.join(CORS_METHODS)}"
+_PUT_WEBSITE = "PutBucketWebsite"
+_WEBSITE = "WebsiteConfiguration"
+_PUT_TIERING = "PutBucketIntelligentTieringConfiguration"
+_TIERING_URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/intelligent-tiering-managing.html"
+
+
+def _cors(member: str, *hand: Hand) -> Param:
+    return Param(_S3, "PutBucketCors", f"CORSConfiguration.CORSRules[].{member}", hand)
+
+
+def _website(member: str, *hand: Hand) -> Param:
+    return Param(_S3, _PUT_WEBSITE, f"{_WEBSITE}.{member}", hand)
+
+
+def _tiering(member: str, *hand: Hand, translated: str | None = None) -> Param:
+    return Param(_S3, _PUT_TIERING, f"IntelligentTieringConfiguration.{member}", hand, translated)
 
 
 BUCKET_PARAMS: ParamTable = {
@@ -303,6 +464,45 @@ BUCKET_PARAMS: ParamTable = {
     "logging.targetBucket": Param(_S3, "PutBucketLogging", "BucketLoggingStatus.LoggingEnabled.TargetBucket", (
         Hand(NAMING_URL, rule="a valid bucket name"),)),
     "logging.targetPrefix": Param(_S3, "PutBucketLogging", "BucketLoggingStatus.LoggingEnabled.TargetPrefix"),
+    "cors": Param(_S3, "PutBucketCors", "CORSConfiguration.CORSRules", (Hand(
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html", max_items=100),)),
+    "cors[].id": _cors("ID", Hand(_CORS_RULE, max_length=255)),
+    "cors[].allowedMethods": _cors("AllowedMethods", Hand(_CORS_RULE, min_items=1, rule=_CORS_METHODS_RULE)),
+    "cors[].allowedOrigins": _cors("AllowedOrigins", Hand(_CORS_RULE, min_items=1)),
+    "cors[].allowedHeaders": _cors("AllowedHeaders"),
+    "cors[].exposeHeaders": _cors("ExposeHeaders"),
+    "cors[].maxAgeSeconds": _cors("MaxAgeSeconds", Hand(_CORS_RULE, minimum=0)),
+    "website": Param(_S3, _PUT_WEBSITE, _WEBSITE, translated="{}: no website (DeleteBucketWebsite)"),
+    "website.indexDocument": _website("IndexDocument.Suffix", Hand(
+        f"{_S3_API}/API_IndexDocument.html", pattern="[^/]+", rule="not empty, no slash")),
+    "website.errorDocument": _website("ErrorDocument.Key"),
+    "website.redirectAllRequestsTo": _website("RedirectAllRequestsTo"),
+    "website.redirectAllRequestsTo.hostName": _website("RedirectAllRequestsTo.HostName"),
+    "website.redirectAllRequestsTo.protocol": _website("RedirectAllRequestsTo.Protocol"),
+    "website.routingRules": _website("RoutingRules", Hand(
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-to-page-redirect.html", max_items=50)),
+    "website.routingRules[].condition": _website("RoutingRules[].Condition"),
+    "website.routingRules[].condition.keyPrefixEquals": _website("RoutingRules[].Condition.KeyPrefixEquals"),
+    "website.routingRules[].condition.httpErrorCodeReturnedEquals": _website(
+        "RoutingRules[].Condition.HttpErrorCodeReturnedEquals"),
+    "website.routingRules[].redirect": _website("RoutingRules[].Redirect"),
+    **{f"website.routingRules[].redirect.{name[0].lower()}{name[1:]}": _website(f"RoutingRules[].Redirect.{name}")
+       for name in ("HostName", "Protocol", "ReplaceKeyPrefixWith", "ReplaceKeyWith", "HttpRedirectCode")},
+    "transferAcceleration": Param(_S3, "PutBucketAccelerateConfiguration", "AccelerateConfiguration.Status",
+                                  translated="true: Enabled, false: Suspended"),
+    "requestPayment": Param(_S3, "PutBucketRequestPayment", "RequestPaymentConfiguration.Payer"),
+    "intelligentTieringConfigurations": Param(_S3, _PUT_TIERING, "IntelligentTieringConfiguration",
+                                              translated="one call per configuration"),
+    "intelligentTieringConfigurations[].id": _tiering("Id"),
+    "intelligentTieringConfigurations[].enabled": _tiering("Status", translated="true: Enabled, false: Disabled"),
+    "intelligentTieringConfigurations[].prefix": _tiering("Filter.Prefix"),
+    "intelligentTieringConfigurations[].tags": _tiering("Filter.And.Tags"),
+    "intelligentTieringConfigurations[].tags{key}": _tiering("Filter.And.Tags[].Key", TAG_KEY_MAX),
+    "intelligentTieringConfigurations[].tags{value}": _tiering("Filter.And.Tags[].Value", TAG_VALUE),
+    "intelligentTieringConfigurations[].tierings": _tiering("Tierings", Hand(_TIERING_URL, min_items=1)),
+    "intelligentTieringConfigurations[].tierings[].days": _tiering("Tierings[].Days", Hand(
+        _TIERING_URL, minimum=90, maximum=730, rule="at least 180 for DEEP_ARCHIVE_ACCESS")),
+    "intelligentTieringConfigurations[].tierings[].accessTier": _tiering("Tierings[].AccessTier"),
     "policy": Param(_S3, "PutBucketPolicy", "Policy", translated="the document as JSON"),
     "requireTls": TrimtabOnly("adds a statement denying requests without TLS to the bucket policy"),
     **tag_params("tags", _S3, "PutBucketTagging", whole="Tagging.TagSet", keys="Tagging.TagSet[].Key",
@@ -315,7 +515,8 @@ class Bucket(Resource):
     AWS_PARAMS: ClassVar[ParamTable] = BUCKET_PARAMS
     SUMMARY: ClassVar[str] = (
         "An S3 bucket with versioning, default encryption, public access block, lifecycle, object ownership, "
-        "access logging, policy and tags."
+        "access logging, CORS, website hosting, transfer acceleration, request payment, intelligent tiering, "
+        "policy and tags."
     )
     EXTRA_COLUMNS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("REGION", ".spec.region", "string"),

@@ -42,6 +42,14 @@ S3_ACTIONS = {
     "DeletePublicAccessBlock": "PutBucketPublicAccessBlock",
     "DeleteBucketTagging": "PutBucketTagging",
     "DeleteBucketPolicy": "DeleteBucketPolicy",
+    "GetBucketCors": "GetBucketCORS",
+    "PutBucketCors": "PutBucketCORS",
+    "DeleteBucketCors": "PutBucketCORS",
+    "GetBucketAccelerateConfiguration": "GetAccelerateConfiguration",
+    "PutBucketAccelerateConfiguration": "PutAccelerateConfiguration",
+    "ListBucketIntelligentTieringConfigurations": "GetIntelligentTieringConfiguration",
+    "PutBucketIntelligentTieringConfiguration": "PutIntelligentTieringConfiguration",
+    "DeleteBucketIntelligentTieringConfiguration": "PutIntelligentTieringConfiguration",
 }
 
 

@@ -24,7 +24,17 @@ from controller.kinds.base import (
     TerminalError,
     compare,
 )
-from controller.kinds.bucket_parts import BucketPart, access_logging, missing_is, ownership_controls
+from controller.kinds.bucket_parts import (
+    BucketPart,
+    access_logging,
+    cors,
+    intelligent_tiering,
+    missing_is,
+    ownership_controls,
+    request_payment,
+    transfer_acceleration,
+    website,
+)
 from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 from controller.kinds.diff import ABSENT
 from controller.kinds.ownership import describe_owner, marked_for_another
@@ -33,7 +43,9 @@ from controller.store.base import Identity
 
 # The optional sub-resources, each a module of controller/kinds/bucket_parts/, written in this order
 # after the public access block, versioning, encryption, lifecycle and policy.
-PARTS: tuple[BucketPart, ...] = (ownership_controls.PART, access_logging.PART)
+PARTS: tuple[BucketPart, ...] = (ownership_controls.PART, access_logging.PART,
+                                 cors.PART, website.PART, transfer_acceleration.PART, request_payment.PART,
+                                 intelligent_tiering.PART)
 _NOT_FOUND = {"404", "NoSuchBucket", "NotFound"}
 TLS_STATEMENT_SID = "DenyInsecureTransport"
 _PAB_KEYS = {

@@ -15,6 +15,7 @@ from __future__ import annotations
 from controller.api.envelope import Resource
 from controller.api.errors import SpecError
 from controller.api.rules import (  # noqa: F401  (each module registers its rules on import)
+    acceleration,
     alarm_actions,
     lifecycle,
     metric_math,
@@ -23,6 +24,7 @@ from controller.api.rules import (  # noqa: F401  (each module registers its rul
     step_scaling,
     target_tracking,
     targets,
+    website,
 )
 from controller.api.rules.base import REGISTRY, Violation, violations
 from controller.api.yamldoc import Document
