@@ -29,10 +29,11 @@ def _examples(root: Path) -> dict[str, list[str]]:
         for text in path.read_text().split("\n---\n"):
             body = "\n".join(line for line in text.splitlines() if not line.startswith("#")).strip("\n")
             document = yaml.safe_load(body) if body else None
-            kind = document.get("kind") if isinstance(document, dict) else None
-            if kind in MODELS:
-                fields = _paths(document.get("spec")) & set(MODELS[kind].AWS_PARAMS)  # not map keys, not policies'
-                candidates.setdefault(kind, []).append((body, fields))
+            if not isinstance(document, dict) or document.get("kind") not in MODELS:
+                continue
+            kind = document["kind"]
+            fields = _paths(document.get("spec")) & set(MODELS[kind].AWS_PARAMS)  # not map keys, not policies'
+            candidates.setdefault(kind, []).append((body, fields))
     examples: dict[str, list[str]] = {}
     for kind, found in candidates.items():
         shown: set[str] = set()
