@@ -23,6 +23,7 @@ from controller.api.rules import (  # noqa: F401  (each module registers its rul
     step_scaling,
     target_tracking,
     targets,
+    versioning,
 )
 from controller.api.rules.base import REGISTRY, Violation, violations
 from controller.api.yamldoc import Document
