@@ -21,8 +21,9 @@ from tests.test_bucket_requests import ENVIRONMENT, _RecordingS3, _sent
 
 ARNS = {"Queue": "arn:aws:sqs:us-east-1:123456789012:{}", "Topic": "arn:aws:sns:us-east-1:123456789012:{}",
         "Bucket": "arn:aws:s3:::{}"}
-COMPANIONS = "".join(f"---\napiVersion: trimtab.io/v1alpha1\nkind: {kind}\nmetadata: {{name: {name}}}\nspec: {{}}\n"
-                     for kind, name in (("Queue", "acme-events"), ("Topic", "acme-alerts"), ("Bucket", "acme-replica")))
+COMPANIONS = "".join(f"---\napiVersion: trimtab.io/v1alpha1\nkind: {kind}\nmetadata: {{name: {name}}}\nspec: {spec}\n"
+                     for kind, name, spec in (("Queue", "acme-events", "{}"), ("Topic", "acme-alerts", "{}"),
+                                              ("Bucket", "acme-replica", "{versioning: true}")))
 
 
 class _Refs(RefResolver):

@@ -131,7 +131,7 @@ LOG_BUCKET = {"policy": {"Version": "2012-10-17", "Statement": [{
 COMPANIONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "Queue": [("Queue", "base-dlq", {})],
     "Bucket": [("Bucket", "base-logs", LOG_BUCKET), ("Queue", "base-events", {}), ("Topic", "base-alerts", {}),
-               ("Bucket", "base-replica", {"versioning": True})],
+               ("Bucket", "base-replica", {"versioning": True, "objectLock": {}})],
     "ScalingPolicy": [("ScalableTarget", "base-target", TARGET), ("Queue", "orders", {})],
     "ScheduledAction": [("ScalableTarget", "base-target", TARGET)],
     "Alarm": [("Topic", "base-topic", {}), ("ScalableTarget", "base-target", TARGET),

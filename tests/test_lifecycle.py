@@ -116,7 +116,7 @@ ARCHIVE = {"events.yaml": """
     apiVersion: trimtab.io/v1alpha1
     kind: Bucket
     metadata: {name: acme-test-archive-replica}
-    spec: {deletionPolicy: Delete, versioning: true}
+    spec: {deletionPolicy: Delete, versioning: true, objectLock: {}}
     ---
     apiVersion: trimtab.io/v1alpha1
     kind: Bucket

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_snake
 
 from controller.api.bucket import Bucket, LifecycleRule
+from controller.api.rules.pairs import replica_can_receive
 from controller.api.substitution import SELF_ARN, Environment, values
 from controller.aws import AwsClients, code_in
 from controller.kinds.base import (
@@ -361,6 +362,7 @@ DESCRIPTOR = KindDescriptor(
         # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html).
         passes_role_to="s3.amazonaws.com",
     ),
+    pair_rules=(replica_can_receive,),
     terminal_codes=frozenset({"BucketNotEmpty", "IllegalLocationConstraintException", "BucketAlreadyExists",
                               "InvalidArgument", "MalformedPolicy"}),
 )
