@@ -211,3 +211,24 @@ def test_references_make_dependencies() -> None:
     assert not state.errors, [str(error) for error in state.errors]
     assert {"Queue/acme-events", "Topic/acme-alerts", "Bucket/acme-replica"} <= set(
         state.graph.dependencies["Bucket/src"])
+
+
+@pytest.mark.parametrize(("first", "second", "overlap"), [
+    ('["s3:ObjectCreated:*"]', '["s3:ObjectCreated:Put"]', True),  # a wildcard covers its types
+    ('["s3:ObjectCreated:Put"]', '["s3:ObjectCreated:Copy"]', False),
+    ('["s3:ObjectCreated:*"], filter: {prefix: logs/}', '["s3:ObjectCreated:*"], filter: {prefix: logs/2026/}', True),
+    ('["s3:ObjectCreated:*"], filter: {prefix: logs/}', '["s3:ObjectCreated:*"], filter: {prefix: data/}', False),
+    ('["s3:ObjectCreated:*"], filter: {suffix: .jpg}', '["s3:ObjectCreated:*"], filter: {suffix: .png}', False),
+    ('["s3:ObjectCreated:*"], filter: {suffix: .jpg}', '["s3:ObjectCreated:*"]', True),  # no filter: every key
+    ('["s3:ObjectRemoved:*"]', '["s3:ObjectCreated:*"]', False),
+])
+def test_overlapping_notifications_are_refused(first: str, second: str, overlap: bool) -> None:
+    spec = (f"  notifications:\n    queues: [{{queueRef: acme-events, events: {first}}}]\n"
+            f"    topics: [{{topicRef: acme-alerts, events: {second}}}]\n")
+    text = f"apiVersion: trimtab.io/v1alpha1\nkind: Bucket\nmetadata: {{name: src}}\nspec:\n{spec}{COMPANIONS}"
+    errors = [str(error) for error in parse_files({"b.yaml": text.encode()}).errors]
+    if overlap:
+        assert len(errors) == 1 and "spec.notifications.topics[0].events" in errors[0], errors
+        assert "'topics-0' overlaps 'queues-0'" in errors[0]
+    else:
+        assert errors == []

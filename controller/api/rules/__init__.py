@@ -18,6 +18,7 @@ from controller.api.rules import (  # noqa: F401  (each module registers its rul
     alarm_actions,
     lifecycle,
     metric_math,
+    notifications,
     policies,
     schedules,
     step_scaling,
