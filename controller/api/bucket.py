@@ -306,9 +306,8 @@ class ReplicationRule(SpecModel):
 
 class BucketReplication(SpecModel):
     role: str = Field(
-        description="The IAM role S3 replicates with, by ARN (${AWS::AccountId} and ${AWS::Partition} are "
-                    "substituted). trimtab needs iam:PassRole on it, to s3.amazonaws.com; the role must let "
-                    "S3 read this bucket and write the destinations.")
+        description="The IAM role S3 replicates with, by ARN. trimtab needs iam:PassRole on it, to "
+                    "s3.amazonaws.com; the role must let S3 read this bucket and write the destinations.")
     rules: list[ReplicationRule] = Field(description="The rules; an empty list removes the replication.")
 
     def priorities(self) -> list[int]:
@@ -362,8 +361,9 @@ class BucketSpec(ManagedSpec):
     notifications: BucketNotifications | None = Field(
         default=None,
         description="Event notifications to queues, topics and Lambda functions; the whole configuration is "
-                    "managed (destinations not listed are removed). S3 checks that each destination lets "
-                    "s3.amazonaws.com send to it (a queue's or topic's policy, a function's permission) and "
+                    "managed (destinations not listed, and EventBridge delivery, are removed). S3 checks that "
+                    "each destination lets s3.amazonaws.com send to it (a queue's or topic's policy, a function's "
+                    "permission) and "
                     "refuses the configuration otherwise. Unmanaged when omitted.")
     object_lock: ObjectLock | None = Field(
         default=None,
