@@ -89,6 +89,28 @@ BASES: dict[str, list[dict[str, Any]]] = {
         "ownershipControls": "ObjectWriter",
         "logging": {"targetBucketRef": "base-logs"},
         "website": {"redirectAllRequestsTo": {"hostName": "www.example.com", "protocol": "https"}},
+    }, {
+        "versioning": True,
+        "notifications": {
+            "queues": [{"id": "created", "queueRef": "base-events", "events": ["s3:ObjectCreated:*"],
+                        "filter": {"prefix": "in/", "suffix": ".json"}}],
+            "topics": [{"id": "removed", "topicRef": "base-alerts", "events": ["s3:ObjectRemoved:*"],
+                        "filter": {"prefix": "in/", "suffix": ".json"}}],
+            "lambdaFunctions": [{"id": "restored", "events": ["s3:ObjectRestore:*"],
+                                 "lambdaFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:base",
+                                 "filter": {"prefix": "in/", "suffix": ".json"}}],
+        },
+        "objectLock": {"enabled": True, "defaultRetention": {"mode": "GOVERNANCE", "days": 30}},
+        "replication": {"role": "arn:aws:iam::123456789012:role/base-replication", "rules": [
+            {"id": "evidence", "enabled": True, "prefix": "in/", "tags": {"class": "evidence"},
+             "deleteMarkerReplication": True,
+             "destination": {"bucketRef": "base-replica", "storageClass": "STANDARD_IA",
+                             "account": "123456789012"}}]},
+    }, {
+        "versioning": True,
+        "objectLock": {"defaultRetention": {"mode": "COMPLIANCE", "years": 1}},
+        "replication": {"role": "arn:aws:iam::123456789012:role/base-replication", "rules": [
+            {"id": "all", "priority": 1, "destination": {"bucket": "arn:aws:s3:::base-replica"}}]},
     }],
     "ScalableTarget": [{
         "ecsService": {"cluster": "main", "service": "web"}, "minCapacity": 1, "maxCapacity": 4,

@@ -16,8 +16,9 @@ from controller.api.substitution import Environment, substituted
 from controller.aws import AwsClients, AwsSettings
 from controller.aws_models import service_model
 from controller.kinds.base import RefResolver
-from controller.kinds.bucket import BucketClient, _observed_filter
+from controller.kinds.bucket import BucketClient
 from controller.kinds.bucket_parts import intelligent_tiering, request_payment
+from controller.kinds.bucket_parts.filters import observed_filter
 from controller.kinds.registry import MODELS
 from controller.sources.desired import parse_files
 
@@ -96,7 +97,7 @@ async def test_each_lifecycle_filter_is_sent_in_aws_shape_and_read_back(conditio
     sent = await _sent(state)
     (aws_rule,) = sent["PutBucketLifecycleConfiguration"]["LifecycleConfiguration"]["Rules"]
     assert aws_rule["Filter"] == wire
-    assert _observed_filter(wire) == wire
+    assert observed_filter(wire) == wire
 
 
 @pytest.mark.parametrize(("reported", "canonical"), [
@@ -110,11 +111,11 @@ async def test_each_lifecycle_filter_is_sent_in_aws_shape_and_read_back(conditio
 ])
 def test_other_spellings_of_one_filter_read_as_the_rendered_one(reported: dict[str, Any],
                                                                 canonical: dict[str, Any]) -> None:
-    assert _observed_filter(reported) == canonical
+    assert observed_filter(reported) == canonical
 
 
 def test_a_different_filter_still_reads_as_drift() -> None:
-    assert _observed_filter({"And": {"Prefix": "x/", "ObjectSizeGreaterThan": 9}}) != _observed_filter(
+    assert observed_filter({"And": {"Prefix": "x/", "ObjectSizeGreaterThan": 9}}) != observed_filter(
         {"And": {"Prefix": "x/", "ObjectSizeGreaterThan": 10}})
 
 

@@ -53,6 +53,9 @@ MOTO_SKIPS: dict[str, dict[str, str]] = {
         "lifecycleRules[].objectSizeLessThan": "moto drops ObjectSizeLessThan from a lifecycle filter",
         "requestPayment": "moto does not implement request payment: every bucket reads as BucketOwner",
         "intelligentTieringConfigurations": "moto does not implement intelligent tiering configurations",
+        "replication.rules[].prefix": "moto reports every replication rule's filter as an empty prefix",
+        "replication.rules[].tags": "moto reports every replication rule's filter as an empty prefix",
+        "replication.rules[].deleteMarkerReplication": "moto reports DeleteMarkerReplication Disabled always",
     },
 }
 
@@ -62,7 +65,11 @@ FIXED: dict[str, set[str]] = {
     "Queue": {"queueName", "fifo", "encryption.type", "encryption.kmsKeyId", "policy", "deletionPolicy",
               "managementPolicy", "adopt"},
     "Bucket": {"bucketName", "region", "encryption.kmsKeyId", "policy", "lifecycleRules[].id", "deletionPolicy",
-               "managementPolicy", "adopt", "encryption.type", "logging.targetBucket"},
+               "managementPolicy", "adopt", "encryption.type", "logging.targetBucket",
+               # ARNs and an account id: drawn text names no resource. Object Lock cannot be turned off.
+               "notifications.lambdaFunctions[].lambdaFunctionArn", "replication.role",
+               "replication.rules[].destination.bucket", "replication.rules[].destination.account",
+               "objectLock.enabled"},
     # roleARN: moto keeps a target's first role and ignores a later one (docs/aws-emulator.md).
     "ScalableTarget": {"ecsService.cluster", "ecsService.service", "serviceNamespace", "resourceId",
                        "scalableDimension", "deletionPolicy", "managementPolicy", "adopt", "roleARN"},
@@ -107,6 +114,10 @@ OVERRIDES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "lifecycleRules[].noncurrentVersionTransitions[].noncurrentDays": st.integers(0, 20),
         "lifecycleRules[].noncurrentVersionTransitions[].storageClass": st.sampled_from(["GLACIER", "DEEP_ARCHIVE"]),
         "lifecycleRules[].noncurrentVersionExpiration.noncurrentDays": st.integers(200, 365),
+        # A key filter rule has a value (moto asserts one; an empty prefix or suffix filters nothing).
+        **{f"notifications.{name}[].filter.{rule}": st.text(_TEXT, min_size=1, max_size=40).filter(
+            lambda text: text == text.strip()) for name in ("queues", "topics", "lambdaFunctions")
+           for rule in ("prefix", "suffix")},
     },
     "ScalableTarget": {"minCapacity": st.integers(0, 5), "maxCapacity": st.integers(5, 100)},
     "ScheduledAction": {"scalableTargetAction.minCapacity": st.integers(0, 5),
@@ -121,7 +132,8 @@ LOG_BUCKET = {"policy": {"Version": "2012-10-17", "Statement": [{
     "Resource": "arn:aws:s3:::base-logs/*"}]}}
 COMPANIONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "Queue": [("Queue", "base-dlq", {})],
-    "Bucket": [("Bucket", "base-logs", LOG_BUCKET)],
+    "Bucket": [("Bucket", "base-logs", LOG_BUCKET), ("Queue", "base-events", {}), ("Topic", "base-alerts", {}),
+               ("Bucket", "base-replica", {"versioning": True, "objectLock": {}})],
     "ScalingPolicy": [("ScalableTarget", "base-target", TARGET), ("Queue", "orders", {})],
     "ScheduledAction": [("ScalableTarget", "base-target", TARGET)],
     "Alarm": [("Topic", "base-topic", {}), ("ScalableTarget", "base-target", TARGET),

@@ -23,7 +23,7 @@ from tests.helpers import CONTROLLER_ID, Harness
 
 TABLE = "trimtab-iam"
 # Called by AWS itself on the first scalable target of an ECS service, never by trimtab's code.
-# iam:PassRole: IAM checks it inside RegisterScalableTarget when a spec sets roleARN; never called itself.
+# iam:PassRole: IAM checks it inside RegisterScalableTarget (a roleARN) and PutBucketReplication; never called.
 AWS_INITIATED = {"iam:CreateServiceLinkedRole", "iam:PassRole"}
 # Operations AWS authorises for every caller: "No permissions are required to perform this operation"
 # (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html). The reconciler reads
@@ -65,6 +65,10 @@ def _drift_everything(boto: Any) -> None:
     s3.delete_bucket_cors(Bucket=site)
     s3.delete_bucket_website(Bucket=site)
     s3.put_bucket_accelerate_configuration(Bucket=site, AccelerateConfiguration={"Status": "Suspended"})
+    archive = "acme-audit-archive"  # its notifications, Object Lock retention and replication
+    s3.put_bucket_notification_configuration(Bucket=archive, NotificationConfiguration={})
+    s3.put_object_lock_configuration(Bucket=archive, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"})
+    s3.delete_bucket_replication(Bucket=archive)
     cloudwatch = boto("cloudwatch")
     alarm = cloudwatch.describe_alarms(AlarmNames=["orders-queue-empty"])["MetricAlarms"][0]
     cloudwatch.tag_resource(ResourceARN=alarm["AlarmArn"], Tags=[{"Key": "added-by-hand", "Value": "x"}])

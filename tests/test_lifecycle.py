@@ -148,6 +148,73 @@ def _drift_publish_private(boto: Any) -> None:
     s3.put_bucket_website(Bucket="acme-test-private", WebsiteConfiguration={"IndexDocument": {"Suffix": "index.html"}})
     s3.put_bucket_cors(Bucket="acme-test-private", CORSConfiguration={"CORSRules": [
         {"AllowedMethods": ["GET"], "AllowedOrigins": ["*"]}]})
+# A bucket with event notifications to a queue and a topic, Object Lock and replication to a replica. The
+# queue's and topic's policies let S3 send, as AWS requires (moto does not check). moto reports every
+# replication rule with an empty prefix filter and delete markers not replicated, whatever was written
+# (docs/aws-emulator.md), so this rule has neither; tests/test_bucket_requests.py checks their wire shape.
+ARCHIVE = {"events.yaml": """
+    apiVersion: trimtab.io/v1alpha1
+    kind: Queue
+    metadata: {name: acme-test-archive-events}
+    spec:
+      policy:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: s3.amazonaws.com}, Action: sqs:SendMessage, Resource: "${Self.Arn}"}
+    ---
+    apiVersion: trimtab.io/v1alpha1
+    kind: Topic
+    metadata: {name: acme-test-archive-alerts}
+    spec:
+      policy:
+        Version: "2012-10-17"
+        Statement:
+          - {Effect: Allow, Principal: {Service: s3.amazonaws.com}, Action: sns:Publish, Resource: "${Self.Arn}"}
+    """, "buckets.yaml": """
+    apiVersion: trimtab.io/v1alpha1
+    kind: Bucket
+    metadata: {name: acme-test-archive-replica}
+    spec: {deletionPolicy: Delete, versioning: true, objectLock: {}}
+    ---
+    apiVersion: trimtab.io/v1alpha1
+    kind: Bucket
+    metadata: {name: acme-test-archive}
+    spec:
+      deletionPolicy: Delete
+      versioning: true
+      notifications:
+        queues:
+          - {queueRef: acme-test-archive-events, events: ["s3:ObjectCreated:*"], filter: {prefix: audit/}}
+        topics:
+          - {id: removals, topicRef: acme-test-archive-alerts, events: ["s3:ObjectRemoved:*"]}
+      objectLock:
+        defaultRetention: {mode: GOVERNANCE, days: 30}
+      replication:
+        role: arn:aws:iam::${AWS::AccountId}:role/acme-test-replication
+        rules:
+          - id: everything
+            destination: {bucketRef: acme-test-archive-replica, storageClass: STANDARD_IA}
+    """}
+
+
+def _drift_notifications(boto: Any) -> None:
+    """Someone points the bucket's events at the topic only."""
+    s3 = boto("s3")
+    topics = s3.get_bucket_notification_configuration(Bucket="acme-test-archive")["TopicConfigurations"]
+    s3.put_bucket_notification_configuration(Bucket="acme-test-archive",
+                                             NotificationConfiguration={"TopicConfigurations": topics})
+
+
+def _drift_object_lock(boto: Any) -> None:
+    boto("s3").put_object_lock_configuration(Bucket="acme-test-archive", ObjectLockConfiguration={
+        "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}}})
+
+
+def _drift_replication(boto: Any) -> None:
+    s3 = boto("s3")
+    configuration = s3.get_bucket_replication(Bucket="acme-test-archive")["ReplicationConfiguration"]
+    configuration["Rules"][0]["Status"] = "Disabled"
+    s3.put_bucket_replication(Bucket="acme-test-archive", ReplicationConfiguration=configuration)
 
 
 def _drift_target(boto: Any) -> None:
@@ -266,6 +333,9 @@ CASES = [
     Case("Bucket/acme-test-web", {"web.yaml": WEB_BUCKET}, _drift_acceleration, {"transferAcceleration"}),
     Case("Bucket/acme-test-private", {"private.yaml": NO_WEB_BUCKET}, _drift_publish_private,
          {"website.IndexDocument", "cors"}),
+    Case("Bucket/acme-test-archive", ARCHIVE, _drift_notifications, {"notifications.queues"}),
+    Case("Bucket/acme-test-archive", ARCHIVE, _drift_object_lock, {"objectLock.defaultRetention.days"}),
+    Case("Bucket/acme-test-archive", ARCHIVE, _drift_replication, {"replication.rules"}),
     pytest.param(Case("ScalableTarget/worker", {"t.yaml": TARGET}, _drift_target, {"maxCapacity"}), marks=ECS_SEEDED),
     pytest.param(Case("ScalingPolicy/worker-out", {"t.yaml": TARGET, "p.yaml": """
         apiVersion: trimtab.io/v1alpha1
@@ -383,6 +453,8 @@ async def test_observe_reads_only_what_the_spec_manages(harness: Harness) -> Non
                  "GetBucketAccelerateConfiguration", "GetBucketRequestPayment",
                  "ListBucketIntelligentTieringConfigurations"}
     assert operations.isdisjoint(unmanaged), operations & unmanaged
+    assert operations.isdisjoint({"GetBucketNotificationConfiguration", "GetObjectLockConfiguration",
+                                  "GetBucketReplication"})
 
 
 @pytest.mark.moto_only("moto writes an access log object at once for every request; S3 delivers them later, in batches")
@@ -406,6 +478,32 @@ async def test_deleting_a_logged_bucket_and_its_log_bucket(harness: Harness, bot
         s3.delete_object(Bucket="acme-test-access-logs", Key=item["Key"])
     assert await retire(logs, client, harness.store, CONTROLLER_ID, delete=True) == (Retired.DELETED, "")
     assert "acme-test-access-logs" not in [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]
+
+
+async def test_replication_removed_and_object_lock_never_turned_off(harness: Harness, boto: Any) -> None:
+    """`rules: []` deletes the replication and then reads in sync; `objectLock.enabled: false` on a bucket that
+    has Object Lock is a TerminalError naming the way out, and no call tries to turn it off."""
+    harness.write(ARCHIVE)
+    assert not (await harness.apply()).failed
+    archive = ARCHIVE["buckets.yaml"]
+    without_replication = archive[:archive.index("      replication:")] + (
+        "      replication: {role: 'arn:aws:iam::123456789012:role/r', rules: []}\n")
+    harness.write({**ARCHIVE, "buckets.yaml": without_replication})
+    removed = await harness.apply()
+    assert removed.outcomes["Bucket/acme-test-archive"].applied and not removed.failed
+    assert "DeleteBucketReplication" in harness.recorder.operations()
+    assert (await harness.plan()).in_sync
+    unlocked = without_replication.replace(
+        "      objectLock:\n        defaultRetention: {mode: GOVERNANCE, days: 30}\n",
+        "      objectLock: {enabled: false}\n")
+    assert unlocked != without_replication
+    harness.write({**ARCHIVE, "buckets.yaml": unlocked})
+    harness.recorder.clear()
+    refused = (await harness.apply()).outcomes["Bucket/acme-test-archive"]
+    assert refused.action is Action.ERROR and refused.error_code == "Terminal" and not refused.retryable
+    assert "can never turn off" in refused.message and "PutObjectLockConfiguration" not in harness.recorder.operations()
+    lock = boto("s3").get_object_lock_configuration(Bucket="acme-test-archive")["ObjectLockConfiguration"]
+    assert lock["ObjectLockEnabled"] == "Enabled"
 
 
 async def test_alarms_are_observed_100_names_per_call(harness: Harness) -> None:

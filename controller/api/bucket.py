@@ -1,6 +1,7 @@
 """Bucket: an S3 general-purpose bucket with versioning, encryption, public access block,
 lifecycle rules, object ownership, server access logging, CORS, static website hosting, transfer
-acceleration, request payment, Intelligent-Tiering archive configurations, a policy and tags."""
+acceleration, request payment, Intelligent-Tiering archive configurations, event notifications, object
+lock, replication, a policy and tags."""
 
 from __future__ import annotations
 
@@ -18,10 +19,14 @@ from controller.api.fields import (
     BucketRef,
     FieldError,
     PolicyDocument,
+    QueueRef,
+    Ref,
     SpecModel,
     Tags,
+    TopicRef,
     tag_params,
 )
+from controller.api.substitution import PARTITION_PATTERN
 
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
@@ -275,6 +280,152 @@ class IntelligentTieringConfiguration(SpecModel):
     prefix: str | None = Field(default=None, description="Filter: object key prefix.")
     tags: dict[str, str] | None = Field(default=None, description="Filter: objects carrying all these tags.")
     tierings: list[Tiering] = Field(description="The archive tiers objects move to after days without access.")
+# ---- event notifications, object lock and replication ---------------------------------------------------
+
+
+class NotificationFilter(SpecModel):
+    prefix: str | None = Field(default=None, description="Only object keys starting with this.")
+    suffix: str | None = Field(default=None, description="Only object keys ending with this.")
+
+
+class EventNotification(SpecModel):
+    id: str | None = Field(
+        default=None,
+        description="The configuration's id. Default: the list's name and the position in it (queues-0, ...), "
+                    "so that it reads back as written (S3 would invent a random one).")
+    events: list[str] = Field(description="The S3 event types sent, e.g. s3:ObjectCreated:*.")
+    filter: NotificationFilter | None = Field(default=None, description="Key name filter; all objects if omitted.")
+
+    def target(self) -> Ref | str:
+        """The destination: a reference to resolve to its ARN, or the ARN itself."""
+        raise NotImplementedError
+
+
+class QueueNotification(EventNotification):
+    queue_ref: QueueRef = Field(description="The Queue spec sent the events (its ARN); it is created first.")
+
+    def target(self) -> Ref | str:
+        ref: Ref = self.queue_ref
+        return ref
+
+
+class TopicNotification(EventNotification):
+    topic_ref: TopicRef = Field(description="The Topic spec sent the events (its ARN); it is created first.")
+
+    def target(self) -> Ref | str:
+        ref: Ref = self.topic_ref
+        return ref
+
+
+class LambdaNotification(EventNotification):
+    lambda_function_arn: str = Field(description="The Lambda function invoked, by ARN.")
+
+    def target(self) -> Ref | str:
+        return self.lambda_function_arn
+
+
+class BucketNotifications(SpecModel):
+    queues: list[QueueNotification] = Field(default_factory=list, description="Events sent to SQS queues.")
+    topics: list[TopicNotification] = Field(default_factory=list, description="Events sent to SNS topics.")
+    lambda_functions: list[LambdaNotification] = Field(
+        default_factory=list, description="Events sent to Lambda functions.")
+
+    def configurations(self) -> dict[str, list[tuple[str, EventNotification]]]:
+        """Each list's configurations with their ids, the default ones filled in."""
+        return {name: [(item.id or f"{name}-{index}", item) for index, item in enumerate(items)]
+                for name, items in (("queues", self.queues), ("topics", self.topics),
+                                    ("lambdaFunctions", self.lambda_functions))}
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Self:
+        seen: set[str] = set()
+        for name, items in self.configurations().items():
+            for index, (configuration_id, _) in enumerate(items):
+                if configuration_id in seen:
+                    raise FieldError(f"{name}[{index}].id", f"duplicate notification id {configuration_id!r}")
+                seen.add(configuration_id)
+        return self
+
+
+class DefaultRetention(SpecModel):
+    mode: str = Field(description="GOVERNANCE (users with s3:BypassGovernanceRetention may override) or "
+                                  "COMPLIANCE (nobody may, not even the root user).")
+    days: int | None = Field(default=None, description="Retain new object versions this many days.")
+    years: int | None = Field(default=None, description="Retain new object versions this many years.")
+
+    @model_validator(mode="after")
+    def _days_or_years(self) -> Self:
+        if (self.days is None) == (self.years is None):
+            raise ValueError("defaultRetention needs exactly one of days or years")
+        return self
+
+
+class ObjectLock(SpecModel):
+    enabled: bool = Field(
+        default=True,
+        description="Object Lock on the bucket (set at creation, or on an existing versioned bucket). AWS "
+                    "cannot turn it off: false on a bucket that has it is an error, never attempted.")
+    default_retention: DefaultRetention | None = Field(
+        default=None,
+        description="The retention new object versions get; none if omitted (one set by hand is removed).")
+
+    @model_validator(mode="after")
+    def _retention_needs_lock(self) -> Self:
+        if self.default_retention is not None and not self.enabled:
+            raise FieldError("defaultRetention", "a default retention needs enabled: true")
+        return self
+
+
+class ReplicationDestination(SpecModel):
+    bucket_ref: BucketRef | None = Field(
+        default=None, description="The Bucket spec replicated to (its ARN); it is created first.")
+    bucket: str | None = Field(default=None, description="A bucket not managed here, by ARN.")
+    storage_class: str | None = Field(
+        default=None, description="The replicas' storage class; the source object's if omitted.")
+    account: str | None = Field(
+        default=None, description="The destination bucket owner's account id, for cross-account replication.")
+
+    @model_validator(mode="after")
+    def _one_bucket(self) -> Self:
+        if (self.bucket_ref is None) == (self.bucket is None):
+            raise ValueError("a replication destination needs exactly one of bucketRef or bucket")
+        return self
+
+
+class ReplicationRule(SpecModel):
+    id: str = Field(description="The rule's unique id.")
+    priority: int | None = Field(
+        default=None, description="Which rule wins where two match a key (higher wins). Default: the rule's "
+                                  "position in the list (0, 1, ...).")
+    enabled: bool = Field(default=True, description="Whether the rule is applied.")
+    prefix: str | None = Field(default=None, description="Filter: object key prefix.")
+    tags: dict[str, str] | None = Field(default=None, description="Filter: objects carrying all these tags.")
+    destination: ReplicationDestination = Field(description="Where the objects are replicated to.")
+    delete_marker_replication: bool = Field(default=False, description="Replicate delete markers too.")
+
+
+class BucketReplication(SpecModel):
+    role: str = Field(
+        description="The IAM role S3 replicates with, by ARN. trimtab needs iam:PassRole on it, to "
+                    "s3.amazonaws.com; the role must let S3 read this bucket and write the destinations.")
+    rules: list[ReplicationRule] = Field(description="The rules; an empty list removes the replication.")
+
+    def priorities(self) -> list[int]:
+        return [rule.priority if rule.priority is not None else index for index, rule in enumerate(self.rules)]
+
+    @model_validator(mode="after")
+    def _unique_ids_and_priorities(self) -> Self:
+        ids: set[str] = set()
+        priorities: set[int] = set()
+        for index, (rule, priority) in enumerate(zip(self.rules, self.priorities(), strict=True)):
+            if rule.id in ids:
+                raise FieldError(f"rules[{index}].id", f"duplicate replication rule id {rule.id!r}")
+            if priority in priorities:
+                raise FieldError(f"rules[{index}].priority", f"two rules have priority {priority}; S3 needs "
+                                                             "each rule's priority to be unique")
+            ids.add(rule.id)
+            priorities.add(priority)
+        return self
 
 
 class BucketSpec(ManagedSpec):
@@ -336,6 +487,20 @@ class BucketSpec(ManagedSpec):
                     "userguide/intelligent-tiering-managing.html); the whole set is managed: others are deleted. "
                     "Unmanaged when omitted.",
     )
+    notifications: BucketNotifications | None = Field(
+        default=None,
+        description="Event notifications to queues, topics and Lambda functions; the whole configuration is "
+                    "managed (destinations not listed, and EventBridge delivery, are removed). S3 checks that "
+                    "each destination lets s3.amazonaws.com send to it (a queue's or topic's policy, a function's "
+                    "permission) and "
+                    "refuses the configuration otherwise. Unmanaged when omitted.")
+    object_lock: ObjectLock | None = Field(
+        default=None,
+        description="S3 Object Lock (write once, read many) and its default retention; needs versioning. "
+                    "Unmanaged when omitted.")
+    replication: BucketReplication | None = Field(
+        default=None, description="Replication rules (needs versioning: true here and on each destination). "
+                                  "Unmanaged when omitted.")
     policy: PolicyDocument | None = Field(default=None, description="The bucket policy as YAML.")
     require_tls: bool = Field(
         default=False, description="Add a statement denying any request made without TLS (aws:SecureTransport)."
@@ -399,6 +564,36 @@ def _website(member: str, *hand: Hand) -> Param:
 
 def _tiering(member: str, *hand: Hand, translated: str | None = None) -> Param:
     return Param(_S3, _PUT_TIERING, f"IntelligentTieringConfiguration.{member}", hand, translated)
+_PUT_NOTIFICATIONS = "PutBucketNotificationConfiguration"
+_NOTIFICATION_URL = f"{_S3_API}/API_QueueConfiguration.html"  # "Events: A collection of bucket events" (required)
+_ROLE_ARN = rf"^arn:{PARTITION_PATTERN}:iam::([0-9]{{12}}|\$\{{AWS::AccountId\}}):role/.+$"
+_PUT_REPLICATION = "PutBucketReplication"
+_REPLICATION_RULES = "ReplicationConfiguration.Rules"
+_REPLICATION_URL = "https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-add-config.html"
+
+
+def _notification_params(name: str, members: str, destination: str,
+                         mapped: Param | TrimtabOnly) -> dict[str, Param | TrimtabOnly]:
+    """One list of notifications.{queues, topics, lambdaFunctions}: its NotificationConfiguration member."""
+    wire = f"NotificationConfiguration.{members}"
+    rule = f"{wire}[].Filter.Key.FilterRules"
+    return {
+        f"notifications.{name}": Param(_S3, _PUT_NOTIFICATIONS, wire),
+        f"notifications.{name}[].{destination}": mapped,
+        f"notifications.{name}[].id": Param(_S3, _PUT_NOTIFICATIONS, f"{wire}[].Id"),
+        f"notifications.{name}[].events": Param(_S3, _PUT_NOTIFICATIONS, f"{wire}[].Events", (
+            Hand(_NOTIFICATION_URL, min_items=1),)),
+        f"notifications.{name}[].filter": Param(_S3, _PUT_NOTIFICATIONS, rule,
+                                                translated="prefix and suffix, one FilterRule each"),
+        f"notifications.{name}[].filter.prefix": Param(_S3, _PUT_NOTIFICATIONS, f"{rule}[].Value",
+                                                       translated="the Value of the FilterRule named prefix"),
+        f"notifications.{name}[].filter.suffix": Param(_S3, _PUT_NOTIFICATIONS, f"{rule}[].Value",
+                                                       translated="the Value of the FilterRule named suffix"),
+    }
+
+
+def _replication(member: str, *hand: Hand, translated: str | None = None) -> Param:
+    return Param(_S3, _PUT_REPLICATION, f"{_REPLICATION_RULES}[].{member}", hand, translated)
 
 
 BUCKET_PARAMS: ParamTable = {
@@ -503,6 +698,49 @@ BUCKET_PARAMS: ParamTable = {
     "intelligentTieringConfigurations[].tierings[].days": _tiering("Tierings[].Days", Hand(
         _TIERING_URL, minimum=90, maximum=730, rule="at least 180 for DEEP_ARCHIVE_ACCESS")),
     "intelligentTieringConfigurations[].tierings[].accessTier": _tiering("Tierings[].AccessTier"),
+    "notifications": Param(_S3, _PUT_NOTIFICATIONS, "NotificationConfiguration"),
+    **_notification_params("queues", "QueueConfigurations", "queueRef", TrimtabOnly(
+        "a reference: rendered as the Queue spec's ARN in QueueArn")),
+    **_notification_params("topics", "TopicConfigurations", "topicRef", TrimtabOnly(
+        "a reference: rendered as the Topic spec's ARN in TopicArn")),
+    **_notification_params("lambdaFunctions", "LambdaFunctionConfigurations", "lambdaFunctionArn", Param(
+        _S3, _PUT_NOTIFICATIONS, "NotificationConfiguration.LambdaFunctionConfigurations[].LambdaFunctionArn", (
+            Hand(f"{_S3_API}/API_LambdaFunctionConfiguration.html", pattern=rf"^arn:{PARTITION_PATTERN}:lambda:.+$"),
+        ))),
+    "objectLock": Param(_S3, "PutObjectLockConfiguration", "ObjectLockConfiguration"),
+    "objectLock.enabled": Param(_S3, "PutObjectLockConfiguration", "ObjectLockConfiguration.ObjectLockEnabled",
+                                translated="true: Enabled (also CreateBucket's ObjectLockEnabledForBucket); "
+                                           "false: the bucket must not have it"),
+    "objectLock.defaultRetention": Param(_S3, "PutObjectLockConfiguration",
+                                         "ObjectLockConfiguration.Rule.DefaultRetention"),
+    "objectLock.defaultRetention.mode": Param(_S3, "PutObjectLockConfiguration",
+                                              "ObjectLockConfiguration.Rule.DefaultRetention.Mode"),
+    **{f"objectLock.defaultRetention.{unit.lower()}": Param(
+        _S3, "PutObjectLockConfiguration", f"ObjectLockConfiguration.Rule.DefaultRetention.{unit}", (
+            Hand(f"{_S3_API}/API_DefaultRetention.html", minimum=1),)) for unit in ("Days", "Years")},
+    "replication": Param(_S3, _PUT_REPLICATION, "ReplicationConfiguration"),
+    "replication.role": Param(_S3, _PUT_REPLICATION, "ReplicationConfiguration.Role", (
+        Hand(_REPLICATION_URL, pattern=_ROLE_ARN),)),
+    "replication.rules": Param(_S3, _PUT_REPLICATION, _REPLICATION_RULES, (
+        Hand(f"{_S3_API}/API_PutBucketReplication.html", max_items=1000),)),
+    "replication.rules[].id": _replication("ID", Hand(f"{_S3_API}/API_ReplicationRule.html", max_length=255), Hand(
+        "trimtab: the id names the rule in the spec; AWS would invent one for an empty id", min_length=1)),
+    "replication.rules[].priority": _replication("Priority"),
+    "replication.rules[].enabled": _replication("Status", translated="true: Enabled, false: Disabled"),
+    "replication.rules[].prefix": _replication("Filter.Prefix", Hand(
+        "https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-keys.html", max_length=1024)),
+    "replication.rules[].tags": _replication("Filter.And.Tags"),
+    "replication.rules[].tags{key}": _replication("Filter.And.Tags[].Key", TAG_KEY_MAX),
+    "replication.rules[].tags{value}": _replication("Filter.And.Tags[].Value", TAG_VALUE),
+    "replication.rules[].destination": _replication("Destination"),
+    "replication.rules[].destination.bucketRef": TrimtabOnly(
+        "a reference: rendered as the Bucket spec's ARN in Destination.Bucket"),
+    "replication.rules[].destination.bucket": _replication("Destination.Bucket", Hand(
+        _REPLICATION_URL, pattern=rf"^arn:{PARTITION_PATTERN}:s3:::[a-z0-9][a-z0-9.-]{{1,61}}[a-z0-9]$")),
+    "replication.rules[].destination.storageClass": _replication("Destination.StorageClass"),
+    "replication.rules[].destination.account": _replication("Destination.Account"),
+    "replication.rules[].deleteMarkerReplication": _replication(
+        "DeleteMarkerReplication.Status", translated="true: Enabled, false: Disabled"),
     "policy": Param(_S3, "PutBucketPolicy", "Policy", translated="the document as JSON"),
     "requireTls": TrimtabOnly("adds a statement denying requests without TLS to the bucket policy"),
     **tag_params("tags", _S3, "PutBucketTagging", whole="Tagging.TagSet", keys="Tagging.TagSet[].Key",
@@ -516,7 +754,7 @@ class Bucket(Resource):
     SUMMARY: ClassVar[str] = (
         "An S3 bucket with versioning, default encryption, public access block, lifecycle, object ownership, "
         "access logging, CORS, website hosting, transfer acceleration, request payment, intelligent tiering, "
-        "policy and tags."
+        "event notifications, object lock, replication, policy and tags."
     )
     EXTRA_COLUMNS: ClassVar[tuple[tuple[str, str, str], ...]] = (
         ("REGION", ".spec.region", "string"),

@@ -56,7 +56,8 @@ class Scope:
 SCOPES: dict[str, Scope] = {
     "Queue": Scope(("policy", "encryption.kmsKeyId", "redriveAllowPolicy.sourceQueueArns"),
                    "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:"),
-    "Bucket": Scope(("policy", "encryption.kmsKeyId"), "arn:${AWS::Partition}:s3:::"),
+    "Bucket": Scope(("policy", "encryption.kmsKeyId", "notifications.lambdaFunctions[].lambdaFunctionArn",
+                     "replication.role", "replication.rules[].destination.bucket"), "arn:${AWS::Partition}:s3:::"),
     "Topic": Scope(("policy", "encryption.kmsMasterKeyId"),
                    "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:"),
     "Alarm": Scope(("alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn")),

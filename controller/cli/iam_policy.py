@@ -50,6 +50,13 @@ S3_ACTIONS = {
     "ListBucketIntelligentTieringConfigurations": "GetIntelligentTieringConfiguration",
     "PutBucketIntelligentTieringConfiguration": "PutIntelligentTieringConfiguration",
     "DeleteBucketIntelligentTieringConfiguration": "PutIntelligentTieringConfiguration",
+    "GetBucketNotificationConfiguration": "GetBucketNotification",
+    "PutBucketNotificationConfiguration": "PutBucketNotification",
+    "GetObjectLockConfiguration": "GetBucketObjectLockConfiguration",
+    "PutObjectLockConfiguration": "PutBucketObjectLockConfiguration",
+    "GetBucketReplication": "GetReplicationConfiguration",
+    "PutBucketReplication": "PutReplicationConfiguration",
+    "DeleteBucketReplication": "PutReplicationConfiguration",
 }
 
 
@@ -96,14 +103,16 @@ def build_policy(kinds: list[str], name_prefix: str = "", store_table: str | Non
             "Resource": ECS_AUTOSCALING_ROLE,
             "Condition": {"StringLike": {"iam:AWSServiceName": "ecs.application-autoscaling.amazonaws.com"}},
         })
-        # A target's roleARN hands a role to Application Auto Scaling, which IAM checks as iam:PassRole
-        # inside RegisterScalableTarget (https://docs.aws.amazon.com/autoscaling/application/APIReference/
-        # API_RegisterScalableTarget.html, RoleARN). The role is the operator's, not named by trimtab's
-        # prefix: any role, but only to that service.
-        statements.append({
-            "Sid": "ScalableTargetPassRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
-            "Condition": {"StringEquals": {"iam:PassedToService": "application-autoscaling.amazonaws.com"}},
-        })
+    for kind in kinds:
+        # A role a spec names is the operator's, not named by trimtab's prefix: any role, but only to the
+        # service the kind hands it to (IamGrant.passes_role_to). The Sid does not start with the kind's
+        # name, which marks the statements scoped to trimtab's name prefix.
+        service = BY_KIND[kind].iam.passes_role_to
+        if service is not None:
+            statements.append({
+                "Sid": f"PassRoleFor{kind}", "Effect": "Allow", "Action": "iam:PassRole", "Resource": "*",
+                "Condition": {"StringEquals": {"iam:PassedToService": service}},
+            })
     if store_table:
         statements.append({"Sid": "Store", "Effect": "Allow", "Action": list(STORE_ACTIONS),
                            "Resource": f"arn:aws:dynamodb:*:*:table/{store_table}"})

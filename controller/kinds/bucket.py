@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_snake
 
 from controller.api.bucket import Bucket, LifecycleRule
+from controller.api.rules.pairs import replica_can_receive
 from controller.api.substitution import SELF_ARN, Environment, values
 from controller.aws import AwsClients, code_in
 from controller.kinds.base import (
@@ -30,11 +31,15 @@ from controller.kinds.bucket_parts import (
     cors,
     intelligent_tiering,
     missing_is,
+    notifications,
+    object_lock,
     ownership_controls,
+    replication,
     request_payment,
     transfer_acceleration,
     website,
 )
+from controller.kinds.bucket_parts.filters import key_filter, observed_filter
 from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 from controller.kinds.diff import ABSENT
 from controller.kinds.ownership import describe_owner, marked_for_another
@@ -45,7 +50,7 @@ from controller.store.base import Identity
 # after the public access block, versioning, encryption, lifecycle and policy.
 PARTS: tuple[BucketPart, ...] = (ownership_controls.PART, access_logging.PART,
                                  cors.PART, website.PART, transfer_acceleration.PART, request_payment.PART,
-                                 intelligent_tiering.PART)
+                                 intelligent_tiering.PART, notifications.PART, object_lock.PART, replication.PART)
 _NOT_FOUND = {"404", "NoSuchBucket", "NotFound"}
 TLS_STATEMENT_SID = "DenyInsecureTransport"
 _PAB_KEYS = {
@@ -139,6 +144,9 @@ class BucketClient(ResourceClient[Bucket]):
         arguments: dict[str, Any] = {"Bucket": name}
         if region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
             arguments["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        for part in PARTS:
+            if part.create_arguments is not None and part.key in desired.state:
+                arguments.update(part.create_arguments(desired.state[part.key]))
         await s3.create_bucket(**arguments)
         self._regions[name] = region
         # CreateBucket in us-east-1 answers 200 for a bucket this account already has, and S3 cannot tag
@@ -239,34 +247,11 @@ def _policy(resource: Bucket, environment: Environment) -> dict[str, Any] | None
     return document
 
 
-def _filter(prefix: str | None, tags: list[dict[str, str]], larger: int | None, smaller: int | None) -> dict[str, Any]:
-    """A lifecycle filter in one canonical wire shape, for the spec and for what S3 reports alike.
-
-    A filter holds exactly one of Prefix, Tag, ObjectSizeGreaterThan, ObjectSizeLessThan or And, And for
-    two or more conditions (https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleRuleFilter.html).
-    An empty prefix matches every key, so it is no condition: the rule on the whole bucket is {Prefix: ""}."""
-    conditions: dict[str, Any] = {}
-    if prefix:
-        conditions["Prefix"] = prefix
-    if tags:
-        conditions["Tags"] = sorted(tags, key=lambda tag: tag["Key"])
-    if larger is not None:
-        conditions["ObjectSizeGreaterThan"] = larger
-    if smaller is not None:
-        conditions["ObjectSizeLessThan"] = smaller
-    if not conditions:
-        return {"Prefix": ""}
-    if len(conditions) > 1 or len(tags) > 1:
-        return {"And": conditions}
-    ((key, value),) = conditions.items()
-    return {"Tag": value[0]} if key == "Tags" else {key: value}
-
-
 def _lifecycle_rule(rule: LifecycleRule) -> dict[str, Any]:
     """A spec rule in S3's wire shape, which is also what GetBucketLifecycleConfiguration returns."""
     aws: dict[str, Any] = {"ID": rule.id, "Status": "Enabled" if rule.enabled else "Disabled"}
     tags = [{"Key": key, "Value": value} for key, value in (rule.tags or {}).items()]
-    aws["Filter"] = _filter(rule.prefix, tags, rule.object_size_greater_than, rule.object_size_less_than)
+    aws["Filter"] = key_filter(rule.prefix, tags, rule.object_size_greater_than, rule.object_size_less_than)
     if rule.expiration is not None:
         if rule.expiration.days is not None:
             aws["Expiration"] = {"Days": rule.expiration.days}
@@ -350,15 +335,8 @@ async def _read_lifecycle(s3: Any, name: str) -> list[dict[str, Any]]:
     ]
     for rule in rules:
         if "Filter" in rule:  # one filter has several spellings (a lone tag inside And, ...): read the canonical
-            rule["Filter"] = _observed_filter(rule["Filter"])
+            rule["Filter"] = observed_filter(rule["Filter"])
     return rules
-
-
-def _observed_filter(aws: dict[str, Any]) -> dict[str, Any]:
-    conditions = aws.get("And", aws)
-    tags = [*conditions.get("Tags", ()), *([aws["Tag"]] if "Tag" in aws else ())]
-    return _filter(conditions.get("Prefix"), tags, conditions.get("ObjectSizeGreaterThan"),
-                   conditions.get("ObjectSizeLessThan"))
 
 
 async def _read_policy(s3: Any, name: str) -> Any:
@@ -374,7 +352,7 @@ def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator
 
 
 DESCRIPTOR = KindDescriptor(
-    model=Bucket, client=BucketClient, delete_rank=4, events=_touched_by,
+    model=Bucket, client=BucketClient, delete_rank=3, events=_touched_by,
     iam=IamGrant(
         # S3's IAM names differ from its API names: HeadBucket is s3:ListBucket, the lifecycle, encryption
         # and public-access-block calls (Delete* included) are s3:*LifecycleConfiguration and so on.
@@ -386,7 +364,11 @@ DESCRIPTOR = KindDescriptor(
                  *(action for part in PARTS for action in part.actions)),
         resource="arn:aws:s3:::{prefix}*",
         unscoped_actions=("tag:GetResources",),  # tags read in bulk (tag_index.py)
+        # replication.role, checked as iam:PassRole inside PutBucketReplication
+        # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/setting-repl-config-perm-overview.html).
+        passes_role_to="s3.amazonaws.com",
     ),
+    pair_rules=(replica_can_receive,),
     terminal_codes=frozenset({"BucketNotEmpty", "IllegalLocationConstraintException", "BucketAlreadyExists",
                               "InvalidArgument", "MalformedPolicy"}),
 )

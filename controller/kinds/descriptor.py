@@ -60,6 +60,9 @@ class IamGrant:
     owner_tagged_actions: tuple[str, ...] = ()
     # Actions AWS checks as part of another call, never called on their own (tags passed to a create).
     implied_actions: tuple[str, ...] = ()
+    # The service a role named in a spec is handed to, which IAM checks as iam:PassRole inside the call
+    # that names it (granted for any role, to that service only); None: the kind passes no role.
+    passes_role_to: str | None = None
 
 
 @dataclass(frozen=True)

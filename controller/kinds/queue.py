@@ -262,7 +262,7 @@ def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator
 
 
 DESCRIPTOR = KindDescriptor(
-    model=Queue, client=QueueClient, delete_rank=3, events=_touched_by, outputs=("name", "arn", "url"),
+    model=Queue, client=QueueClient, delete_rank=4, events=_touched_by, outputs=("name", "arn", "url"),
     iam=IamGrant(
         actions=("sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
                  "sqs:ListQueueTags", "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:UntagQueue"),

@@ -234,5 +234,8 @@ DESCRIPTOR = KindDescriptor(
                           "application-autoscaling:DeregisterScalableTarget",
                           "application-autoscaling:ListTagsForResource"),
         implied_actions=("application-autoscaling:TagResource",),  # Tags in RegisterScalableTarget
+        # A target's roleARN, checked as iam:PassRole inside RegisterScalableTarget
+        # (https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html).
+        passes_role_to="application-autoscaling.amazonaws.com",
     ),
 )

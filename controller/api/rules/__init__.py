@@ -19,11 +19,13 @@ from controller.api.rules import (  # noqa: F401  (each module registers its rul
     alarm_actions,
     lifecycle,
     metric_math,
+    notifications,
     policies,
     schedules,
     step_scaling,
     target_tracking,
     targets,
+    versioning,
     website,
 )
 from controller.api.rules.base import REGISTRY, Violation, violations

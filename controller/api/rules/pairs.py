@@ -1,4 +1,5 @@
-"""Rules between two specs: a queue and its dead-letter queue, a scaling policy and its scalable target.
+"""Rules between two specs: a queue and its dead-letter queue, a scaling policy and its scalable target, a
+bucket and the buckets it replicates to.
 
 Each has the signature (record, records by key) -> (field, message) or None, and is declared on its
 kind's descriptor (controller/kinds/descriptor.py `pair_rules`); the graph runs them. Sources:
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from controller.api.bucket import Bucket
 from controller.api.queue import Queue
 from controller.api.rules.services import (
     KNOWN_PREDEFINED_METRICS,
@@ -109,4 +111,31 @@ def backlog_needs_ecs_target(record: SpecRecord, by_key: dict[str, SpecRecord]) 
             "spec.targetTracking.queueBacklogPerTask",
             "queueBacklogPerTask divides by an ECS service's running tasks; its target must be an ECS service",
         )
+    return None
+
+
+def replica_can_receive(record: SpecRecord, by_key: dict[str, SpecRecord]) -> PairViolation:
+    """"Both source and destination buckets must have S3 Versioning enabled"
+    (https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-requirements.html), and a bucket with
+    Object Lock replicates only to buckets with Object Lock (S3 fails each object with
+    DstBucketObjectLockConfigMissing otherwise: https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock-managing.html).
+    Checked for destinations by bucketRef; a bucket by ARN is not managed here."""
+    resource = record.resource
+    if not isinstance(resource, Bucket) or resource.spec.replication is None:
+        return None
+    lock = resource.spec.object_lock
+    locked = lock is not None and lock.enabled
+    for index, rule in enumerate(resource.spec.replication.rules):
+        ref = rule.destination.bucket_ref
+        target = by_key.get(str(ref)) if ref is not None else None
+        if target is None or not isinstance(target.resource, Bucket):
+            continue  # a bucket by ARN, or a broken reference the graph reports
+        field = f"spec.replication.rules[{index}].destination.bucketRef"
+        replica, name = target.resource.spec, target.resource.metadata.name
+        if replica.versioning is not True:
+            return field, (f"the destination {name} needs versioning: true (S3 replicates only between "
+                           "versioned buckets)")
+        replica_lock = replica.object_lock
+        if locked and (replica_lock is None or not replica_lock.enabled):
+            return field, f"this bucket has Object Lock, so the destination {name} needs objectLock too"
     return None

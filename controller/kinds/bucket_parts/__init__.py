@@ -31,6 +31,9 @@ class BucketPart:
     read: Reader  # the value S3 holds, or diff.ABSENT when it holds none
     write: Writer  # makes S3 hold the rendered value (an empty value may mean "delete the configuration")
     actions: tuple[str, ...]  # the IAM actions of its calls (S3's IAM names are not its API names)
+    # What the part adds to CreateBucket for the rendered value, for a setting that can (or could once)
+    # only be made at creation (Object Lock); None: the part is written after the create like any other.
+    create_arguments: Callable[[Any], dict[str, Any]] | None = None
 
 
 async def missing_is(default: Any, call: Awaitable[Any], codes: set[str]) -> Any:
