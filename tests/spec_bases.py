@@ -153,6 +153,22 @@ BASES: dict[str, list[dict[str, Any]]] = {
             {"id": "e1", "expression": "m1 * 2", "returnData": True},
         ],
         "evaluationPeriods": 2, "threshold": 10, "comparisonOperator": "GreaterThanOrEqualToThreshold",
+    }, {
+        # Anomaly detection: the band (ad1) returns data beside m1, and is the threshold.
+        "metrics": [
+            {"id": "m1", "metricStat": {
+                "metric": {"namespace": "AWS/ApplicationELB", "metricName": "TargetResponseTime",
+                           "dimensions": {"LoadBalancer": "app/web/50dc6c495c0c9188"}},
+                "stat": "p99", "period": 300}},
+            {"id": "ad1", "expression": "ANOMALY_DETECTION_BAND(m1, 2)"},
+        ],
+        "thresholdMetricId": "ad1", "comparisonOperator": "GreaterThanUpperThreshold", "evaluationPeriods": 3,
+        "evaluateLowSampleCountPercentile": "ignore",
+    }, {
+        # A Metrics Insights query, with its period on the query.
+        "metrics": [{"id": "q1", "period": 300, "expression":
+                     'SELECT MAX(CPUUtilization) FROM SCHEMA("AWS/ECS", ClusterName, ServiceName)'}],
+        "evaluationPeriods": 1, "threshold": 90, "comparisonOperator": "GreaterThanThreshold",
     }],
 }
 

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from controller.api import aws_params
 from controller.api.aws_params import Constraints, Param, constraints
 from controller.api.crd import spec_schema
+from controller.api.rules.anomaly_detection import BAND_OPERATORS
 from controller.aws import AwsClients, AwsSettings
 from controller.aws_models import lean_session
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator
@@ -75,7 +76,7 @@ FIXED: dict[str, set[str]] = {
     "Topic": {"topicName", "fifo", "encryption.kmsMasterKeyId", "policy", "deliveryPolicy", "deletionPolicy",
               "managementPolicy", "adopt"},
     "Alarm": {"alarmName", "deletionPolicy", "managementPolicy", "adopt", "metrics[].id", "metrics[].expression",
-              "alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn"},
+              "alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn", "thresholdMetricId"},
 }
 
 _TEXT = string.ascii_letters + string.digits + "-_./:@ éü"
@@ -86,6 +87,7 @@ OVERRIDES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "Alarm": {
         "metric.period": st.sampled_from([10, 20, 30, 60, 300, 3600]),
         "metrics[].metricStat.period": st.sampled_from([10, 20, 30, 60, 300, 3600]),
+        "metrics[].period": st.sampled_from([10, 20, 30, 60, 300, 3600]),
         "evaluationPeriods": st.integers(1, 12),
         "datapointsToAlarm": st.integers(1, 3),
         # moto refuses IQM and the trimmed means (tests/test_corpus.py MOTO_CANNOT_EMULATE)
@@ -244,6 +246,8 @@ def _fix_up(kind: str, spec: dict[str, Any]) -> None:
         step.pop("minAdjustmentMagnitude", None)
     if kind == "Alarm" and spec.get("datapointsToAlarm", 0) > spec["evaluationPeriods"]:
         spec["datapointsToAlarm"] = spec["evaluationPeriods"]
+    if kind == "Alarm" and "thresholdMetricId" not in spec and spec["comparisonOperator"] in BAND_OPERATORS:
+        spec["comparisonOperator"] = "GreaterThanThreshold"  # a band operator needs a band
 
 
 class Converger:

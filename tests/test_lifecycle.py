@@ -153,6 +153,31 @@ def _drift_topic(boto: Any) -> None:
 ECS_SEEDED = pytest.mark.moto_only(SEEDS_ECS)
 
 
+def _drift_anomaly_alarm(boto: Any) -> None:
+    """A console edit: the band alarm now fires on both sides of the band."""
+    cloudwatch = boto("cloudwatch")
+    alarm = cloudwatch.describe_alarms(AlarmNames=["latency-anomaly"])["MetricAlarms"][0]
+    cloudwatch.put_metric_alarm(
+        AlarmName="latency-anomaly", Metrics=alarm["Metrics"], ThresholdMetricId=alarm["ThresholdMetricId"],
+        EvaluationPeriods=alarm["EvaluationPeriods"], DatapointsToAlarm=alarm["DatapointsToAlarm"],
+        ComparisonOperator="LessThanLowerOrGreaterThanUpperThreshold", TreatMissingData=alarm["TreatMissingData"],
+        EvaluateLowSampleCountPercentile=alarm["EvaluateLowSampleCountPercentile"],
+        AlarmActions=alarm["AlarmActions"], ActionsEnabled=alarm["ActionsEnabled"],
+    )
+
+
+def _drift_insights_alarm(boto: Any) -> None:
+    """The Metrics Insights query's period doubled out of band."""
+    cloudwatch = boto("cloudwatch")
+    alarm = cloudwatch.describe_alarms(AlarmNames=["busiest-task-cpu"])["MetricAlarms"][0]
+    metrics = [{**query, "Period": 600} for query in alarm["Metrics"]]
+    cloudwatch.put_metric_alarm(
+        AlarmName="busiest-task-cpu", Metrics=metrics, Threshold=alarm["Threshold"],
+        EvaluationPeriods=alarm["EvaluationPeriods"], DatapointsToAlarm=alarm["DatapointsToAlarm"],
+        ComparisonOperator=alarm["ComparisonOperator"], TreatMissingData=alarm["TreatMissingData"],
+    )
+
+
 @dataclass
 class Case:
     key: str
@@ -253,6 +278,42 @@ CASES = [
             - arn: arn:aws:sns:us-east-1:123456789012:oncall
           tags: {team: core}
         """}, _drift_alarm, {"threshold"}),
+    Case("Alarm/latency-anomaly", {"a.yaml": """
+        apiVersion: trimtab.io/v1alpha1
+        kind: Alarm
+        metadata: {name: latency-anomaly}
+        spec:
+          metrics:
+            - id: m1
+              metricStat:
+                metric:
+                  namespace: AWS/ApplicationELB
+                  metricName: TargetResponseTime
+                  dimensions: {LoadBalancer: app/web/50dc6c495c0c9188}
+                stat: p99
+                period: 60
+            - id: ad1
+              expression: ANOMALY_DETECTION_BAND(m1, 2)
+          evaluationPeriods: 5
+          thresholdMetricId: ad1
+          comparisonOperator: GreaterThanUpperThreshold
+          evaluateLowSampleCountPercentile: ignore
+          alarmActions:
+            - arn: arn:aws:sns:us-east-1:123456789012:oncall
+        """}, _drift_anomaly_alarm, {"comparisonOperator"}),
+    Case("Alarm/busiest-task-cpu", {"a.yaml": """
+        apiVersion: trimtab.io/v1alpha1
+        kind: Alarm
+        metadata: {name: busiest-task-cpu}
+        spec:
+          metrics:
+            - id: q1
+              expression: SELECT MAX(CPUUtilization) FROM SCHEMA("AWS/ECS", ClusterName, ServiceName)
+              period: 300
+          evaluationPeriods: 3
+          threshold: 90
+          comparisonOperator: GreaterThanThreshold
+        """}, _drift_insights_alarm, {"metrics"}),
 ]
 
 

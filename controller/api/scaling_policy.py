@@ -60,6 +60,8 @@ class CustomizedMetric(SpecModel):
             for index, query in enumerate(self.metrics):
                 if query.metric_stat is not None and query.metric_stat.period is not None:
                     raise FieldError(f"metrics[{index}].metricStat.period", "target tracking metrics take no period")
+                if query.period is not None:
+                    raise FieldError(f"metrics[{index}].period", "target tracking metric queries take no period")
         elif any(part is None for part in single):
             raise ValueError("a customized metric needs namespace, metricName and statistic, or metrics")
         return self

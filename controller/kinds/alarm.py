@@ -30,6 +30,7 @@ _FIELDS = (
     "AlarmDescription", "ActionsEnabled", "OKActions", "AlarmActions", "InsufficientDataActions",
     "MetricName", "Namespace", "Statistic", "ExtendedStatistic", "Dimensions", "Period", "Unit",
     "EvaluationPeriods", "DatapointsToAlarm", "Threshold", "ComparisonOperator", "TreatMissingData", "Metrics",
+    "ThresholdMetricId", "EvaluateLowSampleCountPercentile",
 )
 
 
@@ -41,6 +42,8 @@ class AlarmClient(ResourceClient[Alarm]):
         "AlarmActions": "alarmActions", "InsufficientDataActions": "insufficientDataActions",
         "EvaluationPeriods": "evaluationPeriods", "DatapointsToAlarm": "datapointsToAlarm", "Threshold": "threshold",
         "ComparisonOperator": "comparisonOperator", "TreatMissingData": "treatMissingData", "Metrics": "metrics",
+        "ThresholdMetricId": "thresholdMetricId",
+        "EvaluateLowSampleCountPercentile": "evaluateLowSampleCountPercentile",
         **{aws: f"metric.{spec}" for aws, spec in (
             ("Namespace", "namespace"), ("MetricName", "metricName"), ("Dimensions", "dimensions"),
             ("Period", "period"), ("Statistic", "statistic"), ("ExtendedStatistic", "extendedStatistic"),
@@ -63,10 +66,16 @@ class AlarmClient(ResourceClient[Alarm]):
             "InsufficientDataActions": _actions(spec.insufficient_data_actions, refs),
             "EvaluationPeriods": spec.evaluation_periods,
             "DatapointsToAlarm": spec.datapoints_to_alarm or spec.evaluation_periods,
-            "Threshold": float(spec.threshold),
             "ComparisonOperator": spec.comparison_operator,
             "TreatMissingData": spec.treat_missing_data,
         }
+        # An anomaly detection alarm has a band (ThresholdMetricId) and no Threshold, by the rules.
+        if spec.threshold is not None:
+            state["Threshold"] = float(spec.threshold)
+        if spec.threshold_metric_id is not None:
+            state["ThresholdMetricId"] = spec.threshold_metric_id
+        if spec.evaluate_low_sample_count_percentile is not None:
+            state["EvaluateLowSampleCountPercentile"] = spec.evaluate_low_sample_count_percentile
         if spec.description is not None:
             state["AlarmDescription"] = spec.description
         if spec.metric is not None:

@@ -16,6 +16,7 @@ from controller.api.envelope import Resource
 from controller.api.errors import SpecError
 from controller.api.rules import (  # noqa: F401  (each module registers its rules on import)
     alarm_actions,
+    anomaly_detection,
     lifecycle,
     metric_math,
     policies,
