@@ -170,6 +170,27 @@ BASES: dict[str, list[dict[str, Any]]] = {
                      'SELECT MAX(CPUUtilization) FROM SCHEMA("AWS/ECS", ClusterName, ServiceName)'}],
         "evaluationPeriods": 1, "threshold": 90, "comparisonOperator": "GreaterThanThreshold",
     }],
+    "CompositeAlarm": [{
+        "alarmName": "base-composite", "description": "CPU and memory",
+        "rule": {"anyOf": [
+            {"alarmRef": "base-alarm", "state": "ALARM", "not": False},
+            {"anyOf": [{"alarmRef": "base-alarm", "state": "OK", "not": True}]},
+            {"allOf": [{"alarmRef": "base-alarm", "state": "INSUFFICIENT_DATA"}], "not": True},
+        ]},
+        "actionsEnabled": True, "alarmActions": [{"arn": SNS_ARN}, {"topicRef": "base-topic"}],
+        "okActions": [{"arn": SNS_ARN}], "insufficientDataActions": [{"topicRef": "base-topic"}, {"arn": SNS_ARN}],
+        "actionsSuppressor": {"alarmRef": "base-alarm", "waitPeriod": 120, "extensionPeriod": 60},
+        "tags": {"team": "core"},
+    }, {
+        "rule": {"allOf": [
+            {"alarmRef": "base-alarm", "state": "OK", "not": True},
+            {"anyOf": [{"alarmRef": "base-alarm", "state": "ALARM", "not": False}]},
+            {"allOf": [{"alarmRef": "base-alarm", "state": "ALARM", "not": False}]},
+        ]},
+        "actionsSuppressor": {"alarm": "base-alarm", "waitPeriod": 60, "extensionPeriod": 60},
+    }, {
+        "alarmRule": 'ALARM("base-alarm") AND NOT OK("base-alarm")',
+    }],
 }
 
 

@@ -77,6 +77,10 @@ FIXED: dict[str, set[str]] = {
               "managementPolicy", "adopt"},
     "Alarm": {"alarmName", "deletionPolicy", "managementPolicy", "adopt", "metrics[].id", "metrics[].expression",
               "alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn", "thresholdMetricId"},
+    # The rule's text and the suppressor name alarms, which must exist.
+    "CompositeAlarm": {"alarmName", "deletionPolicy", "managementPolicy", "adopt", "alarmRule",
+                       "actionsSuppressor.alarm", "alarmActions[].arn", "okActions[].arn",
+                       "insufficientDataActions[].arn"},
 }
 
 _TEXT = string.ascii_letters + string.digits + "-_./:@ éü"
@@ -109,6 +113,8 @@ OVERRIDES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "lifecycleRules[].noncurrentVersionExpiration.noncurrentDays": st.integers(200, 365),
     },
     "ScalableTarget": {"minCapacity": st.integers(0, 5), "maxCapacity": st.integers(5, 100)},
+    "CompositeAlarm": {"actionsSuppressor.waitPeriod": st.integers(0, 86400),
+                       "actionsSuppressor.extensionPeriod": st.integers(0, 86400)},
     "ScheduledAction": {"scalableTargetAction.minCapacity": st.integers(0, 5),
                         "scalableTargetAction.maxCapacity": st.integers(5, 100)},
 }
@@ -124,6 +130,9 @@ COMPANIONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "Bucket": [("Bucket", "base-logs", LOG_BUCKET)],
     "ScalingPolicy": [("ScalableTarget", "base-target", TARGET), ("Queue", "orders", {})],
     "ScheduledAction": [("ScalableTarget", "base-target", TARGET)],
+    "CompositeAlarm": [("Topic", "base-topic", {}), ("Alarm", "base-alarm", {
+        "metric": {"namespace": "AWS/ECS", "metricName": "CPUUtilization", "statistic": "Average", "period": 60},
+        "evaluationPeriods": 1, "threshold": 80, "comparisonOperator": "GreaterThanThreshold"})],
     "Alarm": [("Topic", "base-topic", {}), ("ScalableTarget", "base-target", TARGET),
               ("ScalingPolicy", "base-policy", {"targetRef": "base-target", "stepScaling": {
                   "adjustmentType": "ChangeInCapacity", "steps": [{"lowerBound": 0, "adjustment": 1}]}})],

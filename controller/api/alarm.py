@@ -134,12 +134,13 @@ _CW, _PUT = "cloudwatch", "PutMetricAlarm"
 _ACTION_ARN = rf"^arn:{PARTITION_PATTERN}:[a-z0-9-]+:.*$"
 
 
-def _action_params(field: str, member: str) -> ParamTable:
+def action_params(field: str, member: str, operation: str = _PUT, source: str = PUT_METRIC_ALARM_URL) -> ParamTable:
+    """An action list (AlarmAction) at `member` of PutMetricAlarm or PutCompositeAlarm."""
     return {
-        field: Param(_CW, _PUT, member),
+        field: Param(_CW, operation, member),
         f"{field}[].topicRef": TrimtabOnly(f"a reference: rendered as the topic's ARN in {member}"),
         f"{field}[].scalingPolicyRef": TrimtabOnly(f"a reference: rendered as the policy's ARN in {member}"),
-        f"{field}[].arn": Param(_CW, _PUT, f"{member}[]", (Hand(PUT_METRIC_ALARM_URL, pattern=_ACTION_ARN),)),
+        f"{field}[].arn": Param(_CW, operation, f"{member}[]", (Hand(source, pattern=_ACTION_ARN),)),
     }
 
 
@@ -169,9 +170,9 @@ ALARM_PARAMS: ParamTable = {
     "treatMissingData": Param(_CW, _PUT, "TreatMissingData", (
         Hand(PUT_METRIC_ALARM_URL, values=("breaching", "notBreaching", "ignore", "missing")),)),
     "actionsEnabled": Param(_CW, _PUT, "ActionsEnabled"),
-    **_action_params("alarmActions", "AlarmActions"),
-    **_action_params("okActions", "OKActions"),
-    **_action_params("insufficientDataActions", "InsufficientDataActions"),
+    **action_params("alarmActions", "AlarmActions"),
+    **action_params("okActions", "OKActions"),
+    **action_params("insufficientDataActions", "InsufficientDataActions"),
     # "You can associate as many as 50 tags with an alarm" (PutMetricAlarm); lengths from the model.
     **tag_params("tags", _CW, "TagResource", whole="Tags", keys="Tags[].Key", values="Tags[].Value",
                  count_source=PUT_METRIC_ALARM_URL, lengths_from_model=True),
