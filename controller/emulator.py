@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from types import TracebackType
+from typing import Any
 
 import aiohttp
 from botocore.exceptions import ClientError
@@ -53,18 +54,19 @@ def extend_moto() -> None:
     from moto.core.responses import EmptyResult  # noqa: PLC0415
 
     def put_composite_alarm(self: CloudWatchResponse) -> EmptyResult:
-        alarm = self.cloudwatch_backend.put_metric_alarm(
-            name=self._get_param("AlarmName"), namespace=None, metric_name=None,  # type: ignore[arg-type]
-            comparison_operator=None, evaluation_periods=None, period=None, threshold=None,  # type: ignore[arg-type]
-            statistic=None, description=self._get_param("AlarmDescription"), dimensions=[],  # type: ignore[arg-type]
+        # A composite alarm has no metric, comparison or threshold: moto keeps those empty.
+        no_metric: dict[str, Any] = dict.fromkeys((
+            "namespace", "metric_name", "comparison_operator", "evaluation_periods", "period", "threshold",
+            "statistic"))
+        alarm: Any = self.cloudwatch_backend.put_metric_alarm(
+            name=self._get_param("AlarmName"), description=self._get_param("AlarmDescription"), dimensions=[],
             alarm_actions=self._get_param("AlarmActions", []), ok_actions=self._get_param("OKActions", []),
             insufficient_data_actions=self._get_param("InsufficientDataActions", []),
             actions_enabled=self._get_bool_param("ActionsEnabled"), rule=self._get_param("AlarmRule"),
-            tags=self._get_param("Tags", []))
-        alarm.actions_suppressor = self._get_param("ActionsSuppressor")  # type: ignore[attr-defined]
-        alarm.actions_suppressor_wait_period = self._get_param("ActionsSuppressorWaitPeriod")  # type: ignore[attr-defined]
-        alarm.actions_suppressor_extension_period = self._get_param(  # type: ignore[attr-defined]
-            "ActionsSuppressorExtensionPeriod")
+            tags=self._get_param("Tags", []), **no_metric)
+        alarm.actions_suppressor = self._get_param("ActionsSuppressor")
+        alarm.actions_suppressor_wait_period = self._get_param("ActionsSuppressorWaitPeriod")
+        alarm.actions_suppressor_extension_period = self._get_param("ActionsSuppressorExtensionPeriod")
         return EmptyResult()
 
     CloudWatchResponse.put_composite_alarm = put_composite_alarm  # type: ignore[attr-defined]
