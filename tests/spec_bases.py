@@ -185,7 +185,8 @@ BASES: dict[str, list[dict[str, Any]]] = {
         "rule": {"allOf": [
             {"alarmRef": "base-alarm", "state": "OK", "not": True},
             {"anyOf": [{"alarmRef": "base-alarm", "state": "ALARM", "not": False}]},
-            {"allOf": [{"alarmRef": "base-alarm", "state": "ALARM", "not": False}]},
+            {"allOf": [{"compositeAlarmRef": "base-child", "state": "ALARM", "not": False}]},
+            {"compositeAlarmRef": "base-child", "state": "OK"},
         ]},
         "actionsSuppressor": {"alarm": "base-alarm", "waitPeriod": 60, "extensionPeriod": 60},
     }, {

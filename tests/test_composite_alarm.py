@@ -38,9 +38,12 @@ def test_the_rule_names_the_alarms_aws_names_with_groups_in_parentheses() -> Non
         {"allOf": [{"alarmRef": "memory", "state": "OK", "not": True}, {"alarmRef": "disk"}]},
         {"anyOf": [{"alarmRef": "net", "state": "INSUFFICIENT_DATA"}], "not": True},
         {"alarmRef": "deploy", "not": True},
+        {"compositeAlarmRef": "db", "state": "OK"},
+        {"allOf": [{"compositeAlarmRef": "api"}]},
     ]}})
     assert state["AlarmRule"] == ('ALARM("aws-cpu") OR (NOT OK("aws-memory") AND ALARM("aws-disk")) OR '
-                                  'NOT (INSUFFICIENT_DATA("aws-net")) OR NOT ALARM("aws-deploy")')
+                                  'NOT (INSUFFICIENT_DATA("aws-net")) OR NOT ALARM("aws-deploy") OR OK("aws-db") OR '
+                                  '(ALARM("aws-api"))')
 
 
 @pytest.mark.parametrize("index", range(len(BASES["CompositeAlarm"])))

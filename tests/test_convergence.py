@@ -132,7 +132,8 @@ COMPANIONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "ScheduledAction": [("ScalableTarget", "base-target", TARGET)],
     "CompositeAlarm": [("Topic", "base-topic", {}), ("Alarm", "base-alarm", {
         "metric": {"namespace": "AWS/ECS", "metricName": "CPUUtilization", "statistic": "Average", "period": 60},
-        "evaluationPeriods": 1, "threshold": 80, "comparisonOperator": "GreaterThanThreshold"})],
+        "evaluationPeriods": 1, "threshold": 80, "comparisonOperator": "GreaterThanThreshold"}),
+        ("CompositeAlarm", "base-child", {"alarmRule": 'ALARM("base-alarm")'})],
     "Alarm": [("Topic", "base-topic", {}), ("ScalableTarget", "base-target", TARGET),
               ("ScalingPolicy", "base-policy", {"targetRef": "base-target", "stepScaling": {
                   "adjustmentType": "ChangeInCapacity", "steps": [{"lowerBound": 0, "adjustment": 1}]}})],

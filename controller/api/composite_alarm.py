@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from controller.api.alarm import AlarmAction, action_params
 from controller.api.aws_params import Param, ParamTable, TrimtabOnly
 from controller.api.envelope import MANAGED_PARAMS, ManagedSpec, Resource
-from controller.api.fields import AlarmRef, FieldError, SpecModel, Tags, tag_params
+from controller.api.fields import AlarmRef, CompositeAlarmRef, FieldError, Ref, SpecModel, Tags, tag_params
 
 PUT_COMPOSITE_ALARM_URL = "https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html"
 AlarmState = Literal["ALARM", "OK", "INSUFFICIENT_DATA"]
@@ -24,19 +24,41 @@ def _one_group(any_of: object, all_of: object) -> None:
         raise ValueError("a group needs at least one term")
 
 
+_ALARM_REF = "An Alarm spec's name: the rule names its AWS alarm."
+_COMPOSITE_REF = "Or another CompositeAlarm spec's name (never one that refers back: a cycle is an error)."
+
+
+def _one_alarm(alarm_ref: Ref | None, composite_alarm_ref: Ref | None) -> Ref | None:
+    if alarm_ref is not None and composite_alarm_ref is not None:
+        raise ValueError("a term names one alarm: alarmRef or compositeAlarmRef, not both")
+    return alarm_ref or composite_alarm_ref
+
+
 class RuleAlarm(SpecModel):
     """One alarm's state, rendered ALARM("name") (or OK, INSUFFICIENT_DATA), NOT before it when `not`."""
 
-    alarm_ref: AlarmRef = Field(description="An Alarm spec's name: the rule names its AWS alarm.")
+    alarm_ref: AlarmRef | None = Field(default=None, description=_ALARM_REF)
+    composite_alarm_ref: CompositeAlarmRef | None = Field(default=None, description=_COMPOSITE_REF)
     state: AlarmState = Field(default="ALARM", description=_STATE)
     negated: bool = Field(default=False, alias="not", description=_NOT)
 
+    @model_validator(mode="after")
+    def _an_alarm(self) -> Self:
+        if _one_alarm(self.alarm_ref, self.composite_alarm_ref) is None:
+            raise ValueError("a term of a group names an alarm: alarmRef or compositeAlarmRef")
+        return self
+
+    @property
+    def alarm(self) -> Ref | None:
+        return self.alarm_ref or self.composite_alarm_ref
+
 
 class RuleTerm(SpecModel):
-    """A term of the rule: one alarm's state (alarmRef), or a group of them in parentheses (anyOf: OR,
-    allOf: AND)."""
+    """A term of the rule: one alarm's state (alarmRef, compositeAlarmRef), or a group of them in parentheses
+    (anyOf: OR, allOf: AND)."""
 
-    alarm_ref: AlarmRef | None = Field(default=None, description="An Alarm spec's name: the rule names its AWS alarm.")
+    alarm_ref: AlarmRef | None = Field(default=None, description=_ALARM_REF)
+    composite_alarm_ref: CompositeAlarmRef | None = Field(default=None, description=_COMPOSITE_REF)
     state: AlarmState | None = Field(
         default=None, description="With alarmRef: ALARM (the default), OK or INSUFFICIENT_DATA.")
     any_of: list[RuleAlarm] | None = Field(default=None, description="A group: true when any of these holds (OR).")
@@ -45,13 +67,17 @@ class RuleTerm(SpecModel):
 
     @model_validator(mode="after")
     def _alarm_or_group(self) -> Self:
-        if self.alarm_ref is None:
+        if _one_alarm(self.alarm_ref, self.composite_alarm_ref) is None:
             if self.state is not None:
                 raise FieldError("state", "state goes with alarmRef; a group's terms each have their own")
             _one_group(self.any_of, self.all_of)
         elif self.any_of is not None or self.all_of is not None:
-            raise ValueError("a term is one alarm (alarmRef) or a group (anyOf, allOf), not both")
+            raise ValueError("a term is one alarm (alarmRef, compositeAlarmRef) or a group (anyOf, allOf), not both")
         return self
+
+    @property
+    def alarm(self) -> Ref | None:
+        return self.alarm_ref or self.composite_alarm_ref
 
 
 class CompositeRule(SpecModel):
@@ -115,11 +141,11 @@ def _rule_params() -> ParamTable:
     for group in ("anyOf", "allOf"):
         term = f"rule.{group}[]"
         table[f"rule.{group}"] = rendered
-        for field in ("alarmRef", "state", "not"):
+        for field in ("alarmRef", "compositeAlarmRef", "state", "not"):
             table[f"{term}.{field}"] = rendered
         for inner in ("anyOf", "allOf"):
             table[f"{term}.{inner}"] = rendered
-            for field in ("alarmRef", "state", "not"):
+            for field in ("alarmRef", "compositeAlarmRef", "state", "not"):
                 table[f"{term}.{inner}[].{field}"] = rendered
     return table
 

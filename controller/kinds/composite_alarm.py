@@ -71,11 +71,12 @@ def rule_text(rule: CompositeRule, refs: RefResolver) -> str:
         return operator.join(render(term) for term in terms)
 
     def alarm(term: RuleAlarm) -> str:
-        return _alarm_text(term.alarm_ref, term.state, term.negated, refs)
+        assert term.alarm is not None  # alarmRef or compositeAlarmRef, by the model
+        return _alarm_text(term.alarm, term.state, term.negated, refs)
 
     def term_text(term: RuleTerm) -> str:
-        if term.alarm_ref is not None:
-            return _alarm_text(term.alarm_ref, term.state or "ALARM", term.negated, refs)
+        if term.alarm is not None:
+            return _alarm_text(term.alarm, term.state or "ALARM", term.negated, refs)
         inner = f"({group(term.any_of, term.all_of, alarm)})"
         return f"NOT {inner}" if term.negated else inner
 
@@ -95,6 +96,9 @@ def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator
         yield touch("CompositeAlarm", name=arn.split(":alarm:", 1)[1], region=region)
 
 
+# Deleted before the alarms its rule names, which AWS keeps while a composite alarm depends on them (DeleteAlarms:
+# "there is always still a composite alarm that depends on that alarm"). Between composite alarms the prune order
+# is by key: one whose parent is pruned with it may fail once, and its retry comes after the parent is gone.
 DESCRIPTOR = KindDescriptor(
     model=CompositeAlarm, client=CompositeAlarmClient, delete_rank=-1, events=_touched_by,
     iam=IamGrant(

@@ -100,7 +100,7 @@ def composite_rule_size(alarm: CompositeAlarm) -> Iterator[Violation]:
         return
     count = 0
     for term in rule_.any_of or rule_.all_of or []:
-        count += 1 if term.alarm_ref is not None else len(term.any_of or term.all_of or [])
+        count += 1 if term.alarm is not None else len(term.any_of or term.all_of or [])
     if count > COMPOSITE_RULE_ALARMS_MAX:
         yield Violation(("spec", "rule"), f"a composite alarm's rule names at most {COMPOSITE_RULE_ALARMS_MAX} "
                                           f"alarms (got {count})")
