@@ -81,6 +81,11 @@ def put_metric_alarm(alarm: str, **options: Any) -> dict[str, Any]:
     return envelope("monitoring", "PutMetricAlarm", {"alarmName": alarm, "evaluationPeriods": 1}, **options)
 
 
+def put_composite_alarm(alarm: str, **options: Any) -> dict[str, Any]:
+    return envelope("monitoring", "PutCompositeAlarm", {"alarmName": alarm, "alarmRule": 'ALARM("orders-high")'},
+                    **options)
+
+
 def delete_alarms(*alarms: str, **options: Any) -> dict[str, Any]:
     return envelope("monitoring", "DeleteAlarms", {"alarmNames": list(alarms)}, **options)
 

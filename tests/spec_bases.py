@@ -201,6 +201,44 @@ BASES: dict[str, list[dict[str, Any]]] = {
             {"id": "e1", "expression": "m1 * 2", "returnData": True},
         ],
         "evaluationPeriods": 2, "threshold": 10, "comparisonOperator": "GreaterThanOrEqualToThreshold",
+    }, {
+        # Anomaly detection: the band (ad1) returns data beside m1, and is the threshold.
+        "metrics": [
+            {"id": "m1", "metricStat": {
+                "metric": {"namespace": "AWS/ApplicationELB", "metricName": "TargetResponseTime",
+                           "dimensions": {"LoadBalancer": "app/web/50dc6c495c0c9188"}},
+                "stat": "p99", "period": 300}},
+            {"id": "ad1", "expression": "ANOMALY_DETECTION_BAND(m1, 2)"},
+        ],
+        "thresholdMetricId": "ad1", "comparisonOperator": "GreaterThanUpperThreshold", "evaluationPeriods": 3,
+        "evaluateLowSampleCountPercentile": "ignore",
+    }, {
+        # A Metrics Insights query, with its period on the query.
+        "metrics": [{"id": "q1", "period": 300, "expression":
+                     'SELECT MAX(CPUUtilization) FROM SCHEMA("AWS/ECS", ClusterName, ServiceName)'}],
+        "evaluationPeriods": 1, "threshold": 90, "comparisonOperator": "GreaterThanThreshold",
+    }],
+    "CompositeAlarm": [{
+        "alarmName": "base-composite", "description": "CPU and memory",
+        "rule": {"anyOf": [
+            {"alarmRef": "base-alarm", "state": "ALARM", "not": False},
+            {"anyOf": [{"alarmRef": "base-alarm", "state": "OK", "not": True}]},
+            {"allOf": [{"alarmRef": "base-alarm", "state": "INSUFFICIENT_DATA"}], "not": True},
+        ]},
+        "actionsEnabled": True, "alarmActions": [{"arn": SNS_ARN}, {"topicRef": "base-topic"}],
+        "okActions": [{"arn": SNS_ARN}], "insufficientDataActions": [{"topicRef": "base-topic"}, {"arn": SNS_ARN}],
+        "actionsSuppressor": {"alarmRef": "base-alarm", "waitPeriod": 120, "extensionPeriod": 60},
+        "tags": {"team": "core"},
+    }, {
+        "rule": {"allOf": [
+            {"alarmRef": "base-alarm", "state": "OK", "not": True},
+            {"anyOf": [{"alarmRef": "base-alarm", "state": "ALARM", "not": False}]},
+            {"allOf": [{"compositeAlarmRef": "base-child", "state": "ALARM", "not": False}]},
+            {"compositeAlarmRef": "base-child", "state": "OK"},
+        ]},
+        "actionsSuppressor": {"alarm": "base-alarm", "waitPeriod": 60, "extensionPeriod": 60},
+    }, {
+        "alarmRule": 'ALARM("base-alarm") AND NOT OK("base-alarm")',
     }],
 }
 

@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 from controller.api import aws_params
 from controller.api.aws_params import Constraints, Param, constraints
 from controller.api.crd import spec_schema
+from controller.api.rules.anomaly_detection import BAND_OPERATORS
 from controller.aws import AwsClients, AwsSettings
 from controller.aws_models import lean_session
 from controller.emulator import EMULATOR_CREDENTIALS, LocalEmulator
@@ -84,7 +85,11 @@ FIXED: dict[str, set[str]] = {
     "Topic": {"topicName", "fifo", "encryption.kmsMasterKeyId", "policy", "deliveryPolicy", "deletionPolicy",
               "managementPolicy", "adopt"},
     "Alarm": {"alarmName", "deletionPolicy", "managementPolicy", "adopt", "metrics[].id", "metrics[].expression",
-              "alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn"},
+              "alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn", "thresholdMetricId"},
+    # The rule's text and the suppressor name alarms, which must exist.
+    "CompositeAlarm": {"alarmName", "deletionPolicy", "managementPolicy", "adopt", "alarmRule",
+                       "actionsSuppressor.alarm", "alarmActions[].arn", "okActions[].arn",
+                       "insufficientDataActions[].arn"},
 }
 
 _TEXT = string.ascii_letters + string.digits + "-_./:@ éü"
@@ -95,6 +100,7 @@ OVERRIDES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "Alarm": {
         "metric.period": st.sampled_from([10, 20, 30, 60, 300, 3600]),
         "metrics[].metricStat.period": st.sampled_from([10, 20, 30, 60, 300, 3600]),
+        "metrics[].period": st.sampled_from([10, 20, 30, 60, 300, 3600]),
         "evaluationPeriods": st.integers(1, 12),
         "datapointsToAlarm": st.integers(1, 3),
         # moto refuses IQM and the trimmed means (tests/test_corpus.py MOTO_CANNOT_EMULATE)
@@ -120,6 +126,8 @@ OVERRIDES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
            for rule in ("prefix", "suffix")},
     },
     "ScalableTarget": {"minCapacity": st.integers(0, 5), "maxCapacity": st.integers(5, 100)},
+    "CompositeAlarm": {"actionsSuppressor.waitPeriod": st.integers(0, 86400),
+                       "actionsSuppressor.extensionPeriod": st.integers(0, 86400)},
     "ScheduledAction": {"scalableTargetAction.minCapacity": st.integers(0, 5),
                         "scalableTargetAction.maxCapacity": st.integers(5, 100)},
 }
@@ -136,6 +144,10 @@ COMPANIONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
                ("Bucket", "base-replica", {"versioning": True, "objectLock": {}})],
     "ScalingPolicy": [("ScalableTarget", "base-target", TARGET), ("Queue", "orders", {})],
     "ScheduledAction": [("ScalableTarget", "base-target", TARGET)],
+    "CompositeAlarm": [("Topic", "base-topic", {}), ("Alarm", "base-alarm", {
+        "metric": {"namespace": "AWS/ECS", "metricName": "CPUUtilization", "statistic": "Average", "period": 60},
+        "evaluationPeriods": 1, "threshold": 80, "comparisonOperator": "GreaterThanThreshold"}),
+        ("CompositeAlarm", "base-child", {"alarmRule": 'ALARM("base-alarm")'})],
     "Alarm": [("Topic", "base-topic", {}), ("ScalableTarget", "base-target", TARGET),
               ("ScalingPolicy", "base-policy", {"targetRef": "base-target", "stepScaling": {
                   "adjustmentType": "ChangeInCapacity", "steps": [{"lowerBound": 0, "adjustment": 1}]}})],
@@ -258,6 +270,8 @@ def _fix_up(kind: str, spec: dict[str, Any]) -> None:
         step.pop("minAdjustmentMagnitude", None)
     if kind == "Alarm" and spec.get("datapointsToAlarm", 0) > spec["evaluationPeriods"]:
         spec["datapointsToAlarm"] = spec["evaluationPeriods"]
+    if kind == "Alarm" and "thresholdMetricId" not in spec and spec["comparisonOperator"] in BAND_OPERATORS:
+        spec["comparisonOperator"] = "GreaterThanThreshold"  # a band operator needs a band
 
 
 class Converger:

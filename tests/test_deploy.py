@@ -181,7 +181,7 @@ def test_every_example_name_is_allowed_under_the_documented_name_prefix() -> Non
     # `trimtab iam-policy --name-prefix P` for each documented prefix: the stack's patterns are theirs.
     printed = [build_policy(list(KINDS), name_prefix=prefix)["Statement"] for prefix in prefixes]
     examples = _example_arns()
-    assert set(examples) == {"Queue", "Bucket", "Alarm", "Topic"}
+    assert set(examples) == {"Queue", "Bucket", "Alarm", "Topic", "CompositeAlarm"}
     for kind, arns in examples.items():
         in_stack = _name_scoped(granted, kind)
         assert in_stack == {sid: [pattern for policy in printed for pattern in _name_scoped(policy, kind)[sid]]

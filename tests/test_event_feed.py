@@ -26,6 +26,8 @@ OWNED = [
     InventoryEntry("Bucket/assets", "Bucket", {"name": "acme-assets", "region": "us-east-1"}, "Retain", 0.0),
     InventoryEntry("Alarm/high", "Alarm", {"name": "orders-high", "region": "us-east-1"}, "Delete", 0.0),
     InventoryEntry("Alarm/low", "Alarm", {"name": "orders-low", "region": "us-east-1"}, "Delete", 0.0),
+    InventoryEntry("CompositeAlarm/page", "CompositeAlarm", {"name": "orders-page", "region": "us-east-1"},
+                   "Delete", 0.0),
     InventoryEntry("ScalableTarget/api", "ScalableTarget",
                    {"namespace": "ecs", "resourceId": "service/main/api", "dimension": "ecs:service:DesiredCount"},
                    "Delete", 0.0),
@@ -46,6 +48,9 @@ TARGET = ("ecs", "service/main/api", "ecs:service:DesiredCount")
     (events.put_bucket_versioning("acme-assets", "Suspended"), {"Bucket/assets"}),
     (events.put_metric_alarm("orders-high"), {"Alarm/high"}),
     (events.delete_alarms("orders-high", "orders-low", "someone-elses"), {"Alarm/high", "Alarm/low"}),
+    (events.put_composite_alarm("orders-page"), {"CompositeAlarm/page"}),
+    (events.put_composite_alarm("orders-high"), set()),  # a composite alarm's name is no metric alarm's spec
+    (events.delete_alarms("orders-high", "orders-page"), {"Alarm/high", "CompositeAlarm/page"}),
     (events.register_scalable_target(*TARGET), EVERYTHING_ON_API),
     (events.deregister_scalable_target(*TARGET), EVERYTHING_ON_API),  # AWS deletes its policies and actions
     (events.put_scaling_policy("api-cpu", *TARGET), {"ScalingPolicy/api-cpu"}),

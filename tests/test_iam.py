@@ -72,6 +72,10 @@ def _drift_everything(boto: Any) -> None:
     cloudwatch = boto("cloudwatch")
     alarm = cloudwatch.describe_alarms(AlarmNames=["orders-queue-empty"])["MetricAlarms"][0]
     cloudwatch.tag_resource(ResourceARN=alarm["AlarmArn"], Tags=[{"Key": "added-by-hand", "Value": "x"}])
+    (composite,) = cloudwatch.describe_alarms(AlarmNames=["request-processor-saturated"],
+                                              AlarmTypes=["CompositeAlarm"])["CompositeAlarms"]
+    cloudwatch.put_composite_alarm(AlarmName=composite["AlarmName"], AlarmRule="FALSE")
+    cloudwatch.tag_resource(ResourceARN=composite["AlarmArn"], Tags=[{"Key": "added-by-hand", "Value": "x"}])
     sns = boto("sns")
     (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":oncall-pagerduty")]
     sns.set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="by hand")

@@ -280,6 +280,92 @@ def _drift_topic(boto: Any) -> None:
 ECS_SEEDED = pytest.mark.moto_only(SEEDS_ECS)
 
 
+def _drift_anomaly_alarm(boto: Any) -> None:
+    """A console edit: the band alarm now fires on both sides of the band."""
+    cloudwatch = boto("cloudwatch")
+    alarm = cloudwatch.describe_alarms(AlarmNames=["latency-anomaly"])["MetricAlarms"][0]
+    cloudwatch.put_metric_alarm(
+        AlarmName="latency-anomaly", Metrics=alarm["Metrics"], ThresholdMetricId=alarm["ThresholdMetricId"],
+        EvaluationPeriods=alarm["EvaluationPeriods"], DatapointsToAlarm=alarm["DatapointsToAlarm"],
+        ComparisonOperator="LessThanLowerOrGreaterThanUpperThreshold", TreatMissingData=alarm["TreatMissingData"],
+        EvaluateLowSampleCountPercentile=alarm["EvaluateLowSampleCountPercentile"],
+        AlarmActions=alarm["AlarmActions"], ActionsEnabled=alarm["ActionsEnabled"],
+    )
+
+
+def _drift_insights_alarm(boto: Any) -> None:
+    """The Metrics Insights query's period doubled out of band."""
+    cloudwatch = boto("cloudwatch")
+    alarm = cloudwatch.describe_alarms(AlarmNames=["busiest-task-cpu"])["MetricAlarms"][0]
+    metrics = [{**query, "Period": 600} for query in alarm["Metrics"]]
+    cloudwatch.put_metric_alarm(
+        AlarmName="busiest-task-cpu", Metrics=metrics, Threshold=alarm["Threshold"],
+        EvaluationPeriods=alarm["EvaluationPeriods"], DatapointsToAlarm=alarm["DatapointsToAlarm"],
+        ComparisonOperator=alarm["ComparisonOperator"], TreatMissingData=alarm["TreatMissingData"],
+    )
+
+
+def _drift_composite_alarm(boto: Any) -> None:
+    """A console edit of the rule: any one child alarm now pages."""
+    cloudwatch = boto("cloudwatch")
+    (alarm,) = cloudwatch.describe_alarms(AlarmNames=["service-degraded"], AlarmTypes=["CompositeAlarm"])[
+        "CompositeAlarms"]
+    cloudwatch.put_composite_alarm(
+        AlarmName="service-degraded", AlarmRule='ALARM("cpu-high") OR ALARM("memory-high")',
+        AlarmDescription=alarm["AlarmDescription"], AlarmActions=alarm["AlarmActions"],
+        ActionsSuppressor=alarm["ActionsSuppressor"], ActionsSuppressorWaitPeriod=alarm["ActionsSuppressorWaitPeriod"],
+        ActionsSuppressorExtensionPeriod=alarm["ActionsSuppressorExtensionPeriod"],
+    )
+
+
+CHILD_ALARMS = """
+    apiVersion: trimtab.io/v1alpha1
+    kind: Alarm
+    metadata: {name: cpu-high}
+    spec:
+      metric: {namespace: AWS/ECS, metricName: CPUUtilization, statistic: Average, period: 60}
+      evaluationPeriods: 3
+      threshold: 80
+      comparisonOperator: GreaterThanOrEqualToThreshold
+    ---
+    apiVersion: trimtab.io/v1alpha1
+    kind: Alarm
+    metadata: {name: memory-high}
+    spec:
+      metric: {namespace: AWS/ECS, metricName: MemoryUtilization, statistic: Average, period: 60}
+      evaluationPeriods: 3
+      threshold: 90
+      comparisonOperator: GreaterThanOrEqualToThreshold
+    ---
+    apiVersion: trimtab.io/v1alpha1
+    kind: Alarm
+    metadata: {name: deploying}
+    spec:
+      metric: {namespace: Acme/Deploy, metricName: InProgress, statistic: Maximum, period: 60}
+      evaluationPeriods: 1
+      threshold: 0
+      comparisonOperator: GreaterThanThreshold
+    """
+COMPOSITE_ALARM = """
+    apiVersion: trimtab.io/v1alpha1
+    kind: CompositeAlarm
+    metadata: {name: service-degraded}
+    spec:
+      description: CPU and memory high at once
+      rule:
+        allOf:
+          - alarmRef: cpu-high
+          - anyOf:
+              - {alarmRef: memory-high}
+              - {alarmRef: memory-high, state: INSUFFICIENT_DATA}
+          - {alarmRef: deploying, state: ALARM, not: true}
+      actionsSuppressor: {alarmRef: deploying, waitPeriod: 300, extensionPeriod: 120}
+      alarmActions:
+        - arn: arn:aws:sns:us-east-1:123456789012:oncall
+      tags: {team: core}
+    """
+
+
 @dataclass
 class Case:
     key: str
@@ -388,6 +474,44 @@ CASES = [
             - arn: arn:aws:sns:us-east-1:123456789012:oncall
           tags: {team: core}
         """}, _drift_alarm, {"threshold"}),
+    Case("Alarm/latency-anomaly", {"a.yaml": """
+        apiVersion: trimtab.io/v1alpha1
+        kind: Alarm
+        metadata: {name: latency-anomaly}
+        spec:
+          metrics:
+            - id: m1
+              metricStat:
+                metric:
+                  namespace: AWS/ApplicationELB
+                  metricName: TargetResponseTime
+                  dimensions: {LoadBalancer: app/web/50dc6c495c0c9188}
+                stat: p99
+                period: 60
+            - id: ad1
+              expression: ANOMALY_DETECTION_BAND(m1, 2)
+          evaluationPeriods: 5
+          thresholdMetricId: ad1
+          comparisonOperator: GreaterThanUpperThreshold
+          evaluateLowSampleCountPercentile: ignore
+          alarmActions:
+            - arn: arn:aws:sns:us-east-1:123456789012:oncall
+        """}, _drift_anomaly_alarm, {"comparisonOperator"}),
+    Case("Alarm/busiest-task-cpu", {"a.yaml": """
+        apiVersion: trimtab.io/v1alpha1
+        kind: Alarm
+        metadata: {name: busiest-task-cpu}
+        spec:
+          metrics:
+            - id: q1
+              expression: SELECT MAX(CPUUtilization) FROM SCHEMA("AWS/ECS", ClusterName, ServiceName)
+              period: 300
+          evaluationPeriods: 3
+          threshold: 90
+          comparisonOperator: GreaterThanThreshold
+        """}, _drift_insights_alarm, {"metrics"}),
+    Case("CompositeAlarm/service-degraded", {"children.yaml": CHILD_ALARMS, "c.yaml": COMPOSITE_ALARM},
+         _drift_composite_alarm, {"rule"}),
 ]
 
 
@@ -434,6 +558,22 @@ async def test_a_removed_scheduled_action_is_deleted_before_its_target(harness: 
     left = boto("application-autoscaling").describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"]
     assert left == []
     assert [entry.kind for entry in await harness.store.inventory()] == ["ScalableTarget"]
+
+
+async def test_a_composite_alarm_renders_its_rule_and_is_deleted_before_its_alarms(harness: Harness, boto: Any) -> None:
+    harness.write({"children.yaml": CHILD_ALARMS, "c.yaml": COMPOSITE_ALARM})
+    assert not (await harness.apply()).failed
+    cloudwatch = boto("cloudwatch")
+    (alarm,) = cloudwatch.describe_alarms(AlarmNames=["service-degraded"], AlarmTypes=["CompositeAlarm"])[
+        "CompositeAlarms"]
+    assert alarm["AlarmRule"] == ('ALARM("cpu-high") AND (ALARM("memory-high") OR INSUFFICIENT_DATA("memory-high")) '
+                                  'AND NOT ALARM("deploying")')
+    assert alarm["ActionsSuppressor"].endswith(":alarm:deploying")  # the reference, as an ARN
+    entries = sorted(await harness.store.inventory(), key=delete_rank)
+    assert [entry.kind for entry in entries] == ["CompositeAlarm", "Alarm", "Alarm", "Alarm"]
+    composite = entries[0]
+    await retire(composite, harness.reconciler.clients[composite.kind], harness.store, CONTROLLER_ID, delete=True)
+    assert cloudwatch.describe_alarms(AlarmNames=["service-degraded"])["CompositeAlarms"] == []
 
 
 async def test_observe_reads_only_what_the_spec_manages(harness: Harness) -> None:

@@ -366,6 +366,7 @@ _RULED = {
     "Alarm.evaluationPeriods": "x period at most a day", "Alarm.datapointsToAlarm": "at most evaluationPeriods",
     "Alarm.metric.period": "10, 20, 30 or a multiple of 60 (test_alarm_periods_aws_allows_are_accepted)",
     "Alarm.metrics[].metricStat.period": "10, 20, 30 or a multiple of 60",
+    "Alarm.metrics[].period": "10, 20, 30 or a multiple of 60",
     "Alarm.metrics": "at most 10 metric stats and 10 expressions (test_twenty_alarm_queries_are_accepted)",
     "ScalableTarget.minCapacity": "at most maxCapacity", "ScalableTarget.maxCapacity": "at least minCapacity",
     "Bucket.lifecycleRules[].transitions[].days": "a transition comes before the expiration",

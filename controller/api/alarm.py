@@ -75,8 +75,17 @@ class AlarmSpec(ManagedSpec):
     metrics: list[MetricQuery] | None = Field(default=None, description="Metric math; exactly one query returns data.")
     evaluation_periods: int = Field(description="Periods to evaluate.")
     datapoints_to_alarm: int | None = Field(default=None, description="M of N: at most evaluationPeriods.")
-    threshold: float = Field(description="The value the statistic is compared with.")
+    threshold: float | None = Field(
+        default=None, description="The value the statistic is compared with; an anomaly detection alarm has "
+                                  "thresholdMetricId instead.")
+    threshold_metric_id: str | None = Field(
+        default=None, description="Anomaly detection: the id of the metrics query whose expression is "
+                                  "ANOMALY_DETECTION_BAND(m1, 2), which the alarm compares m1 with (instead of a "
+                                  "threshold), with a band operator such as LessThanLowerOrGreaterThanUpperThreshold.")
     comparison_operator: str
+    evaluate_low_sample_count_percentile: str | None = Field(
+        default=None, description="Percentile alarms: ignore keeps the state through periods with too few "
+                                  "datapoints to be statistically significant; evaluate (AWS's default) does not.")
     treat_missing_data: str = Field(default="missing", description="How missing datapoints count.")
     actions_enabled: bool = True
     alarm_actions: list[AlarmAction] = Field(default_factory=list)
@@ -93,11 +102,11 @@ class AlarmSpec(ManagedSpec):
             )
         period = self.metric.period if self.metric else None
         if self.metrics is not None:
-            check_metric_queries(self.metrics, "metrics")
+            check_metric_queries(self.metrics, "metrics", band=self.threshold_metric_id)
             for index, query in enumerate(self.metrics):
                 if query.metric_stat is not None and query.metric_stat.period is None:
                     raise FieldError(f"metrics[{index}].metricStat.period", "alarm metrics need a period")
-            periods = [query.metric_stat.period for query in self.metrics if query.metric_stat]
+            periods = [query.metric_stat.period if query.metric_stat else query.period for query in self.metrics]
             period = max((p for p in periods if p is not None), default=None)
         # "An alarm's total current evaluation period can be no longer than seven days ... For alarms with a
         # period of less than one hour (3,600 seconds), the total evaluation period can't be longer than one
@@ -121,19 +130,17 @@ class AlarmSpec(ManagedSpec):
 
 
 _CW, _PUT = "cloudwatch", "PutMetricAlarm"
-# The anomaly-detection operators compare with a band (ThresholdMetricId), which trimtab does not manage.
-_STATIC_OPERATORS = ("GreaterThanOrEqualToThreshold", "GreaterThanThreshold", "LessThanThreshold",
-                     "LessThanOrEqualToThreshold")
 # The partition may be ${AWS::Partition} (controller/api/substitution.py); the rules check the substituted ARN.
 _ACTION_ARN = rf"^arn:{PARTITION_PATTERN}:[a-z0-9-]+:.*$"
 
 
-def _action_params(field: str, member: str) -> ParamTable:
+def action_params(field: str, member: str, operation: str = _PUT, source: str = PUT_METRIC_ALARM_URL) -> ParamTable:
+    """An action list (AlarmAction) at `member` of PutMetricAlarm or PutCompositeAlarm."""
     return {
-        field: Param(_CW, _PUT, member),
+        field: Param(_CW, operation, member),
         f"{field}[].topicRef": TrimtabOnly(f"a reference: rendered as the topic's ARN in {member}"),
         f"{field}[].scalingPolicyRef": TrimtabOnly(f"a reference: rendered as the policy's ARN in {member}"),
-        f"{field}[].arn": Param(_CW, _PUT, f"{member}[]", (Hand(PUT_METRIC_ALARM_URL, pattern=_ACTION_ARN),)),
+        f"{field}[].arn": Param(_CW, operation, f"{member}[]", (Hand(source, pattern=_ACTION_ARN),)),
     }
 
 
@@ -156,15 +163,16 @@ ALARM_PARAMS: ParamTable = {
     "datapointsToAlarm": Param(_CW, _PUT, "DatapointsToAlarm", (
         Hand(PUT_METRIC_ALARM_URL, rule="at most evaluationPeriods"),)),
     "threshold": Param(_CW, _PUT, "Threshold"),
-    "comparisonOperator": Param(_CW, _PUT, "ComparisonOperator", (Hand(
-        "trimtab: the anomaly-detection operators need ThresholdMetricId, which trimtab does not manage",
-        values=_STATIC_OPERATORS),)),
+    "thresholdMetricId": Param(_CW, _PUT, "ThresholdMetricId"),
+    "comparisonOperator": Param(_CW, _PUT, "ComparisonOperator"),
+    "evaluateLowSampleCountPercentile": Param(_CW, _PUT, "EvaluateLowSampleCountPercentile", (
+        Hand(PUT_METRIC_ALARM_URL, values=("evaluate", "ignore")),)),
     "treatMissingData": Param(_CW, _PUT, "TreatMissingData", (
         Hand(PUT_METRIC_ALARM_URL, values=("breaching", "notBreaching", "ignore", "missing")),)),
     "actionsEnabled": Param(_CW, _PUT, "ActionsEnabled"),
-    **_action_params("alarmActions", "AlarmActions"),
-    **_action_params("okActions", "OKActions"),
-    **_action_params("insufficientDataActions", "InsufficientDataActions"),
+    **action_params("alarmActions", "AlarmActions"),
+    **action_params("okActions", "OKActions"),
+    **action_params("insufficientDataActions", "InsufficientDataActions"),
     # "You can associate as many as 50 tags with an alarm" (PutMetricAlarm); lengths from the model.
     **tag_params("tags", _CW, "TagResource", whole="Tags", keys="Tags[].Key", values="Tags[].Value",
                  count_source=PUT_METRIC_ALARM_URL, lengths_from_model=True),

@@ -211,6 +211,8 @@ BucketRef = reference_to("Bucket")
 ScalableTargetRef = reference_to("ScalableTarget")
 ScalingPolicyRef = reference_to("ScalingPolicy")
 TopicRef = reference_to("Topic")
+AlarmRef = reference_to("Alarm")
+CompositeAlarmRef = reference_to("CompositeAlarm")
 
 
 def find_references(value: object, path: str = "spec") -> list[tuple[str, Ref]]:

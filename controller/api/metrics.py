@@ -96,28 +96,44 @@ class MetricQuery(SpecModel):
 
     id: str = Field(description="Lowercase-first id, e.g. m1 or e1.")
     metric_stat: MetricStat | None = None
-    expression: str | None = Field(default=None, description="e.g. m1 / m2.")
+    expression: str | None = Field(
+        default=None,
+        description="Metric math over other ids (m1 / m2, ANOMALY_DETECTION_BAND(m1, 2)), or in an alarm a "
+                    "Metrics Insights query (SELECT AVG(CPUUtilization) FROM SCHEMA(\"AWS/EC2\", InstanceId)).")
     label: str | None = None
     return_data: bool | None = Field(
-        default=None, description="true on exactly one query: the one the alarm or policy uses."
+        default=None, description="true on exactly one query: the one the alarm or policy uses (an anomaly "
+                                  "detection alarm's band returns data too)."
     )
+    period: int | None = Field(
+        default=None, description=f"Alarms only: the period of an expression's data, e.g. of a Metrics Insights "
+                                  f"query: {PERIOD_RULE}.")
 
     @model_validator(mode="after")
     def _stat_or_expression(self) -> Self:
         if (self.metric_stat is None) == (self.expression is None):
             raise ValueError(f"metric query {self.id!r} needs exactly one of metricStat or expression")
+        if self.period is not None:
+            try:
+                check_period(self.period)
+            except ValueError as error:
+                raise FieldError("period", str(error)) from None
         return self
 
 
-def check_metric_queries(queries: list[MetricQuery], field: str) -> None:
-    """Ids are unique, and exactly one query returns data."""
+def check_metric_queries(queries: list[MetricQuery], field: str, band: str | None = None) -> None:
+    """Ids are unique, and exactly one query returns data; `band`, the anomaly detection band an alarm
+    compares with (ThresholdMetricId), returns data beside it, as AWS's own example has it:
+    https://repost.aws/knowledge-center/cloudwatch-set-anomaly-detection-alarm"""
     seen: set[str] = set()
     for index, query in enumerate(queries):
         if query.id in seen:
             raise FieldError(f"{field}[{index}].id", f"duplicate metric id {query.id!r}")
         seen.add(query.id)
+    if band is not None and band not in seen:
+        return  # which data returns depends on the band, which names no query: api/rules/anomaly_detection.py says so
     # AWS treats an omitted returnData as true, so all but one query must say false.
-    returning = [query.id for query in queries if query.return_data is not False]
+    returning = [query.id for query in queries if query.return_data is not False and query.id != band]
     if len(returning) != 1:
         raise FieldError(
             field,
@@ -163,6 +179,7 @@ def alarm_query_params(prefix: str) -> dict[str, Param | TrimtabOnly]:
         f"{prefix}[].expression": Param(cw, put, "Metrics[].Expression"),
         f"{prefix}[].label": Param(cw, put, "Metrics[].Label"),
         f"{prefix}[].returnData": Param(cw, put, "Metrics[].ReturnData"),
+        f"{prefix}[].period": Param(cw, put, "Metrics[].Period", (Hand(PUT_METRIC_ALARM_URL, rule=PERIOD_RULE),)),
     }
 
 
@@ -187,6 +204,8 @@ def tracking_query_params(prefix: str, member: str) -> dict[str, Param | Trimtab
         f"{prefix}[].expression": Param(aas, put, f"{member}[].Expression"),
         f"{prefix}[].label": Param(aas, put, f"{member}[].Label"),
         f"{prefix}[].returnData": Param(aas, put, f"{member}[].ReturnData"),
+        f"{prefix}[].period": TrimtabOnly("target tracking metric queries take no period "
+                                          "(TargetTrackingMetricDataQuery has none): refused if set"),
     }
 
 

@@ -69,6 +69,8 @@ def check_policy_queries(queries: list[MetricQuery], policy_type: str) -> None:
     for index, query in enumerate(queries):
         if query.metric_stat is not None and query.metric_stat.period is not None:
             raise FieldError(f"metrics[{index}].metricStat.period", f"{policy_type} metrics take no period")
+        if query.period is not None:
+            raise FieldError(f"metrics[{index}].period", f"{policy_type} metric queries take no period")
 
 
 class QueueBacklogPerTask(SpecModel):

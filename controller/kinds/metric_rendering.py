@@ -29,6 +29,8 @@ def metric_queries(queries: list[MetricQuery], refs: RefResolver) -> list[dict[s
             item["Expression"] = query.expression
         if query.label is not None:
             item["Label"] = query.label
+        if query.period is not None:
+            item["Period"] = query.period
         if query.metric_stat is not None:
             stat = query.metric_stat
             metric_stat: dict[str, Any] = {
@@ -52,7 +54,8 @@ def normalise_queries(queries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Observed queries in the rendered shape: ReturnData defaulted, dimensions sorted."""
     normalised = []
     for query in queries:
-        item = {key: value for key, value in query.items() if key in {"Id", "Expression", "Label", "MetricStat"}}
+        item = {key: value for key, value in query.items()
+                if key in {"Id", "Expression", "Label", "MetricStat", "Period"}}
         item["ReturnData"] = query.get("ReturnData", True)
         if "MetricStat" in item:
             stat = dict(item["MetricStat"])

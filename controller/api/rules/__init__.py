@@ -17,6 +17,7 @@ from controller.api.errors import SpecError
 from controller.api.rules import (  # noqa: F401  (each module registers its rules on import)
     acceleration,
     alarm_actions,
+    anomaly_detection,
     lifecycle,
     metric_math,
     notifications,
