@@ -7,8 +7,10 @@ added since must not raise.
 
 The full mix (`--mix full`) is the default unit plus the parts the examples added later, so that their
 read cost is measured too: a topic the unit's alarms page through, a high-throughput FIFO queue and its
-dead-letter queue (redrive allow policy), a log bucket and a bucket using ownership controls, access
-logging and a lifecycle rule with an And filter, a scheduled action, and an alarm paging the topic.
+dead-letter queue (redrive allow policy), a log bucket, a bucket with ownership controls, access logging,
+a lifecycle rule with an And filter, website hosting, CORS, transfer acceleration and replication to an
+Object Lock bucket whose event notifications go to a queue, a scheduled action, an alarm paging the
+topic, an anomaly detection alarm, and a composite alarm.
 """
 
 from __future__ import annotations
@@ -55,6 +57,9 @@ def full_unit_documents(u: int) -> list[str]:
     topic_policy = ("  policy:\n    Version: '2012-10-17'\n    Statement:\n      - Effect: Allow\n"
                     "        Principal: {Service: cloudwatch.amazonaws.com}\n        Action: sns:Publish\n"
                     "        Resource: ${Self.Arn}\n")
+    s3_send = ("  policy:\n    Version: '2012-10-17'\n    Statement:\n      - Effect: Allow\n"
+               "        Principal: {Service: s3.amazonaws.com}\n        Action: sqs:SendMessage\n"
+               "        Resource: ${Self.Arn}\n")
     log_policy = ("  policy:\n    Version: '2012-10-17'\n    Statement:\n      - Effect: Allow\n"
                   "        Principal: {Service: logging.s3.amazonaws.com}\n        Action: s3:PutObject\n"
                   "        Resource: ${Self.Arn}/*\n")
@@ -72,14 +77,30 @@ def full_unit_documents(u: int) -> list[str]:
                  # An And filter of a prefix and a tag: moto drops size bounds from a filter (docs/aws-emulator.md),
                  # so a size filter would read as drift in every resync here, and not on AWS.
                  "    - id: expire-drafts\n      prefix: drafts/\n      tags: {stage: draft}\n"
-                 "      expiration: {days: 90}\n"),
+                 "      expiration: {days: 90}\n"
+                 "  website: {indexDocument: index.html, errorDocument: 404.html}\n"
+                 "  cors:\n    - {allowedMethods: [GET], allowedOrigins: ['https://app.example.com']}\n"
+                 "  transferAcceleration: true\n"
+                 "  replication:\n    role: arn:${AWS::Partition}:iam::${AWS::AccountId}:role/bench-replication\n"
+                 f"    rules:\n      - id: everything\n        destination: {{bucketRef: bench-{p}-archive}}\n"),
+            _doc("Queue", f"{p}-uploads", f"{s3_send}"),
+            _doc("Bucket", f"bench-{p}-archive", "  versioning: true\n"
+                 "  objectLock: {defaultRetention: {mode: GOVERNANCE, days: 30}}\n  notifications:\n    queues:\n"
+                 f"      - {{queueRef: {p}-uploads, events: ['s3:ObjectCreated:*']}}\n"),
             _doc("ScheduledAction", f"{p}-business-hours", f"  targetRef: {p}-svc\n"
                  "  schedule: cron(0 8 ? * MON-FRI *)\n  timezone: Europe/Berlin\n"
                  "  scalableTargetAction: {minCapacity: 2, maxCapacity: 10}\n"),
             _doc("Alarm", f"{p}-events-age", "  metric: {namespace: AWS/SQS, metricName: "
                  "ApproximateAgeOfOldestMessage, statistic: Maximum, period: 60, dimensions: "
                  f"{{QueueName: {{queueRef: {p}-events}}}}}}\n  evaluationPeriods: 3\n  threshold: 600\n"
-                 f"  comparisonOperator: GreaterThanThreshold\n  alarmActions:\n    - topicRef: {p}-alerts\n")]
+                 f"  comparisonOperator: GreaterThanThreshold\n  alarmActions:\n    - topicRef: {p}-alerts\n"),
+            _doc("Alarm", f"{p}-orders-anomaly", "  metrics:\n    - id: m1\n      metricStat:\n        metric: "
+                 "{namespace: AWS/SQS, metricName: NumberOfMessagesSent, dimensions: "
+                 f"{{QueueName: {{queueRef: {p}-orders}}}}}}\n        stat: Sum\n        period: 300\n"
+                 "    - {id: band, expression: 'ANOMALY_DETECTION_BAND(m1, 2)'}\n  thresholdMetricId: band\n"
+                 "  comparisonOperator: LessThanLowerOrGreaterThanUpperThreshold\n  evaluationPeriods: 3\n"),
+            _doc("CompositeAlarm", f"{p}-stuck", f"  rule:\n    allOf:\n      - alarmRef: {p}-backlog\n"
+                 f"      - alarmRef: {p}-events-age\n  alarmActions:\n    - topicRef: {p}-alerts\n")]
 
 
 MIXES = {"default": unit_documents, "full": full_unit_documents}
