@@ -74,6 +74,9 @@ FIXED: dict[str, set[str]] = {
                         "managementPolicy", "adopt"},
     "Topic": {"topicName", "fifo", "encryption.kmsMasterKeyId", "policy", "deliveryPolicy", "deletionPolicy",
               "managementPolicy", "adopt"},
+    # The protocol and endpoint name the subscription; the rest are documents and ARNs.
+    "Subscription": {"protocol", "endpoint", "filterPolicy", "deliveryPolicy", "subscriptionRoleArn",
+                     "redrivePolicy.deadLetterTargetArn", "deletionPolicy", "managementPolicy", "adopt"},
     "Alarm": {"alarmName", "deletionPolicy", "managementPolicy", "adopt", "metrics[].id", "metrics[].expression",
               "alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn"},
 }
@@ -122,6 +125,7 @@ COMPANIONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "Bucket": [("Bucket", "base-logs", LOG_BUCKET)],
     "ScalingPolicy": [("ScalableTarget", "base-target", TARGET), ("Queue", "orders", {})],
     "ScheduledAction": [("ScalableTarget", "base-target", TARGET)],
+    "Subscription": [("Topic", "base-topic", {}), ("Queue", "base-queue", {}), ("Queue", "base-dlq", {})],
     "Alarm": [("Topic", "base-topic", {}), ("ScalableTarget", "base-target", TARGET),
               ("ScalingPolicy", "base-policy", {"targetRef": "base-target", "stepScaling": {
                   "adjustmentType": "ChangeInCapacity", "steps": [{"lowerBound": 0, "adjustment": 1}]}})],

@@ -150,6 +150,43 @@ def _drift_topic(boto: Any) -> None:
     sns.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName", AttributeValue="Someone else")
 
 
+def _drift_subscription(boto: Any) -> None:
+    """A console edit of the filter policy: the queue now gets every message."""
+    sns = boto("sns")
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":alerts")]
+    (arn,) = [s["SubscriptionArn"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]]
+    sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName="FilterPolicy",
+                                    AttributeValue='{"severity": ["low"]}')
+
+
+SUBSCRIPTION = {"topic.yaml": """
+    apiVersion: trimtab.io/v1alpha1
+    kind: Topic
+    metadata: {name: alerts}
+    spec: {}
+    """, "queue.yaml": """
+    apiVersion: trimtab.io/v1alpha1
+    kind: Queue
+    metadata: {name: alerts-feed}
+    spec: {}
+    ---
+    apiVersion: trimtab.io/v1alpha1
+    kind: Queue
+    metadata: {name: alerts-undelivered}
+    spec: {}
+    """, "subscription.yaml": """
+    apiVersion: trimtab.io/v1alpha1
+    kind: Subscription
+    metadata: {name: alerts-feed}
+    spec:
+      topicRef: alerts
+      protocol: sqs
+      queueRef: alerts-feed
+      rawMessageDelivery: true
+      filterPolicyScope: MessageAttributes
+      filterPolicy: {severity: [critical, high]}
+      redrivePolicy: {deadLetterQueueRef: alerts-undelivered}
+    """}
 ECS_SEEDED = pytest.mark.moto_only(SEEDS_ECS)
 
 
@@ -235,6 +272,7 @@ CASES = [
               defaultHealthyRetryPolicy: {minDelayTarget: 20, maxDelayTarget: 20, numRetries: 3}
           tags: {team: core}
         """}, _drift_topic, {"displayName"}),
+    Case("Subscription/alerts-feed", SUBSCRIPTION, _drift_subscription, {"filterPolicy.severity"}),
     Case("Alarm/cpu-high", {"a.yaml": """
         apiVersion: trimtab.io/v1alpha1
         kind: Alarm
@@ -299,6 +337,19 @@ async def test_a_removed_scheduled_action_is_deleted_before_its_target(harness: 
     left = boto("application-autoscaling").describe_scheduled_actions(ServiceNamespace="ecs")["ScheduledActions"]
     assert left == []
     assert [entry.kind for entry in await harness.store.inventory()] == ["ScalableTarget"]
+
+
+async def test_a_removed_subscription_is_unsubscribed_before_its_topic_and_queues(harness: Harness,
+                                                                                 boto: Any) -> None:
+    harness.write(SUBSCRIPTION)
+    assert not (await harness.apply()).failed
+    entries = sorted(await harness.store.inventory(), key=delete_rank)
+    assert entries[0].kind == "Subscription" and entries[-1].kind == "Topic"
+    sns = boto("sns")
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":alerts")]
+    assert await retire(entries[0], harness.reconciler.clients["Subscription"], harness.store, CONTROLLER_ID,
+                        delete=True) == (Retired.DELETED, "")
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
 
 
 async def test_observe_reads_only_what_the_spec_manages(harness: Harness) -> None:

@@ -59,6 +59,7 @@ SCOPES: dict[str, Scope] = {
     "Bucket": Scope(("policy", "encryption.kmsKeyId"), "arn:${AWS::Partition}:s3:::"),
     "Topic": Scope(("policy", "encryption.kmsMasterKeyId"),
                    "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:"),
+    "Subscription": Scope(("endpoint", "redrivePolicy.deadLetterTargetArn", "subscriptionRoleArn")),
     "Alarm": Scope(("alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn")),
     # A Kafka cluster's or a Comprehend endpoint's resource id is its ARN.
     "ScalableTarget": Scope(("resourceId",)),

@@ -20,6 +20,7 @@ COLUMN_GAP = "   "
 SYMBOL = {
     Action.CREATE: "+", Action.REPLACE: "-/+", Action.UPDATE: "~", Action.ADOPT: "^", Action.IN_SYNC: "=",
     Action.CONFLICT: "!", Action.BLOCKED: "…", Action.ERROR: "x", Action.SUSPENDED: "-",
+    Action.PENDING: "?",
 }
 _PAST = {Action.CREATE: "created", Action.REPLACE: "replaced", Action.UPDATE: "updated", Action.ADOPT: "adopted",
          Action.IN_SYNC: "in sync"}

@@ -48,6 +48,12 @@ class OwnedElsewhere(Exception):
     """A create found the resource already there, marked as another owner's: a conflict, not an error."""
 
 
+class Pending(Exception):
+    """The resource exists and waits on someone outside AWS and trimtab (an email subscription's recipient
+    confirming it): nothing can be changed until then. Not an error: the row says Pending, and the slow
+    resync looks again."""
+
+
 class ResourceGone(Exception):
     """The resource does not exist (raised by `read_tags`)."""
 

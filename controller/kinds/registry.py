@@ -10,7 +10,16 @@ from typing import Any
 from controller.api.envelope import Resource
 from controller.aws import AwsClients
 from controller.aws_models import register_services
-from controller.kinds import alarm, bucket, queue, scalable_target, scaling_policy, scheduled_action, topic
+from controller.kinds import (
+    alarm,
+    bucket,
+    queue,
+    scalable_target,
+    scaling_policy,
+    scheduled_action,
+    subscription,
+    topic,
+)
 from controller.kinds.base import ResourceClient
 from controller.kinds.descriptor import KindDescriptor, PairRule
 from controller.kinds.tag_index import TagIndex
@@ -23,6 +32,7 @@ DESCRIPTORS: tuple[KindDescriptor, ...] = (
     scheduled_action.DESCRIPTOR,
     alarm.DESCRIPTOR,
     topic.DESCRIPTOR,
+    subscription.DESCRIPTOR,
 )
 
 BY_KIND: dict[str, KindDescriptor] = {descriptor.kind: descriptor for descriptor in DESCRIPTORS}
