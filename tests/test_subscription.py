@@ -5,6 +5,7 @@ in tests/test_lifecycle.py."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -81,3 +82,54 @@ async def test_an_unconfirmed_subscription_is_pending_not_an_error(harness: Harn
                                                    ("Unsubscribe", {"subscriptionArn": f"{TOPIC_ARN}:1"})])
 def test_the_topic_mapper_leaves_subscription_events_alone(event: str, parameters: dict[str, Any]) -> None:
     assert list(_touched_by(event, parameters, "us-east-1")) == []
+
+
+FEED = {"t.yaml": """
+    apiVersion: trimtab.io/v1alpha1
+    kind: Topic
+    metadata: {name: alerts}
+    spec: {}
+    ---
+    apiVersion: trimtab.io/v1alpha1
+    kind: Queue
+    metadata: {name: alerts-feed}
+    spec:
+      policy:
+        Version: "2012-10-17"
+        Statement:
+          - {Sid: Workers, Effect: Allow, Principal: {AWS: "arn:aws:iam::123456789012:root"},
+             Action: "sqs:ReceiveMessage", Resource: "${Self.Arn}"}
+    """, "s.yaml": """
+    apiVersion: trimtab.io/v1alpha1
+    kind: Subscription
+    metadata: {name: alerts-feed}
+    spec: {topicRef: alerts, protocol: sqs, queueRef: alerts-feed}
+    """}
+
+
+def _queue_policy(boto: Any, url: str) -> Any:
+    return json.loads(boto("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+
+
+async def test_an_sqs_subscription_puts_its_topics_statement_in_the_queues_policy(harness: Harness, boto: Any) -> None:
+    state = harness.write(FEED)
+    assert state.graph.generation("Queue/alerts-feed") != state.graph.records["Queue/alerts-feed"].generation
+    planned = await harness.plan()
+    created = {change.path: change.after for change in planned.outcomes["Queue/alerts-feed"].changes}
+    statements = created["policy"]["Statement"]
+    assert [statement["Sid"] for statement in statements] == ["Workers", "trimtab-sns-alerts"]
+    granted = statements[1]
+    assert granted["Principal"] == {"Service": "sns.amazonaws.com"} and granted["Action"] == "sqs:SendMessage"
+    assert granted["Resource"] == "arn:aws:sqs:us-east-1:123456789012:alerts-feed"
+    assert granted["Condition"] == {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:123456789012:alerts"}}
+    assert not (await harness.apply()).failed
+    url = boto("sqs").get_queue_url(QueueName="alerts-feed")["QueueUrl"]
+    policy = _queue_policy(boto, url)
+    assert [statement["Sid"] for statement in policy["Statement"]] == ["Workers", "trimtab-sns-alerts"]
+
+    (harness.specs / "s.yaml").unlink()  # the subscription leaves: its statement goes with it
+    planned = await harness.plan()
+    assert [change.path for change in planned.outcomes["Queue/alerts-feed"].changes] == ["policy.Statement"]
+    assert not (await harness.apply()).failed
+    policy = _queue_policy(boto, url)
+    assert [statement["Sid"] for statement in policy["Statement"]] == ["Workers"]

@@ -118,7 +118,11 @@ class QueueSpec(ManagedSpec):
         default=None, description="Server-side encryption; unmanaged when omitted."
     )
     policy: PolicyDocument | None = Field(
-        default=None, description="The queue's access policy as YAML; unmanaged when omitted."
+        default=None, description="The queue's access policy as YAML; unmanaged when omitted. A Subscription "
+                                  "with queueRef to this queue adds AWS's statement letting its topic send "
+                                  "(Sid trimtab-sns-TOPIC: sns.amazonaws.com may sqs:SendMessage when aws:SourceArn "
+                                  "is the topic), after this policy's statements or as the whole policy when "
+                                  "there is none; it leaves with the subscription's spec (see Known limits)."
     )
     tags: Tags = Field(default_factory=dict, description="Tags; the whole set is managed.")
 

@@ -29,6 +29,11 @@ class RefResolver(ABC):
     @abstractmethod
     def output(self, ref: Ref, key: str) -> str: ...
 
+    def granted(self, key: str) -> tuple[dict[str, Any], ...]:
+        """The policy statements other specs of the revision grant themselves in spec `key`'s resource
+        policy (api/graph.py SpecGraph.grants), with its pseudo parameters still to substitute."""
+        return ()
+
 
 class TerminalError(Exception):
     """An error that retrying cannot fix; the spec or the world must change first."""

@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_snake
 
+from controller.api import substitution
 from controller.api.queue import Queue
 from controller.api.rules.pairs import dlq_matches_queue_type
 from controller.api.substitution import Environment
@@ -77,7 +78,10 @@ class QueueClient(ResourceClient[Queue]):
                 encryption["kmsKeyId"] = spec.encryption.kms_key_id
                 encryption["kmsDataKeyReusePeriodSeconds"] = spec.encryption.kms_data_key_reuse_period_seconds
             state["encryption"] = encryption
-        if spec.policy is not None:
+        granted = refs.granted(resource.key)
+        if granted:
+            state["policy"] = _with_grants(spec.policy, granted, substitution.values(resource, environment))
+        elif spec.policy is not None:
             state["policy"] = spec.policy
         return state
 
@@ -179,6 +183,17 @@ class QueueClient(ResourceClient[Queue]):
             if not code_in(error, _MISSING_CODES):
                 raise
 
+
+
+def _with_grants(policy: dict[str, Any] | None, granted: tuple[dict[str, Any], ...],
+                 known: dict[str, str]) -> dict[str, Any]:
+    """The spec's policy (none: an empty one) and the statements other specs grant in it (an SQS
+    subscription's: its topic may send), their pseudo parameters and ${Self.Arn} this queue's."""
+    own = dict(policy or {"Version": "2012-10-17"})
+    statements = own.get("Statement", [])
+    statements = list(statements) if isinstance(statements, list) else [statements]
+    statements += [json.loads(substitution.substitute(json.dumps(statement), known)) for statement in granted]
+    return {**own, "Statement": statements}
 
 
 def _outputs(url: str, attributes: dict[str, str]) -> Outputs:

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -35,6 +35,9 @@ from controller.aws import code_in
 from controller.kinds.base import Desired, Observation, Outputs, Pending, RefResolver, ResourceClient, compare
 from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 from controller.store.base import Identity
+
+if TYPE_CHECKING:
+    from controller.api.graph import SpecRecord
 
 PENDING_ARN = "PendingConfirmation"  # what ListSubscriptionsByTopic shows for an unconfirmed subscription
 _MISSING_CODES = ("NotFound",)
@@ -162,6 +165,29 @@ def _state_from_attributes(attributes: dict[str, str], wanted: dict[str, Any]) -
     return state
 
 
+GRANT_SID_PREFIX = "trimtab-sns-"
+
+
+def queue_grants(record: SpecRecord, records: dict[str, SpecRecord]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """An SQS subscription by queueRef lets its topic send to the queue: AWS's statement, in the queue's
+    policy (https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html), with one Sid per
+    topic so it is recognisable in a plan. The topic's ARN is written from its name: the queue does not wait
+    for the topic to exist."""
+    resource = record.resource
+    if not isinstance(resource, Subscription) or resource.spec.queue_ref is None:
+        return
+    topic = records.get(str(resource.spec.topic_ref))
+    if topic is None:
+        return
+    name = topic.resource.external_name()
+    yield str(resource.spec.queue_ref), {
+        "Sid": GRANT_SID_PREFIX + name, "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
+        "Action": "sqs:SendMessage", "Resource": "${Self.Arn}",
+        "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:"
+                                                     f"${{AWS::AccountId}}:{name}"}},
+    }
+
+
 _EVENTS = ("Subscribe", "Unsubscribe", "SetSubscriptionAttributes")
 
 
@@ -183,6 +209,7 @@ def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator
 DESCRIPTOR = KindDescriptor(
     # A subscription refers to a topic (rank 6) and may refer to queues (rank 3): it goes before both.
     model=Subscription, client=SubscriptionClient, delete_rank=-2, events=_touched_by, outputs=("arn",),
+    grants=queue_grants,
     iam=IamGrant(
         # Subscribe and ListSubscriptionsByTopic are authorised on the topic's ARN; the calls that name a
         # subscription's ARN have no resource type, so "*" only.
