@@ -3,6 +3,7 @@ field, apply corrects it, and a second apply makes no mutating call (counted by 
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -345,6 +346,11 @@ async def test_a_removed_subscription_is_unsubscribed_before_its_topic_and_queue
     assert not (await harness.apply()).failed
     entries = sorted(await harness.store.inventory(), key=delete_rank)
     assert entries[0].kind == "Subscription" and entries[-1].kind == "Topic"
+    sqs = boto("sqs")
+    for queue in ("alerts-feed", "alerts-undelivered"):  # the dead-letter queue too lets the topic send
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+        assert [statement["Sid"] for statement in policy["Statement"]] == ["trimtab-sns-alerts"], queue
     sns = boto("sns")
     (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":alerts")]
     assert await retire(entries[0], harness.reconciler.clients["Subscription"], harness.store, CONTROLLER_ID,

@@ -133,3 +133,21 @@ async def test_an_sqs_subscription_puts_its_topics_statement_in_the_queues_polic
     assert not (await harness.apply()).failed
     policy = _queue_policy(boto, url)
     assert [statement["Sid"] for statement in policy["Statement"]] == ["Workers"]
+
+
+async def test_a_queue_without_a_policy_of_its_own_loses_the_statement_with_its_last_subscription(
+        harness: Harness, boto: Any) -> None:
+    files = {**FEED, "t.yaml": FEED["t.yaml"].split("    spec:\n      policy:")[0] + "    spec: {}\n"}
+    harness.write(files)
+    assert not (await harness.apply()).failed
+    url = boto("sqs").get_queue_url(QueueName="alerts-feed")["QueueUrl"]
+    assert [statement["Sid"] for statement in _queue_policy(boto, url)["Statement"]] == ["trimtab-sns-alerts"]
+
+    (harness.specs / "s.yaml").unlink()
+    planned = await harness.plan()
+    (change,) = planned.outcomes["Queue/alerts-feed"].changes
+    assert change.path == "policy" and change.before["Statement"][0]["Sid"] == "trimtab-sns-alerts"
+    assert not (await harness.apply()).failed
+    attributes = boto("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert "Policy" not in attributes
+    assert (await harness.plan()).in_sync

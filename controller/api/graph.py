@@ -154,14 +154,14 @@ def build_graph(records: Iterable[SpecRecord], invalid_keys: Iterable[str] = ())
         graph.dependencies.pop(key, None)
         graph.invalid_keys.add(key)
     graph.records = {key: record for key, record in by_key.items() if key not in rejected}
-    granted: dict[str, list[dict[str, Any]]] = {}
+    # By Sid: two subscriptions of one topic (one the other's dead-letter queue) grant it once.
+    granted: dict[str, dict[str, dict[str, Any]]] = {}
     for record in graph.records.values():
         for grant in GRANTS:
             for key, statement in grant(record, graph.records):
                 if key in graph.records:
-                    granted.setdefault(key, []).append(statement)
-    graph.grants = {key: tuple(sorted(statements, key=lambda s: str(s.get("Sid"))))
-                    for key, statements in granted.items()}
+                    granted.setdefault(key, {})[str(statement["Sid"])] = statement
+    graph.grants = {key: tuple(statements[sid] for sid in sorted(statements)) for key, statements in granted.items()}
     graph.errors.sort()
     return graph
 

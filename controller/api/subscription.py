@@ -24,7 +24,8 @@ FilterPolicy = Annotated[dict[str, Any], WithJsonSchema({
 
 class SubscriptionRedrivePolicy(SpecModel):
     dead_letter_queue_ref: QueueRef | None = Field(
-        default=None, description="metadata.name of the Queue spec that keeps undeliverable messages.")
+        default=None, description="metadata.name of the Queue spec that keeps undeliverable messages; its policy "
+                                  "lets the topic send, as for queueRef.")
     dead_letter_target_arn: str | None = Field(
         default=None, description="The ARN of an SQS queue (not managed here) that keeps undeliverable messages.")
 

@@ -46,6 +46,8 @@ def touch(kind: str, **fields: Any) -> Touched:
 # (record, records by key) -> (key of another spec, policy statement) for each statement this spec grants
 # itself in that spec's resource policy (an SQS subscription's in its queue's); ${...} pseudo parameters and
 # ${Self.Arn} are the receiving spec's, substituted when it renders.
+# A granted statement's Sid starts with this: a receiver removes such statements when nothing grants them now.
+GRANTED_SID_PREFIX = "trimtab-"
 GrantRule = Callable[["SpecRecord", "dict[str, SpecRecord]"], "Iterator[tuple[str, dict[str, Any]]]"]
 
 

@@ -25,8 +25,8 @@ from controller.kinds.base import (
     compare,
     tag_changes,
 )
-from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
-from controller.kinds.diff import ABSENT
+from controller.kinds.descriptor import GRANTED_SID_PREFIX, IamGrant, KindDescriptor, Touched, touch
+from controller.kinds.diff import ABSENT, FieldChange
 from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
 
@@ -121,7 +121,10 @@ class QueueClient(ResourceClient[Queue]):
         observation = Observation(
             exists=True, state=_state_from_attributes(attributes), tags=tags, outputs=_outputs(url, attributes),
         )
-        return compare(desired, observation)
+        compare(desired, observation)
+        if "policy" not in desired.state and (stale := _stale_grants(observation.state["policy"])) is not None:
+            observation.diff.append(FieldChange("policy", observation.state["policy"], stale))
+        return observation
 
     def _arn(self, sqs: Any, url: str, name: str) -> str:
         """A queue's ARN from its URL (.../ACCOUNT/NAME), without a call."""
@@ -149,6 +152,10 @@ class QueueClient(ResourceClient[Queue]):
         changed_fields.add("policy")
         changed_state = {key: value for key, value in desired.state.items() if key in changed_fields}
         attributes = _attributes(changed_state)
+        stale = next((change.after for change in observation.diff
+                      if change.path == "policy" and "policy" not in desired.state), None)
+        if stale is not None:  # an unmanaged policy rid of the statements nothing grants any more
+            attributes["Policy"] = "" if stale is ABSENT else json.dumps(stale)
         if attributes:
             await sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         if desired.tags is not None and "tags" in changed_fields:
@@ -194,6 +201,21 @@ def _with_grants(policy: dict[str, Any] | None, granted: tuple[dict[str, Any], .
     statements = list(statements) if isinstance(statements, list) else [statements]
     statements += [json.loads(substitution.substitute(json.dumps(statement), known)) for statement in granted]
     return {**own, "Statement": statements}
+
+
+def _stale_grants(policy: Any) -> Any:
+    """For a queue whose spec leaves its policy unmanaged: the policy without the statements other specs
+    granted (their Sid starts with GRANTED_SID_PREFIX), which none grants now; ABSENT when none is left,
+    None when there are none to remove."""
+    if not isinstance(policy, dict):
+        return None
+    statements = policy.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    kept = [statement for statement in statements
+            if not str(statement.get("Sid", "")).startswith(GRANTED_SID_PREFIX)]
+    if len(kept) == len(statements):
+        return None
+    return {**policy, "Statement": kept} if kept else ABSENT
 
 
 def _outputs(url: str, attributes: dict[str, str]) -> Outputs:

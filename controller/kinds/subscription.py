@@ -33,7 +33,7 @@ from controller.api.subscription import Subscription
 from controller.api.substitution import Environment
 from controller.aws import code_in
 from controller.kinds.base import Desired, Observation, Outputs, Pending, RefResolver, ResourceClient, compare
-from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
+from controller.kinds.descriptor import GRANTED_SID_PREFIX, IamGrant, KindDescriptor, Touched, touch
 from controller.store.base import Identity
 
 if TYPE_CHECKING:
@@ -165,27 +165,27 @@ def _state_from_attributes(attributes: dict[str, str], wanted: dict[str, Any]) -
     return state
 
 
-GRANT_SID_PREFIX = "trimtab-sns-"
-
-
 def queue_grants(record: SpecRecord, records: dict[str, SpecRecord]) -> Iterator[tuple[str, dict[str, Any]]]:
     """An SQS subscription by queueRef lets its topic send to the queue: AWS's statement, in the queue's
     policy (https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html), with one Sid per
     topic so it is recognisable in a plan. The topic's ARN is written from its name: the queue does not wait
     for the topic to exist."""
     resource = record.resource
-    if not isinstance(resource, Subscription) or resource.spec.queue_ref is None:
+    topic = records.get(str(resource.spec.topic_ref)) if isinstance(resource, Subscription) else None
+    if not isinstance(resource, Subscription) or topic is None:
         return
-    topic = records.get(str(resource.spec.topic_ref))
-    if topic is None:
-        return
+    # The subscribed queue, and the dead-letter queue SNS moves undeliverable messages to: both must let the
+    # topic send (https://docs.aws.amazon.com/sns/latest/dg/sns-configure-dead-letter-queue.html).
+    redrive = resource.spec.redrive_policy
+    receivers = {str(ref) for ref in (resource.spec.queue_ref, redrive and redrive.dead_letter_queue_ref) if ref}
     name = topic.resource.external_name()
-    yield str(resource.spec.queue_ref), {
-        "Sid": GRANT_SID_PREFIX + name, "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"},
-        "Action": "sqs:SendMessage", "Resource": "${Self.Arn}",
-        "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:"
-                                                     f"${{AWS::AccountId}}:{name}"}},
-    }
+    for receiver in sorted(receivers):
+        yield receiver, {
+            "Sid": f"{GRANTED_SID_PREFIX}sns-{name}", "Effect": "Allow",
+            "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage", "Resource": "${Self.Arn}",
+            "Condition": {"ArnEquals": {"aws:SourceArn": f"arn:${{AWS::Partition}}:sns:${{AWS::Region}}:"
+                                                         f"${{AWS::AccountId}}:{name}"}},
+        }
 
 
 _EVENTS = ("Subscribe", "Unsubscribe", "SetSubscriptionAttributes")
