@@ -78,6 +78,8 @@ class SubscriptionClient(ResourceClient[Subscription]):
     async def _find(self, identity: Identity) -> str | None:
         """The subscription's ARN (or PENDING_ARN), listing the topic's subscriptions; None: there is none,
         or no such topic."""
+        if not identity["topicArn"].startswith("arn:"):
+            return None  # a plan's placeholder for a topic yet to be created: nothing subscribes to it yet
         sns = await self.aws.client("sns")
         try:
             async for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=identity["topicArn"]):
