@@ -53,13 +53,14 @@ class SubscriptionClient(ResourceClient[Subscription]):
 
     def identity(self, resource: Subscription, refs: RefResolver) -> Identity:
         spec = resource.spec
-        endpoint = refs.output(spec.queue_ref, "arn") if spec.queue_ref is not None else str(spec.endpoint)
-        return {"topicArn": refs.output(spec.topic_ref, "arn"), "protocol": spec.protocol, "endpoint": endpoint,
-                "region": self.aws.region}
+        return {"topicArn": refs.output(spec.topic_ref, "arn"), "protocol": spec.protocol,
+                "endpoint": _endpoint(resource, refs), "region": self.aws.region}
 
     def render(self, resource: Subscription, refs: RefResolver, environment: Environment) -> dict[str, Any]:
         spec = resource.spec
-        state: dict[str, Any] = {}
+        # The protocol and endpoint find the subscription, so they always match: rendered so that a plan
+        # says what is subscribed.
+        state: dict[str, Any] = {"protocol": spec.protocol, "endpoint": _endpoint(resource, refs)}
         if spec.filter_policy is not None:
             state["filterPolicy"] = spec.filter_policy
         for key, value in (("filterPolicyScope", spec.filter_policy_scope),
@@ -141,6 +142,11 @@ class SubscriptionClient(ResourceClient[Subscription]):
                 raise
 
 
+def _endpoint(resource: Subscription, refs: RefResolver) -> str:
+    spec = resource.spec
+    return refs.output(spec.queue_ref, "arn") if spec.queue_ref is not None else str(spec.endpoint)
+
+
 def _attributes(state: dict[str, Any]) -> dict[str, str]:
     """Managed state -> SNS attributes to send (every value a string)."""
     attributes = {_STRING_ATTRIBUTES[key]: value for key, value in state.items() if key in _STRING_ATTRIBUTES}
@@ -155,7 +161,8 @@ def _attributes(state: dict[str, Any]) -> dict[str, str]:
 
 def _state_from_attributes(attributes: dict[str, str], wanted: dict[str, Any]) -> dict[str, Any]:
     """SNS attributes -> the shape `render` produces, for the fields the spec manages."""
-    state: dict[str, Any] = {key: attributes.get(name) for key, name in _STRING_ATTRIBUTES.items() if key in wanted}
+    named = {"protocol": "Protocol", "endpoint": "Endpoint", **_STRING_ATTRIBUTES}
+    state: dict[str, Any] = {key: attributes.get(name) for key, name in named.items() if key in wanted}
     for key, name in _JSON_ATTRIBUTES.items():
         if key in wanted:  # absent (or removed with {}) reads as {}
             state[key] = json.loads(attributes[name]) if attributes.get(name) else {}
