@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from controller.api.rules.pairs import subscription_fits_the_topic
 from controller.api.subscription import Subscription
 from controller.api.substitution import Environment
 from controller.aws import code_in
@@ -218,7 +219,7 @@ def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator
 DESCRIPTOR = KindDescriptor(
     # A subscription refers to a topic (rank 6) and may refer to queues (rank 3): it goes before both.
     model=Subscription, client=SubscriptionClient, delete_rank=-2, events=_touched_by, outputs=("arn",),
-    grants=queue_grants,
+    grants=queue_grants, pair_rules=(subscription_fits_the_topic,),
     iam=IamGrant(
         # Subscribe and ListSubscriptionsByTopic are authorised on the topic's ARN; the calls that name a
         # subscription's ARN have no resource type, so "*" only.
