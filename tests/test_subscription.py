@@ -12,6 +12,7 @@ import pytest
 from botocore.validate import ParamValidator
 
 from controller.aws_models import service_model
+from controller.cli.output import summary
 from controller.engine.reconciler import Action
 from controller.engine.retire import retire
 from controller.engine.status import conditions_for
@@ -67,8 +68,8 @@ async def test_an_unconfirmed_subscription_is_pending_not_an_error(harness: Harn
     harness.recorder.clear()
     result = await harness.apply()
     outcome = result.outcomes["Subscription/alerts-mail"]
-    assert outcome.action is Action.PENDING and not result.failed
-    assert "confirm" in outcome.message
+    assert outcome.action is Action.PENDING and not result.failed and result.in_sync  # a plan exits 0
+    assert "confirm" in outcome.message and "1 pending confirmation" in summary(result, dry_run=False)
     ready, synced = conditions_for(outcome, None)
     assert (ready.status, ready.reason, synced.status, synced.reason) == ("False", "Pending", "True", "Pending")
     assert harness.recorder.mutating() == [], "nothing is set on a subscription SNS will not let us change"

@@ -61,7 +61,8 @@ class RunResult:
 
     @property
     def in_sync(self) -> bool:
-        return all(outcome.action is Action.IN_SYNC for outcome in self.outcomes.values())
+        # Pending: nothing trimtab can change until someone outside confirms (an email subscription).
+        return all(outcome.action in (Action.IN_SYNC, Action.PENDING) for outcome in self.outcomes.values())
 
     @property
     def failed(self) -> bool:
