@@ -135,6 +135,16 @@ def tag_sns_resource(resource_arn: str, **options: Any) -> dict[str, Any]:
                     **options)
 
 
+def subscribe(topic_arn: str, protocol: str, endpoint: str, **options: Any) -> dict[str, Any]:
+    return envelope("sns", "Subscribe", {"topicArn": topic_arn, "protocol": protocol, "endpoint": endpoint,
+                                         "returnSubscriptionArn": True}, **options)
+
+
+def on_subscription(event: str, subscription_arn: str, **options: Any) -> dict[str, Any]:
+    """Unsubscribe or SetSubscriptionAttributes: they name the subscription's ARN only."""
+    return envelope("sns", event, {"subscriptionArn": subscription_arn}, **options)
+
+
 def body(event: dict[str, Any]) -> str:
     """The SQS message body EventBridge delivers: the event, as JSON."""
     return json.dumps(event)

@@ -180,6 +180,19 @@ BASES: dict[str, list[dict[str, Any]]] = {
     }, {
         "topicName": "base-topic.fifo", "fifo": True, "contentBasedDeduplication": True,
     }],
+    "Subscription": [{
+        "topicRef": "base-topic", "protocol": "sqs", "queueRef": "base-queue", "rawMessageDelivery": True,
+        "filterPolicy": {"severity": ["critical", "high"]}, "filterPolicyScope": "MessageBody",
+        "redrivePolicy": {"deadLetterQueueRef": "base-dlq"},
+    }, {
+        "topicRef": "base-topic", "protocol": "https", "endpoint": "https://hooks.example.com/sns",
+        "deliveryPolicy": DELIVERY_POLICY,
+        "redrivePolicy": {"deadLetterTargetArn": "arn:aws:sqs:us-east-1:123456789012:base-dlq"},
+    }, {
+        "topicRef": "base-topic", "protocol": "firehose",
+        "endpoint": "arn:aws:firehose:us-east-1:123456789012:deliverystream/base-stream",
+        "subscriptionRoleArn": "arn:aws:iam::123456789012:role/sns-firehose",
+    }],
     "Alarm": [{
         "alarmName": "base-alarm", "description": "CPU high",
         "metric": {"namespace": "AWS/ECS", "metricName": "CPUUtilization",

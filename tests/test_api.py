@@ -184,7 +184,8 @@ def test_items_are_named_as_on_the_command_line(controller: ControllerProcess) -
 def test_events_inventory_suspend_and_resume_endpoints(controller: ControllerProcess) -> None:
     url = controller.url
     status, events = http("GET", f"{url}/api/v1/events?item=queues")
-    assert status == 200 and {event["object"] for event in events} == {"Queue/orders", "Queue/orders-dlq"}
+    assert status == 200 and {event["object"] for event in events} == {
+        "Queue/orders", "Queue/orders-dlq", "Queue/request-processor-alarm-feed"}
     assert {"object", "type", "reason", "message", "count", "firstTime", "lastTime", "details"} == set(events[0])
     status, owned = http("GET", f"{url}/api/v1/inventory?item=queue/orders")
     assert status == 200 and owned == [{"object": "Queue/orders", "kind": "Queue", "identity": {

@@ -157,7 +157,7 @@ def test_a_restart_mid_convergence_resumes_without_duplicates(scenario: Path, co
     first.kill()
     second = controllers(scenario, *FAST)
     second.wait_for(lambda: len(second.ready_keys()) == EXAMPLE_SPECS, what="converged after restart")
-    assert _queue_names(boto) == ["orders", "orders-dlq"]
+    assert _queue_names(boto) == ["orders", "orders-dlq", "request-processor-alarm-feed"]
     alarms = boto("cloudwatch").describe_alarms()["MetricAlarms"]
     names = [alarm["AlarmName"] for alarm in alarms]
     assert len(names) == len(set(names))
@@ -234,7 +234,8 @@ def test_a_restart_resumes_without_redoing_work(scenario: Path, controllers: Any
         capture_output=True, text=True, check=True, cwd=REPO,
     )
     queues = json.loads(listed.stdout)
-    assert [(q["kind"], q["name"]) for q in queues] == [("Queue", "orders"), ("Queue", "orders-dlq")]
+    assert [(q["kind"], q["name"]) for q in queues] == [("Queue", "orders"), ("Queue", "orders-dlq"),
+                                                        ("Queue", "request-processor-alarm-feed")]
     ready = next(c for c in queues[0]["conditions"] if c["type"] == "Ready")
     assert ready["status"] == "True" and ready["reason"] == "Available" and ready["lastTransitionTime"]
     assert queues[0]["revision"] and queues[0]["outputs"]["arn"].endswith(":orders")

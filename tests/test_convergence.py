@@ -84,6 +84,9 @@ FIXED: dict[str, set[str]] = {
                         "managementPolicy", "adopt"},
     "Topic": {"topicName", "fifo", "encryption.kmsMasterKeyId", "policy", "deliveryPolicy", "deletionPolicy",
               "managementPolicy", "adopt"},
+    # The protocol and endpoint name the subscription; the rest are documents and ARNs.
+    "Subscription": {"protocol", "endpoint", "filterPolicy", "deliveryPolicy", "subscriptionRoleArn",
+                     "redrivePolicy.deadLetterTargetArn", "deletionPolicy", "managementPolicy", "adopt"},
     "Alarm": {"alarmName", "deletionPolicy", "managementPolicy", "adopt", "metrics[].id", "metrics[].expression",
               "alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn", "thresholdMetricId"},
     # The rule's text and the suppressor name alarms, which must exist.
@@ -148,6 +151,7 @@ COMPANIONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
         "metric": {"namespace": "AWS/ECS", "metricName": "CPUUtilization", "statistic": "Average", "period": 60},
         "evaluationPeriods": 1, "threshold": 80, "comparisonOperator": "GreaterThanThreshold"}),
         ("CompositeAlarm", "base-child", {"alarmRule": 'ALARM("base-alarm")'})],
+    "Subscription": [("Topic", "base-topic", {}), ("Queue", "base-queue", {}), ("Queue", "base-dlq", {})],
     "Alarm": [("Topic", "base-topic", {}), ("ScalableTarget", "base-target", TARGET),
               ("ScalingPolicy", "base-policy", {"targetRef": "base-target", "stepScaling": {
                   "adjustmentType": "ChangeInCapacity", "steps": [{"lowerBound": 0, "adjustment": 1}]}})],

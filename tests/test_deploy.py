@@ -161,7 +161,10 @@ def _example_arns() -> dict[str, list[tuple[str, str]]]:
         pattern = BY_KIND[kind].iam.resource
         if pattern == "*":
             continue
-        arn = pattern.format(prefix=record.resource.external_name()).removesuffix("*")
+        scoped = record.resource
+        if kind == "Subscription":  # authorised on its topic's ARN
+            scoped = state.graph.records[str(record.resource.spec.topic_ref)].resource
+        arn = pattern.format(prefix=scoped.external_name()).removesuffix("*")
         arn = arn.replace("*", STACK["AWS::Region"], 1).replace("*", STACK["AWS::AccountId"], 1)
         arns.setdefault(kind, []).append((key, arn))
     return arns
@@ -181,7 +184,7 @@ def test_every_example_name_is_allowed_under_the_documented_name_prefix() -> Non
     # `trimtab iam-policy --name-prefix P` for each documented prefix: the stack's patterns are theirs.
     printed = [build_policy(list(KINDS), name_prefix=prefix)["Statement"] for prefix in prefixes]
     examples = _example_arns()
-    assert set(examples) == {"Queue", "Bucket", "Alarm", "Topic", "CompositeAlarm"}
+    assert set(examples) == {"Queue", "Bucket", "Alarm", "Topic", "CompositeAlarm", "Subscription"}
     for kind, arns in examples.items():
         in_stack = _name_scoped(granted, kind)
         assert in_stack == {sid: [pattern for policy in printed for pattern in _name_scoped(policy, kind)[sid]]

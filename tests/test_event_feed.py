@@ -66,6 +66,29 @@ def test_an_event_names_the_specs_that_own_what_it_touched(event: dict[str, Any]
     assert matching_keys(parse(event).touched, OWNED) == keys
 
 
+TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:oncall-pagerduty"
+ON_TOPIC = [
+    InventoryEntry("Topic/oncall", "Topic", {"name": "oncall-pagerduty", "region": "us-east-1"}, "Delete", 0.0),
+    *(InventoryEntry(f"Subscription/{name}", "Subscription", {"topicArn": TOPIC_ARN, "protocol": protocol,
+                     "endpoint": endpoint, "region": "us-east-1"}, "Delete", 0.0)
+      for name, protocol, endpoint in (("mail", "email", "oncall@example.com"),
+                                       ("feed", "sqs", "arn:aws:sqs:us-east-1:123456789012:feed"))),
+]
+SUBSCRIPTIONS = {"Subscription/mail", "Subscription/feed"}
+
+
+@pytest.mark.parametrize(("event", "keys"), [
+    # An event naming a subscription's ARN names its topic: each of the topic's subscriptions is looked at.
+    (events.subscribe(TOPIC_ARN, "email", "someone@example.com"), SUBSCRIPTIONS),
+    (events.on_subscription("Unsubscribe", f"{TOPIC_ARN}:0a1b2c3d-4e5f-6789-abcd-ef0123456789"), SUBSCRIPTIONS),
+    (events.on_subscription("SetSubscriptionAttributes", f"{TOPIC_ARN}:0a1b2c3d"), SUBSCRIPTIONS),
+    (events.on_subscription("Unsubscribe", "arn:aws:sns:us-east-1:123456789012:another-topic:0a1b"), set()),
+    (events.set_topic_attributes(TOPIC_ARN, "DisplayName"), {"Topic/oncall"}),  # not the subscriptions
+])
+def test_a_subscription_event_names_the_subscriptions_of_its_topic(event: dict[str, Any], keys: set[str]) -> None:
+    assert matching_keys(parse(event).touched, ON_TOPIC) == keys
+
+
 @pytest.mark.parametrize("message", [
     {"detail-type": "Object Created", "detail": {}},
     {"detail-type": "AWS API Call via CloudTrail"},

@@ -81,6 +81,9 @@ def _drift_everything(boto: Any) -> None:
     sns.set_topic_attributes(TopicArn=topic, AttributeName="DisplayName", AttributeValue="by hand")
     sns.tag_resource(ResourceArn=topic, Tags=[{"Key": "added-by-hand", "Value": "x"}])
     sns.untag_resource(ResourceArn=topic, TagKeys=["team"])
+    (feed,) = [s["SubscriptionArn"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+               if s["Protocol"] == "sqs"]
+    sns.set_subscription_attributes(SubscriptionArn=feed, AttributeName="FilterPolicy", AttributeValue="{}")
     autoscaling = boto("application-autoscaling")
     autoscaling.register_scalable_target(ServiceNamespace="ecs", ResourceId="service/main/request-processor",
                                          ScalableDimension="ecs:service:DesiredCount", MaxCapacity=99)

@@ -3,6 +3,7 @@ field, apply corrects it, and a second apply makes no mutating call (counted by 
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -277,6 +278,43 @@ def _drift_topic(boto: Any) -> None:
     sns.set_topic_attributes(TopicArn=arn, AttributeName="DisplayName", AttributeValue="Someone else")
 
 
+def _drift_subscription(boto: Any) -> None:
+    """A console edit of the filter policy: the queue now gets every message."""
+    sns = boto("sns")
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":alerts")]
+    (arn,) = [s["SubscriptionArn"] for s in sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]]
+    sns.set_subscription_attributes(SubscriptionArn=arn, AttributeName="FilterPolicy",
+                                    AttributeValue='{"severity": ["low"]}')
+
+
+SUBSCRIPTION = {"topic.yaml": """
+    apiVersion: trimtab.io/v1alpha1
+    kind: Topic
+    metadata: {name: alerts}
+    spec: {}
+    """, "queue.yaml": """
+    apiVersion: trimtab.io/v1alpha1
+    kind: Queue
+    metadata: {name: alerts-feed}
+    spec: {}
+    ---
+    apiVersion: trimtab.io/v1alpha1
+    kind: Queue
+    metadata: {name: alerts-undelivered}
+    spec: {}
+    """, "subscription.yaml": """
+    apiVersion: trimtab.io/v1alpha1
+    kind: Subscription
+    metadata: {name: alerts-feed}
+    spec:
+      topicRef: alerts
+      protocol: sqs
+      queueRef: alerts-feed
+      rawMessageDelivery: true
+      filterPolicyScope: MessageAttributes
+      filterPolicy: {severity: [critical, high]}
+      redrivePolicy: {deadLetterQueueRef: alerts-undelivered}
+    """}
 ECS_SEEDED = pytest.mark.moto_only(SEEDS_ECS)
 
 
@@ -456,6 +494,7 @@ CASES = [
               defaultHealthyRetryPolicy: {minDelayTarget: 20, maxDelayTarget: 20, numRetries: 3}
           tags: {team: core}
         """}, _drift_topic, {"displayName"}),
+    Case("Subscription/alerts-feed", SUBSCRIPTION, _drift_subscription, {"filterPolicy.severity"}),
     Case("Alarm/cpu-high", {"a.yaml": """
         apiVersion: trimtab.io/v1alpha1
         kind: Alarm
@@ -574,6 +613,24 @@ async def test_a_composite_alarm_renders_its_rule_and_is_deleted_before_its_alar
     composite = entries[0]
     await retire(composite, harness.reconciler.clients[composite.kind], harness.store, CONTROLLER_ID, delete=True)
     assert cloudwatch.describe_alarms(AlarmNames=["service-degraded"])["CompositeAlarms"] == []
+
+
+async def test_a_removed_subscription_is_unsubscribed_before_its_topic_and_queues(harness: Harness,
+                                                                                 boto: Any) -> None:
+    harness.write(SUBSCRIPTION)
+    assert not (await harness.apply()).failed
+    entries = sorted(await harness.store.inventory(), key=delete_rank)
+    assert entries[0].kind == "Subscription" and entries[-1].kind == "Topic"
+    sqs = boto("sqs")
+    for queue in ("alerts-feed", "alerts-undelivered"):  # the dead-letter queue too lets the topic send
+        url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+        policy = json.loads(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+        assert [statement["Sid"] for statement in policy["Statement"]] == ["trimtab-sns-alerts"], queue
+    sns = boto("sns")
+    (topic,) = [t["TopicArn"] for t in sns.list_topics()["Topics"] if t["TopicArn"].endswith(":alerts")]
+    assert await retire(entries[0], harness.reconciler.clients["Subscription"], harness.store, CONTROLLER_ID,
+                        delete=True) == (Retired.DELETED, "")
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []
 
 
 async def test_observe_reads_only_what_the_spec_manages(harness: Harness) -> None:

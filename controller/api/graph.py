@@ -12,12 +12,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from controller.api.envelope import Resource
 from controller.api.errors import SpecError
 from controller.api.fields import Ref, find_references, share_fields_sets
 from controller.api.yamldoc import Document, KeptDocument, parse_path
-from controller.kinds.registry import PAIR_RULES
+from controller.kinds.registry import GRANTS, PAIR_RULES
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,18 @@ class SpecGraph:
     errors: list[SpecError] = field(default_factory=list)
     # Keys of specs that exist in the source but are invalid: dependents wait for them.
     invalid_keys: set[str] = field(default_factory=set)
+    # Policy statements granted to a spec by the specs that refer to it (an SQS subscription's in its
+    # queue's policy): key -> statements, for the few specs that have any.
+    grants: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
+
+    def generation(self, key: str) -> str:
+        """The spec's generation, and the statements others grant in it: a subscription added or removed
+        changes its queue's desired policy, so the queue is reconciled as changed."""
+        generation = self.records[key].generation
+        if key not in self.grants:
+            return generation
+        granted = json.dumps(self.grants[key], sort_keys=True).encode()
+        return hashlib.sha256(generation.encode() + granted).hexdigest()[:12]
 
     @cached_property
     def dependents(self) -> dict[str, tuple[str, ...]]:
@@ -141,6 +154,14 @@ def build_graph(records: Iterable[SpecRecord], invalid_keys: Iterable[str] = ())
         graph.dependencies.pop(key, None)
         graph.invalid_keys.add(key)
     graph.records = {key: record for key, record in by_key.items() if key not in rejected}
+    # By Sid: two subscriptions of one topic (one the other's dead-letter queue) grant it once.
+    granted: dict[str, dict[str, dict[str, Any]]] = {}
+    for record in graph.records.values():
+        for grant in GRANTS:
+            for key, statement in grant(record, graph.records):
+                if key in graph.records:
+                    granted.setdefault(key, {})[str(statement["Sid"])] = statement
+    graph.grants = {key: tuple(statements[sid] for sid in sorted(statements)) for key, statements in granted.items()}
     graph.errors.sort()
     return graph
 

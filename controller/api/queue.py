@@ -118,7 +118,14 @@ class QueueSpec(ManagedSpec):
         default=None, description="Server-side encryption; unmanaged when omitted."
     )
     policy: PolicyDocument | None = Field(
-        default=None, description="The queue's access policy as YAML; unmanaged when omitted."
+        default=None, description="The queue's access policy as YAML; unmanaged when omitted. A Subscription "
+                                  "with queueRef to this queue adds AWS's statement letting its topic send "
+                                  "(Sid trimtab-sns-TOPIC: sns.amazonaws.com may sqs:SendMessage when aws:SourceArn "
+                                  "is the topic), after this policy's statements or as the whole policy when "
+                                  "there is none (likewise for a subscription's redrivePolicy.deadLetterQueueRef). "
+                                  "It leaves with the subscription's spec; a statement whose Sid starts with "
+                                  "trimtab- is trimtab's, removed when nothing grants it, even from an "
+                                  "unmanaged policy."
     )
     tags: Tags = Field(default_factory=dict, description="Tags; the whole set is managed.")
 

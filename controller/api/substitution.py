@@ -60,6 +60,7 @@ SCOPES: dict[str, Scope] = {
                      "replication.role", "replication.rules[].destination.bucket"), "arn:${AWS::Partition}:s3:::"),
     "Topic": Scope(("policy", "encryption.kmsMasterKeyId"),
                    "arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:"),
+    "Subscription": Scope(("endpoint", "redrivePolicy.deadLetterTargetArn", "subscriptionRoleArn")),
     "Alarm": Scope(("alarmActions[].arn", "okActions[].arn", "insufficientDataActions[].arn")),
     # A Kafka cluster's or a Comprehend endpoint's resource id is its ARN; a role is this account's.
     "ScalableTarget": Scope(("resourceId", "roleARN")),

@@ -20,6 +20,7 @@ COLUMN_GAP = "   "
 SYMBOL = {
     Action.CREATE: "+", Action.REPLACE: "-/+", Action.UPDATE: "~", Action.ADOPT: "^", Action.IN_SYNC: "=",
     Action.CONFLICT: "!", Action.BLOCKED: "…", Action.ERROR: "x", Action.SUSPENDED: "-",
+    Action.PENDING: "?",
 }
 _PAST = {Action.CREATE: "created", Action.REPLACE: "replaced", Action.UPDATE: "updated", Action.ADOPT: "adopted",
          Action.IN_SYNC: "in sync"}
@@ -77,6 +78,8 @@ def summary(result: RunResult, *, dry_run: bool) -> str:
     for action, label in ((Action.IN_SYNC, "in sync"), (Action.CONFLICT, "conflicts"),
                           (Action.BLOCKED, "blocked"), (Action.ERROR, "errors")):
         parts.append(f"{result.count(action)} {label}")
+    if pending := result.count(Action.PENDING):
+        parts.append(f"{pending} pending confirmation")
     return ("Plan: " if dry_run else "Apply: ") + ", ".join(parts) + "."
 
 

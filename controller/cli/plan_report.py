@@ -17,7 +17,8 @@ from controller.sources.desired import DesiredState
 
 PLAN_FORMATS = ("text", "json", "markdown")
 _ORDER = {Action.ERROR: 0, Action.CONFLICT: 1, Action.BLOCKED: 2, Action.REPLACE: 3, Action.CREATE: 4,
-          Action.UPDATE: 5, Action.ADOPT: 6, Action.SUSPENDED: 7, Action.IN_SYNC: 8}
+          Action.UPDATE: 5, Action.ADOPT: 6, Action.SUSPENDED: 7, Action.PENDING: 8,
+          Action.IN_SYNC: 9}
 
 
 def _value(path: str, value: Any) -> str | None:

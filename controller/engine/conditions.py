@@ -30,6 +30,7 @@ class Reason(enum.StrEnum):
     OBSERVE_ONLY = "ObserveOnly"
     CONFLICT = "Conflict"
     SUSPENDED = "Suspended"
+    PENDING = "Pending"
     DEPENDENCY_NOT_READY = "DependencyNotReady"
     TERMINAL_ERROR = "TerminalError"
     RECONCILE_ERROR = "ReconcileError"

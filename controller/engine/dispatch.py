@@ -88,8 +88,8 @@ class Dispatcher:
                     if live is not None:
                         await self.pruner.prune(live)
                     return
-                previous = await self.ledger.record(outcome, spec_facts(record, state.graph), record.generation,
-                                                    state.revision)
+                previous = await self.ledger.record(outcome, spec_facts(record, state.graph),
+                                                    state.graph.generation(key), state.revision)
                 retired = True
                 if outcome.ready and outcome.identity is not None:
                     retired = await self.pruner.retire_replaced(key, outcome.identity, state.revision,
@@ -123,7 +123,8 @@ class Dispatcher:
         async with slots:
             active.inc()
             try:
-                return await self.reconciler.reconcile(resource, OutputsResolver(self.ledger.outputs, dry_run=False),
+                return await self.reconciler.reconcile(resource, OutputsResolver(self.ledger.outputs, dry_run=False,
+                                                                                       grants=state.graph.grants),
                                                        dry_run=self.settings.observe_only)
             finally:
                 active.dec()

@@ -52,7 +52,7 @@ class ShardHandover:
         for key in state.graph.critical_first(state.graph.records):
             if shard_of(key, count) not in shards:
                 continue
-            if self.ledger.settled(key, state.graph.records[key].generation):
+            if self.ledger.settled(key, state.graph.generation(key)):
                 self.follower.schedule_resync(key, first=True)
             else:
                 self.queue.add(key, Priority.HIGH)

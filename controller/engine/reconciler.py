@@ -30,6 +30,7 @@ from controller.kinds.base import (
     Observation,
     Outputs,
     OwnedElsewhere,
+    Pending,
     RefResolver,
     ResourceClient,
     ResourceGone,
@@ -52,6 +53,7 @@ class Action(enum.Enum):
     CONFLICT = "conflict"
     BLOCKED = "blocked"
     SUSPENDED = "suspended"
+    PENDING = "pending"  # exists, waiting on someone outside (kinds.base.Pending)
     ERROR = "error"
 
 
@@ -106,6 +108,8 @@ class Reconciler:
             outcome = await self._reconcile(resource, refs, dry_run or observing, hold=observing and not dry_run)
         except (LeaseLost, FencedWrite):
             raise  # not this item's error: the task lost its shard, and must record nothing
+        except Pending as error:
+            outcome = Outcome(resource.key, Action.PENDING, message=str(error))
         except TerminalError as error:
             outcome = Outcome(resource.key, Action.ERROR, message=str(error), error_code="Terminal")
         except Exception as error:  # one broken item never stops the rest

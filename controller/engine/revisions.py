@@ -154,7 +154,7 @@ class RevisionFollower:
         """Queue what the revision changed, what others wait for first; return the unchanged keys."""
         unchanged: list[str] = []
         for key in state.graph.critical_first(state.graph.records):
-            generation = state.graph.records[key].generation
+            generation = state.graph.generation(key)
             if self.generations.get(key) == generation:
                 unchanged.append(key)
                 continue

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from controller.api.envelope import Resource
 from controller.api.fields import Ref
@@ -30,9 +31,14 @@ class OutputsResolver(RefResolver):
     placeholders, as Terraform's "(known after apply)".
     """
 
-    def __init__(self, outputs: dict[str, Outputs], dry_run: bool) -> None:
+    def __init__(self, outputs: dict[str, Outputs], dry_run: bool,
+                 grants: Mapping[str, tuple[dict[str, Any], ...]] | None = None) -> None:
         self._outputs = outputs
         self._dry_run = dry_run
+        self._grants = grants or {}
+
+    def granted(self, key: str) -> tuple[dict[str, Any], ...]:
+        return self._grants.get(key, ())
 
     def output(self, ref: Ref, key: str) -> str:
         values = self._outputs.get(str(ref))
@@ -55,7 +61,8 @@ class RunResult:
 
     @property
     def in_sync(self) -> bool:
-        return all(outcome.action is Action.IN_SYNC for outcome in self.outcomes.values())
+        # Pending: nothing trimtab can change until someone outside confirms (an email subscription).
+        return all(outcome.action in (Action.IN_SYNC, Action.PENDING) for outcome in self.outcomes.values())
 
     @property
     def failed(self) -> bool:
@@ -76,7 +83,7 @@ async def run_graph(
     done: dict[str, asyncio.Event] = {key: asyncio.Event() for key in graph.records}
     outcomes: dict[str, Outcome] = {}
     slots = asyncio.Semaphore(concurrency)
-    resolver = OutputsResolver(outputs, dry_run)
+    resolver = OutputsResolver(outputs, dry_run, graph.grants)
 
     async def run_one(key: str) -> None:
         try:

@@ -56,6 +56,8 @@ def conditions_for(
                 Synced.suspended(outcome.message)]
     if outcome.action is Action.BLOCKED:
         return both_false(Reason.DEPENDENCY_NOT_READY, message)
+    if outcome.action is Action.PENDING:  # the reconcile did all it can: synced, not yet ready
+        return [Ready.false(Reason.PENDING, message), Synced.success(Reason.PENDING, message)]
     if not outcome.retryable:
         # Terminal (access denied, invalid input): retrying cannot make the spec true, whatever the
         # resource looked like before, until the spec or the account changes.

@@ -19,7 +19,7 @@ from controller.store.base import ItemStatus
 
 _EVENT_FOR = {Action.CREATE: "Created", Action.REPLACE: "Replaced", Action.ADOPT: "Adopted",
               Action.CONFLICT: "Conflict", Action.BLOCKED: "DependencyNotReady", Action.ERROR: "Error",
-              Action.UPDATE: "Updated", Action.SUSPENDED: "Suspended"}
+              Action.UPDATE: "Updated", Action.SUSPENDED: "Suspended", Action.PENDING: "Pending"}
 
 
 class Telemetry:

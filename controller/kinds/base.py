@@ -29,6 +29,11 @@ class RefResolver(ABC):
     @abstractmethod
     def output(self, ref: Ref, key: str) -> str: ...
 
+    def granted(self, key: str) -> tuple[dict[str, Any], ...]:
+        """The policy statements other specs of the revision grant themselves in spec `key`'s resource
+        policy (api/graph.py SpecGraph.grants), with its pseudo parameters still to substitute."""
+        return ()
+
 
 class TerminalError(Exception):
     """An error that retrying cannot fix; the spec or the world must change first."""
@@ -46,6 +51,12 @@ class RetryLater(Exception):
 
 class OwnedElsewhere(Exception):
     """A create found the resource already there, marked as another owner's: a conflict, not an error."""
+
+
+class Pending(Exception):
+    """The resource exists and waits on someone outside AWS and trimtab (an email subscription's recipient
+    confirming it): nothing can be changed until then. Not an error: the row says Pending, and the slow
+    resync looks again."""
 
 
 class ResourceGone(Exception):

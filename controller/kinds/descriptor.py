@@ -43,6 +43,14 @@ def touch(kind: str, **fields: Any) -> Touched:
     return Touched(kind, tuple(sorted((name, str(value)) for name, value in fields.items())))
 
 
+# (record, records by key) -> (key of another spec, policy statement) for each statement this spec grants
+# itself in that spec's resource policy (an SQS subscription's in its queue's); ${...} pseudo parameters and
+# ${Self.Arn} are the receiving spec's, substituted when it renders.
+# A granted statement's Sid starts with this: a receiver removes such statements when nothing grants them now.
+GRANTED_SID_PREFIX = "trimtab-"
+GrantRule = Callable[["SpecRecord", "dict[str, SpecRecord]"], "Iterator[tuple[str, dict[str, Any]]]"]
+
+
 # (eventName, requestParameters, awsRegion) of one CloudTrail API call -> the resources it wrote.
 EventMapper = Callable[[str, dict[str, Any], str], Iterator[Touched]]
 
@@ -85,6 +93,7 @@ class KindDescriptor:
     # Error codes AWS says pass after a known wait: code -> seconds, retried then rather than backed off.
     retry_later: Mapping[str, float] = field(default_factory=dict)
     pair_rules: tuple[PairRule, ...] = ()  # rules between a spec of this kind and the specs it refers to
+    grants: GrantRule | None = None  # statements it puts in the policies of the specs it refers to
     outputs: tuple[str, ...] = ("name", "arn")  # what other specs' references can read (RefResolver.output)
     plural: str = ""  # the CRD's plural; "" is the kind, lowercased, plus "s"
     iam_service: str = ""  # IAM's prefix for the service's actions; "" is botocore's name of the service

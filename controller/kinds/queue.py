@@ -10,6 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pydantic.alias_generators import to_snake
 
+from controller.api import substitution
 from controller.api.queue import Queue
 from controller.api.rules.pairs import dlq_matches_queue_type
 from controller.api.substitution import Environment
@@ -24,8 +25,8 @@ from controller.kinds.base import (
     compare,
     tag_changes,
 )
-from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
-from controller.kinds.diff import ABSENT
+from controller.kinds.descriptor import GRANTED_SID_PREFIX, IamGrant, KindDescriptor, Touched, touch
+from controller.kinds.diff import ABSENT, FieldChange
 from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
 
@@ -77,7 +78,10 @@ class QueueClient(ResourceClient[Queue]):
                 encryption["kmsKeyId"] = spec.encryption.kms_key_id
                 encryption["kmsDataKeyReusePeriodSeconds"] = spec.encryption.kms_data_key_reuse_period_seconds
             state["encryption"] = encryption
-        if spec.policy is not None:
+        granted = refs.granted(resource.key)
+        if granted:
+            state["policy"] = _with_grants(spec.policy, granted, substitution.values(resource, environment))
+        elif spec.policy is not None:
             state["policy"] = spec.policy
         return state
 
@@ -117,7 +121,10 @@ class QueueClient(ResourceClient[Queue]):
         observation = Observation(
             exists=True, state=_state_from_attributes(attributes), tags=tags, outputs=_outputs(url, attributes),
         )
-        return compare(desired, observation)
+        compare(desired, observation)
+        if "policy" not in desired.state and (stale := _stale_grants(observation.state["policy"])) is not None:
+            observation.diff.append(FieldChange("policy", observation.state["policy"], stale))
+        return observation
 
     def _arn(self, sqs: Any, url: str, name: str) -> str:
         """A queue's ARN from its URL (.../ACCOUNT/NAME), without a call."""
@@ -145,6 +152,10 @@ class QueueClient(ResourceClient[Queue]):
         changed_fields.add("policy")
         changed_state = {key: value for key, value in desired.state.items() if key in changed_fields}
         attributes = _attributes(changed_state)
+        stale = next((change.after for change in observation.diff
+                      if change.path == "policy" and "policy" not in desired.state), None)
+        if stale is not None:  # an unmanaged policy rid of the statements nothing grants any more
+            attributes["Policy"] = "" if stale is ABSENT else json.dumps(stale)
         if attributes:
             await sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         if desired.tags is not None and "tags" in changed_fields:
@@ -179,6 +190,32 @@ class QueueClient(ResourceClient[Queue]):
             if not code_in(error, _MISSING_CODES):
                 raise
 
+
+
+def _with_grants(policy: dict[str, Any] | None, granted: tuple[dict[str, Any], ...],
+                 known: dict[str, str]) -> dict[str, Any]:
+    """The spec's policy (none: an empty one) and the statements other specs grant in it (an SQS
+    subscription's: its topic may send), their pseudo parameters and ${Self.Arn} this queue's."""
+    own = dict(policy or {"Version": "2012-10-17"})
+    statements = own.get("Statement", [])
+    statements = list(statements) if isinstance(statements, list) else [statements]
+    statements += [json.loads(substitution.substitute(json.dumps(statement), known)) for statement in granted]
+    return {**own, "Statement": statements}
+
+
+def _stale_grants(policy: Any) -> Any:
+    """For a queue whose spec leaves its policy unmanaged: the policy without the statements other specs
+    granted (their Sid starts with GRANTED_SID_PREFIX), which none grants now; ABSENT when none is left,
+    None when there are none to remove."""
+    if not isinstance(policy, dict):
+        return None
+    statements = policy.get("Statement", [])
+    statements = statements if isinstance(statements, list) else [statements]
+    kept = [statement for statement in statements
+            if not str(statement.get("Sid", "")).startswith(GRANTED_SID_PREFIX)]
+    if len(kept) == len(statements):
+        return None
+    return {**policy, "Statement": kept} if kept else ABSENT
 
 
 def _outputs(url: str, attributes: dict[str, str]) -> Outputs:

@@ -18,10 +18,11 @@ from controller.kinds import (
     scalable_target,
     scaling_policy,
     scheduled_action,
+    subscription,
     topic,
 )
 from controller.kinds.base import ResourceClient
-from controller.kinds.descriptor import KindDescriptor, PairRule
+from controller.kinds.descriptor import GrantRule, KindDescriptor, PairRule
 from controller.kinds.tag_index import TagIndex
 
 DESCRIPTORS: tuple[KindDescriptor, ...] = (
@@ -33,6 +34,7 @@ DESCRIPTORS: tuple[KindDescriptor, ...] = (
     alarm.DESCRIPTOR,
     topic.DESCRIPTOR,
     composite_alarm.DESCRIPTOR,
+    subscription.DESCRIPTOR,
 )
 
 BY_KIND: dict[str, KindDescriptor] = {descriptor.kind: descriptor for descriptor in DESCRIPTORS}
@@ -41,6 +43,7 @@ MODELS: dict[str, type[Resource]] = {kind: descriptor.model for kind, descriptor
 CLIENT_TYPES: dict[str, type[ResourceClient[Any]]] = {kind: d.client for kind, d in BY_KIND.items()}
 # Pruning's order: dependents first (an alarm before the queue it watches), then by key.
 DELETE_ORDER: tuple[str, ...] = tuple(d.kind for d in sorted(DESCRIPTORS, key=lambda d: d.delete_rank))
+GRANTS: tuple[GrantRule, ...] = tuple(d.grants for d in DESCRIPTORS if d.grants is not None)
 PAIR_RULES: dict[str, tuple[PairRule, ...]] = {kind: d.pair_rules for kind, d in BY_KIND.items()}
 SERVICES: tuple[str, ...] = tuple(dict.fromkeys(descriptor.service for descriptor in DESCRIPTORS))
 

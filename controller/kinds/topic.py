@@ -157,10 +157,16 @@ def _state_from_attributes(attributes: dict[str, str]) -> dict[str, Any]:
     return state
 
 
+_EVENTS = ("CreateTopic", "SetTopicAttributes", "DeleteTopic", "TagResource", "UntagResource")
+
+
 def _touched_by(event: str, parameters: dict[str, Any], region: str) -> Iterator[Touched]:
     # CreateTopic names the topic; SetTopicAttributes and DeleteTopic its ARN (topicArn), TagResource and
     # UntagResource theirs (resourceArn), whose last segment is the name.
     # https://docs.aws.amazon.com/sns/latest/dg/sns-logging-using-cloudtrail.html
+    # Subscribe names a topicArn too: the Subscription's mapper's, not a write to the topic.
+    if event not in _EVENTS:
+        return
     if event == "CreateTopic":
         name = parameters.get("name")
     else:

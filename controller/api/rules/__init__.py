@@ -24,6 +24,7 @@ from controller.api.rules import (  # noqa: F401  (each module registers its rul
     policies,
     schedules,
     step_scaling,
+    subscriptions,
     target_tracking,
     targets,
     versioning,

@@ -23,6 +23,8 @@ from controller.api.rules.services import (
 )
 from controller.api.scalable_target import ScalableTarget
 from controller.api.scaling_policy import ScalingPolicy
+from controller.api.subscription import Subscription
+from controller.api.topic import Topic
 
 if TYPE_CHECKING:
     from controller.api.graph import SpecRecord
@@ -138,4 +140,24 @@ def replica_can_receive(record: SpecRecord, by_key: dict[str, SpecRecord]) -> Pa
         replica_lock = replica.object_lock
         if locked and (replica_lock is None or not replica_lock.enabled):
             return field, f"this bucket has Object Lock, so the destination {name} needs objectLock too"
+    return None
+
+
+def subscription_fits_the_topic(record: SpecRecord, by_key: dict[str, SpecRecord]) -> PairViolation:
+    """A FIFO topic delivers to SQS queues only, and a standard topic cannot deliver to a FIFO queue (SNS
+    answers "FIFO SQS Queues can not be subscribed to standard SNS topics").
+    https://docs.aws.amazon.com/sns/latest/dg/fifo-message-delivery.html"""
+    subscription = record.resource
+    if not isinstance(subscription, Subscription):
+        return None
+    topic = by_key.get(str(subscription.spec.topic_ref))
+    if topic is None or not isinstance(topic.resource, Topic):
+        return None  # the graph reports the broken reference
+    if topic.resource.spec.fifo and subscription.spec.protocol != "sqs":
+        return "spec.protocol", f"a FIFO topic ({topic.resource.metadata.name}) delivers to SQS queues only"
+    queue = by_key.get(str(subscription.spec.queue_ref)) if subscription.spec.queue_ref else None
+    if queue is not None and isinstance(queue.resource, Queue) and queue.resource.spec.fifo \
+            and not topic.resource.spec.fifo:
+        return "spec.queueRef", (f"a FIFO queue ({queue.resource.metadata.name}) cannot subscribe to a standard "
+                                 f"topic ({topic.resource.metadata.name})")
     return None
