@@ -40,6 +40,13 @@ def example_counts(*parts: str) -> tuple[int, int]:
     return specs, len(files)
 
 
+def example_documents(kind: str) -> list[dict[str, Any]]:
+    """The example specs of `kind` in all of specs/, sorted by metadata.name."""
+    documents = [document for path in sorted(EXAMPLES.rglob("*.y*ml"))
+                 for document in yaml.safe_load_all(path.read_text()) if document and document.get("kind") == kind]
+    return sorted(documents, key=lambda document: document["metadata"]["name"])
+
+
 EXAMPLE_SPECS, EXAMPLE_FILES = example_counts()
 REQUEST_PROCESSOR_SPECS, _ = example_counts(*REQUEST_PROCESSOR)
 

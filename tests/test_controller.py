@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import REPO
-from tests.helpers import EXAMPLE_SPECS, example_counts, write_specs
+from tests.helpers import EXAMPLE_SPECS, example_counts, example_documents, write_specs
 
 FAST = ("--resync-interval", "2s")
 
@@ -157,7 +157,8 @@ def test_a_restart_mid_convergence_resumes_without_duplicates(scenario: Path, co
     first.kill()
     second = controllers(scenario, *FAST)
     second.wait_for(lambda: len(second.ready_keys()) == EXAMPLE_SPECS, what="converged after restart")
-    assert _queue_names(boto) == ["orders", "orders-dlq", "request-processor-alarm-feed"]
+    assert _queue_names(boto) == sorted(queue["spec"].get("queueName", queue["metadata"]["name"])
+                                        for queue in example_documents("Queue"))
     alarms = boto("cloudwatch").describe_alarms()["MetricAlarms"]
     names = [alarm["AlarmName"] for alarm in alarms]
     assert len(names) == len(set(names))
@@ -234,11 +235,13 @@ def test_a_restart_resumes_without_redoing_work(scenario: Path, controllers: Any
         capture_output=True, text=True, check=True, cwd=REPO,
     )
     queues = json.loads(listed.stdout)
-    assert [(q["kind"], q["name"]) for q in queues] == [("Queue", "orders"), ("Queue", "orders-dlq"),
-                                                        ("Queue", "request-processor-alarm-feed")]
+    assert [(q["kind"], q["name"]) for q in queues] == [("Queue", queue["metadata"]["name"])
+                                                        for queue in example_documents("Queue")]
     ready = next(c for c in queues[0]["conditions"] if c["type"] == "Ready")
     assert ready["status"] == "True" and ready["reason"] == "Available" and ready["lastTransitionTime"]
-    assert queues[0]["revision"] and queues[0]["outputs"]["arn"].endswith(":orders")
+    first_queue = example_documents("Queue")[0]
+    assert queues[0]["revision"] and queues[0]["outputs"]["arn"].endswith(
+        ":" + first_queue["spec"].get("queueName", first_queue["metadata"]["name"]))
     second = controllers(scenario, "--resync-interval", "60s")
     second.wait_for(lambda: any(e["event"] == "Started" for e in second.events()), what="restarted")
     # Started comes after the first load has queued whatever it redoes; once that is drained, any redone
