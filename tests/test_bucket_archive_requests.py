@@ -17,7 +17,7 @@ from controller.kinds.bucket import BucketClient
 from controller.kinds.bucket_parts import notifications, object_lock, replication
 from controller.kinds.registry import MODELS
 from controller.sources.desired import parse_files
-from tests.test_bucket_requests import ENVIRONMENT, _RecordingS3, _sent
+from tests.test_bucket_requests import ENVIRONMENT, _AnsweringS3, _RecordingS3, _sent
 
 ARNS = {"Queue": "arn:aws:sqs:us-east-1:123456789012:{}", "Topic": "arn:aws:sns:us-east-1:123456789012:{}",
         "Bucket": "arn:aws:s3:::{}"}
@@ -39,20 +39,6 @@ def _render(spec: str) -> dict[str, Any]:
     resource = substituted(state.graph.records["Bucket/src"].resource, ENVIRONMENT)
     assert isinstance(resource, MODELS["Bucket"])
     return BucketClient(AwsClients(AwsSettings())).render(resource, _Refs(), ENVIRONMENT)
-
-
-class _Answering(_RecordingS3):
-    """Answers each read with a canned response."""
-
-    def __init__(self, answers: dict[str, dict[str, Any]]) -> None:
-        super().__init__()
-        self.answers = answers
-
-    def __getattr__(self, method: str) -> Any:
-        async def call(**arguments: Any) -> dict[str, Any]:
-            self.calls.append((method, arguments))
-            return self.answers.get(method, {})
-        return call
 
 
 NOTIFICATIONS = """\
@@ -101,13 +87,13 @@ async def test_notifications_as_s3_reports_them_read_as_rendered() -> None:
         "TopicConfigurations": state["topics"],
         "LambdaFunctionConfigurations": state["lambdaFunctions"],
     }
-    s3 = _Answering({"get_bucket_notification_configuration": reported})
+    s3 = _AnsweringS3({"get_bucket_notification_configuration": reported})
     assert await notifications.PART.read(s3, "src") == state
 
 
 async def test_no_notifications_is_an_empty_configuration() -> None:
     state = _render("  notifications: {}\n")["notifications"]
-    assert await notifications.PART.read(_Answering({}), "src") == state
+    assert await notifications.PART.read(_AnsweringS3({}), "src") == state
     sent = (await _sent({"notifications": state}))["PutBucketNotificationConfiguration"]
     assert sent["NotificationConfiguration"] == {}  # removes every configuration
 
@@ -122,13 +108,13 @@ async def test_object_lock_at_creation_and_its_retention() -> None:
         "ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "COMPLIANCE", "Years": 7}}}
     reported = {"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled", "Rule": {
         "DefaultRetention": {"Mode": "COMPLIANCE", "Years": 7}}}}
-    assert await object_lock.PART.read(_Answering({"get_object_lock_configuration": reported}), "src") == \
+    assert await object_lock.PART.read(_AnsweringS3({"get_object_lock_configuration": reported}), "src") == \
         state["objectLock"]
 
 
 async def test_the_create_request_enables_object_lock() -> None:
     state = _render("  versioning: true\n  objectLock: {}\n")
-    s3 = _Answering({})
+    s3 = _AnsweringS3({})
     client = BucketClient(AwsClients(AwsSettings()))
 
     async def the_client(*_: Any) -> Any:
@@ -146,11 +132,11 @@ async def test_object_lock_is_never_turned_off() -> None:
     assert state == {"enabled": False}
     assert object_lock.PART.create_arguments is not None and object_lock.PART.create_arguments(state) == {}
     enabled = {"ObjectLockConfiguration": {"ObjectLockEnabled": "Enabled"}}
-    locked = _Answering({"get_object_lock_configuration": enabled})
+    locked = _AnsweringS3({"get_object_lock_configuration": enabled})
     with pytest.raises(TerminalError, match="can never turn off"):
         await object_lock.PART.write(locked, "src", state)
     assert [method for method, _ in locked.calls] == ["get_object_lock_configuration"]
-    unlocked = _Answering({})  # a new bucket: nothing to write
+    unlocked = _AnsweringS3({})  # a new bucket: nothing to write
     await object_lock.PART.write(unlocked, "src", state)
     assert [method for method, _ in unlocked.calls] == ["get_object_lock_configuration"]
 
@@ -186,13 +172,13 @@ async def test_replication_rules_in_the_v2_shape() -> None:
     reported = {"ReplicationConfiguration": {"Role": state["role"], "Rules": [
         {**rule, "Destination": {**rule["Destination"], "ReplicationTime": {"Status": "Disabled"}}}
         for rule in reversed(state["rules"])]}}
-    assert await replication.PART.read(_Answering({"get_bucket_replication": reported}), "src") == state
+    assert await replication.PART.read(_AnsweringS3({"get_bucket_replication": reported}), "src") == state
 
 
 async def test_a_v1_rule_reads_as_its_prefix_filter() -> None:
     reported = {"ReplicationConfiguration": {"Role": "r", "Rules": [
         {"ID": "old", "Prefix": "logs/", "Status": "Enabled", "Destination": {"Bucket": "arn:aws:s3:::x"}}]}}
-    read = await replication.PART.read(_Answering({"get_bucket_replication": reported}), "src")
+    read = await replication.PART.read(_AnsweringS3({"get_bucket_replication": reported}), "src")
     assert read["rules"][0]["Filter"] == {"Prefix": "logs/"}
 
 

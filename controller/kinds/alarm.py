@@ -8,7 +8,7 @@ from typing import Any
 from controller.api.alarm import Alarm
 from controller.api.substitution import Environment
 from controller.kinds.base import Desired, RefResolver
-from controller.kinds.cloudwatch_alarms import AlarmClientBase, action_arns
+from controller.kinds.cloudwatch_alarms import AlarmClientBase, actions_state
 from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 from controller.kinds.metric_rendering import dimensions, metric_queries, normalise_queries
 
@@ -41,10 +41,7 @@ class AlarmClient(AlarmClientBase[Alarm]):
     def render(self, resource: Alarm, refs: RefResolver, environment: Environment) -> dict[str, Any]:
         spec = resource.spec
         state: dict[str, Any] = {
-            "ActionsEnabled": spec.actions_enabled,
-            "OKActions": action_arns(spec.ok_actions, refs),
-            "AlarmActions": action_arns(spec.alarm_actions, refs),
-            "InsufficientDataActions": action_arns(spec.insufficient_data_actions, refs),
+            **actions_state(spec, refs),
             "EvaluationPeriods": spec.evaluation_periods,
             "DatapointsToAlarm": spec.datapoints_to_alarm or spec.evaluation_periods,
             "ComparisonOperator": spec.comparison_operator,

@@ -27,6 +27,17 @@ DESCRIBE_BATCH = 100  # DescribeAlarms takes at most 100 names
 R = TypeVar("R", bound=Resource)
 
 
+def actions_state(spec: Any, refs: RefResolver) -> dict[str, Any]:
+    """What a metric and a composite alarm's spec say of their actions, in PutMetricAlarm's and
+    PutCompositeAlarm's (identical) names."""
+    return {
+        "ActionsEnabled": spec.actions_enabled,
+        "OKActions": action_arns(spec.ok_actions, refs),
+        "AlarmActions": action_arns(spec.alarm_actions, refs),
+        "InsufficientDataActions": action_arns(spec.insufficient_data_actions, refs),
+    }
+
+
 def action_arns(actions: list[AlarmAction], refs: RefResolver) -> list[str]:
     """An alarm's actions as ARNs, references resolved, sorted (AWS does not keep their order)."""
     arns = []

@@ -9,7 +9,7 @@ from controller.api.composite_alarm import CompositeAlarm, CompositeRule, RuleAl
 from controller.api.fields import Ref
 from controller.api.substitution import Environment
 from controller.kinds.base import Desired, RefResolver
-from controller.kinds.cloudwatch_alarms import AlarmClientBase, action_arns
+from controller.kinds.cloudwatch_alarms import AlarmClientBase, actions_state
 from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 
 # The PutCompositeAlarm fields trimtab manages; DescribeAlarms reports the same names.
@@ -32,10 +32,7 @@ class CompositeAlarmClient(AlarmClientBase[CompositeAlarm]):
     def render(self, resource: CompositeAlarm, refs: RefResolver, environment: Environment) -> dict[str, Any]:
         spec = resource.spec
         state: dict[str, Any] = {
-            "ActionsEnabled": spec.actions_enabled,
-            "OKActions": action_arns(spec.ok_actions, refs),
-            "AlarmActions": action_arns(spec.alarm_actions, refs),
-            "InsufficientDataActions": action_arns(spec.insufficient_data_actions, refs),
+            **actions_state(spec, refs),
             "AlarmRule": spec.alarm_rule if spec.rule is None else rule_text(spec.rule, refs),
         }
         if spec.description is not None:

@@ -35,6 +35,7 @@ from controller.api.substitution import Environment
 from controller.aws import code_in
 from controller.kinds.base import Desired, Observation, Outputs, Pending, RefResolver, ResourceClient, compare
 from controller.kinds.descriptor import GRANTED_SID_PREFIX, IamGrant, KindDescriptor, Touched, touch
+from controller.kinds.sns_attributes import attributes_to_send
 from controller.store.base import Identity
 
 if TYPE_CHECKING:
@@ -150,14 +151,9 @@ def _endpoint(resource: Subscription, refs: RefResolver) -> str:
 
 def _attributes(state: dict[str, Any]) -> dict[str, str]:
     """Managed state -> SNS attributes to send (every value a string)."""
-    attributes = {_STRING_ATTRIBUTES[key]: value for key, value in state.items() if key in _STRING_ATTRIBUTES}
-    attributes.update({_JSON_ATTRIBUTES[key]: json.dumps(value) for key, value in state.items()
-                       if key in _JSON_ATTRIBUTES})
-    if "rawMessageDelivery" in state:
-        attributes["RawMessageDelivery"] = str(state["rawMessageDelivery"]).lower()
-    if "redrivePolicy" in state:
-        attributes["RedrivePolicy"] = json.dumps(state["redrivePolicy"])
-    return attributes
+    return attributes_to_send(state, strings=_STRING_ATTRIBUTES,
+                              documents={**_JSON_ATTRIBUTES, "redrivePolicy": "RedrivePolicy"},
+                              booleans={"rawMessageDelivery": "RawMessageDelivery"})
 
 
 def _state_from_attributes(attributes: dict[str, str], wanted: dict[str, Any]) -> dict[str, Any]:

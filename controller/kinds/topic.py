@@ -24,6 +24,7 @@ from controller.kinds.base import (
 )
 from controller.kinds.descriptor import IamGrant, KindDescriptor, Touched, touch
 from controller.kinds.diff import ABSENT
+from controller.kinds.sns_attributes import attributes_to_send
 from controller.store.base import Identity
 
 # GetTopicAttributes answers NotFound for a topic that does not exist; the tag calls ResourceNotFound.
@@ -135,11 +136,8 @@ def _outputs(arn: str) -> Outputs:
 
 def _attributes(state: dict[str, Any]) -> dict[str, str]:
     """Managed state -> SNS attributes to send."""
-    attributes = {_STRING_ATTRIBUTES[key]: value for key, value in state.items() if key in _STRING_ATTRIBUTES}
-    attributes.update({_JSON_ATTRIBUTES[key]: json.dumps(value) for key, value in state.items()
-                       if key in _JSON_ATTRIBUTES})
-    if "contentBasedDeduplication" in state:
-        attributes["ContentBasedDeduplication"] = str(state["contentBasedDeduplication"]).lower()
+    attributes = attributes_to_send(state, strings=_STRING_ATTRIBUTES, documents=_JSON_ATTRIBUTES,
+                                    booleans={"contentBasedDeduplication": "ContentBasedDeduplication"})
     if "encryption" in state:
         attributes["KmsMasterKeyId"] = state["encryption"]["kmsMasterKeyId"]
     return attributes
