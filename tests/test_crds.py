@@ -80,9 +80,12 @@ def _documents(root: Path) -> list[dict[str, Any]]:
     return documents
 
 
-def test_example_specs_validate_against_their_crds() -> None:
+@pytest.mark.parametrize("root", ["specs", "tests/corpus/accepted"])
+def test_example_and_accepted_specs_validate_against_their_crds(root: str) -> None:
+    # The accepted corpus holds real configurations of every field (AWS's, ACK's, Terraform's examples):
+    # each is valid under its CRD as well as under the models.
     schemas = _schemas()
-    documents = _documents(REPO / "specs")
+    documents = _documents(REPO / root)
     assert len(documents) >= 20
     for document in documents:
         validator = OAS30Validator(schemas[document["kind"]])
