@@ -48,9 +48,11 @@ def test_lifecycle_drift_edit_prune_and_foreign(scenario: Path, controllers: Any
             "MessageRetentionPeriod"] == "1209600", timeout=10, what="drift corrected")
     took = time.monotonic() - drifted_at
     assert took < 2 + 1.5, f"drift took {took:.1f}s to correct: one 2 s interval plus the reconcile and the poll"
-    assert any(e["event"] == "DriftCorrected" and e.get("name") == "orders-dlq" and e["level"] == "info"
-               and {"field": "messageRetentionSeconds", "before": "600", "after": "1209600"} in e.get("changes", [])
-               for e in controller.events())
+    # The event is recorded once the reconcile that made the change ends, a moment after AWS shows it.
+    controller.wait_for(lambda: any(
+        e["event"] == "DriftCorrected" and e.get("name") == "orders-dlq" and e["level"] == "info"
+        and {"field": "messageRetentionSeconds", "before": "600", "after": "1209600"} in e.get("changes", [])
+        for e in controller.events()), timeout=5, what="the DriftCorrected event")
 
     # An edited spec is applied.
     queues = scenario / "request-processor" / "queues.yaml"
