@@ -89,6 +89,8 @@ _CREATES = {
     ("s3", "CreateBucket"): "Bucket",
     ("cloudwatch", "PutMetricAlarm"): "AlarmName",
 }
+# Creates whose name is in the answer: an SNS topic's and subscription's ARN (what deleting them takes).
+_ANSWERED_CREATES = {("sns", "CreateTopic"): "TopicArn", ("sns", "Subscribe"): "SubscriptionArn"}
 _CONTEXT_KEY = "trimtab_test_creates"
 
 
@@ -101,12 +103,21 @@ class CreatedResources:
     """
 
     names: dict[str, set[str]] = field(default_factory=lambda: {service: set() for service, _ in _CREATES})
+    arns: dict[str, set[str]] = field(default_factory=lambda: {operation: set() for _, operation in _ANSWERED_CREATES})
 
     def watch(self, events: Any) -> None:
         """Register on a botocore event emitter: a session's (aioboto3 or boto3) or one client's."""
         for (service, operation) in _CREATES:
             events.register(f"before-parameter-build.{service}.{operation}", self._note_request)
             events.register(f"after-call.{service}.{operation}", self._record_if_accepted)
+        for (service, operation) in _ANSWERED_CREATES:
+            events.register(f"after-call.{service}.{operation}", self._record_answer)
+
+    def _record_answer(self, http_response: Any, parsed: dict[str, Any], event_name: str, **_: Any) -> None:
+        _event, service, operation = event_name.split(".", 2)
+        arn = parsed.get(_ANSWERED_CREATES[(service, operation)])
+        if http_response.status_code < 300 and isinstance(arn, str) and arn.startswith("arn:"):
+            self.arns[operation].add(arn)  # not "pending confirmation": SNS lets nobody delete that one
 
     def _note_request(self, params: dict[str, Any], context: dict[str, Any], event_name: str, **_: Any) -> None:
         _event, service, operation = event_name.split(".", 2)
@@ -135,6 +146,13 @@ class CreatedResources:
             chunk = alarms[start:start + _ALARMS_PER_DELETE]
             with _tolerating_absence(failures, f"alarms {chunk[0]}..{chunk[-1]}", "ResourceNotFound"):
                 cloudwatch.delete_alarms(AlarmNames=chunk)
+        sns = client("sns")
+        for arn in sorted(self.arns["Subscribe"]):  # before their topics
+            with _tolerating_absence(failures, f"subscription {arn}", "NotFound"):
+                sns.unsubscribe(SubscriptionArn=arn)
+        for arn in sorted(self.arns["CreateTopic"]):
+            with _tolerating_absence(failures, f"topic {arn}", "NotFound"):
+                sns.delete_topic(TopicArn=arn)
         return failures
 
 
