@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from botocore.validate import ParamValidator
 
 from controller.api.fields import Ref
 from controller.api.substitution import Environment, substituted
 from controller.aws import AwsClients, AwsSettings
 from controller.aws_models import service_model
-from controller.kinds.base import RefResolver
+from controller.kinds.base import Desired, RefResolver
 from controller.kinds.bucket import BucketClient
 from controller.kinds.bucket_parts import intelligent_tiering, request_payment
 from controller.kinds.bucket_parts.filters import observed_filter
@@ -266,3 +267,33 @@ def test_new_unmanaged_parts_are_not_rendered() -> None:
     state = _render("  versioning: true\n")
     assert not {"cors", "website", "transferAcceleration", "requestPayment",
                 "intelligentTieringConfigurations"} & set(state)
+
+
+class _DeniedCors(_RecordingS3):
+    """A bucket this account owns, read by a role without s3:GetBucketCORS."""
+
+    def __getattr__(self, method: str) -> Any:
+        if method == "get_bucket_cors":
+            async def denied(**arguments: Any) -> dict[str, Any]:
+                raise ClientError({"Error": {"Code": "AccessDenied", "Message": "denied"}}, "GetBucketCors")
+            return denied
+        return super().__getattr__(method)
+
+
+async def test_a_sub_resource_read_refused_is_an_error_not_someone_elses_bucket() -> None:
+    # Only HeadBucket's 403 says the bucket is another account's; a part's 403 is a missing grant,
+    # which must fail the reconcile rather than read as in sync.
+    state = _render("  cors:\n    - {allowedMethods: [GET], allowedOrigins: ['*']}\n")
+    client = BucketClient(AwsClients(AwsSettings()))
+    resource = parse_files({"b.yaml": b"apiVersion: trimtab.io/v1alpha1\nkind: Bucket\nmetadata: {name: src}\n"
+                                      b"spec:\n  cors:\n    - {allowedMethods: [GET], allowedOrigins: ['*']}\n"})
+    desired = Desired(resource.graph.records["Bucket/src"].resource, {"name": "src", "region": "us-east-1"},
+                      state, {})
+    s3 = _DeniedCors()
+
+    async def s3_client(service: str, region: str | None = None) -> Any:
+        return s3
+
+    client.aws.client = s3_client  # type: ignore[method-assign]
+    with pytest.raises(ClientError):
+        await client.observe(desired)  # type: ignore[arg-type]

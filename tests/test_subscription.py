@@ -15,6 +15,7 @@ from controller.aws_models import service_model
 from controller.cli.output import summary
 from controller.engine.reconciler import Action
 from controller.engine.retire import retire
+from controller.engine.runner import run_graph
 from controller.engine.status import conditions_for
 from controller.kinds.subscription import PENDING_ARN, SubscriptionClient, _attributes, _state_from_attributes
 from controller.kinds.topic import _touched_by
@@ -117,9 +118,10 @@ async def test_an_sqs_subscription_puts_its_topics_statement_in_the_queues_polic
     assert state.graph.generation("Queue/alerts-feed") != state.graph.records["Queue/alerts-feed"].generation
     planned = await harness.plan()
     created = {change.path: change.after for change in planned.outcomes["Queue/alerts-feed"].changes}
-    statements = created["policy"]["Statement"]
-    assert [statement["Sid"] for statement in statements] == ["Workers", "trimtab-sns-alerts"]
-    granted = statements[1]
+    # The plan shows the statement as the queue's own desired state, beside the spec's policy.
+    assert [statement["Sid"] for statement in created["policy"]["Statement"]] == ["Workers"]
+    (granted,) = created["grantedStatements"]
+    assert granted["Sid"] == "trimtab-sns-alerts"
     assert granted["Principal"] == {"Service": "sns.amazonaws.com"} and granted["Action"] == "sqs:SendMessage"
     assert granted["Resource"] == "arn:aws:sqs:us-east-1:123456789012:alerts-feed"
     assert granted["Condition"] == {"ArnEquals": {"aws:SourceArn": "arn:aws:sns:us-east-1:123456789012:alerts"}}
@@ -130,7 +132,7 @@ async def test_an_sqs_subscription_puts_its_topics_statement_in_the_queues_polic
 
     (harness.specs / "s.yaml").unlink()  # the subscription leaves: its statement goes with it
     planned = await harness.plan()
-    assert [change.path for change in planned.outcomes["Queue/alerts-feed"].changes] == ["policy.Statement"]
+    assert [change.path for change in planned.outcomes["Queue/alerts-feed"].changes] == ["grantedStatements"]
     assert not (await harness.apply()).failed
     policy = _queue_policy(boto, url)
     assert [statement["Sid"] for statement in policy["Statement"]] == ["Workers"]
@@ -147,8 +149,49 @@ async def test_a_queue_without_a_policy_of_its_own_loses_the_statement_with_its_
     (harness.specs / "s.yaml").unlink()
     planned = await harness.plan()
     (change,) = planned.outcomes["Queue/alerts-feed"].changes
-    assert change.path == "policy" and change.before["Statement"][0]["Sid"] == "trimtab-sns-alerts"
+    assert change.path == "grantedStatements" and change.before[0]["Sid"] == "trimtab-sns-alerts"
     assert not (await harness.apply()).failed
     attributes = boto("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
     assert "Policy" not in attributes
+    assert (await harness.plan()).in_sync
+
+
+HAND_WRITTEN = {"Sid": "S3Events", "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+                "Action": "sqs:SendMessage", "Resource": "*"}
+
+
+async def test_a_grant_joins_an_unmanaged_policy_and_leaves_its_hand_written_statements(
+        harness: Harness, boto: Any) -> None:
+    # The queue's spec leaves its policy unmanaged; someone let S3 send by hand. The subscription's
+    # statement is added beside it, and taken away without it.
+    files = {**FEED, "t.yaml": FEED["t.yaml"].split("    spec:\n      policy:")[0] + "    spec: {}\n"}
+    subscription = files.pop("s.yaml")
+    harness.write(files)
+    assert not (await harness.apply()).failed
+    sqs = boto("sqs")
+    url = sqs.get_queue_url(QueueName="alerts-feed")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(
+        {"Version": "2012-10-17", "Statement": [HAND_WRITTEN]})})
+    harness.write({"s.yaml": subscription})
+    assert not (await harness.apply()).failed
+    assert [statement["Sid"] for statement in _queue_policy(boto, url)["Statement"]] == ["S3Events",
+                                                                                         "trimtab-sns-alerts"]
+    (harness.specs / "s.yaml").unlink()
+    assert not (await harness.apply()).failed
+    assert _queue_policy(boto, url)["Statement"] == [HAND_WRITTEN]
+
+
+async def test_an_invalid_subscription_spec_keeps_its_statement_in_the_queue(harness: Harness, boto: Any) -> None:
+    # The subscription still exists in AWS while its spec is broken: its topic must still be let in.
+    harness.write(FEED)
+    assert not (await harness.apply()).failed
+    url = boto("sqs").get_queue_url(QueueName="alerts-feed")["QueueUrl"]
+    broken = FEED["s.yaml"].replace("protocol: sqs", "protocol: carrier-pigeon")
+    state = harness.write({"s.yaml": broken})
+    assert state.graph.invalid_keys == {"Subscription/alerts-feed"} and state.graph.known_grants is None
+    applied = await run_graph(state.graph, harness.reconciler, dry_run=False)  # what the valid specs say
+    assert not applied.failed
+    assert [statement["Sid"] for statement in _queue_policy(boto, url)["Statement"]] == ["Workers",
+                                                                                         "trimtab-sns-alerts"]
+    harness.write(FEED)  # mended: in sync again, nothing to change
     assert (await harness.plan()).in_sync

@@ -69,6 +69,12 @@ class SpecGraph:
     # queue's policy): key -> statements, for the few specs that have any.
     grants: dict[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
 
+    @property
+    def known_grants(self) -> dict[str, tuple[dict[str, Any], ...]] | None:
+        """The grants, or None while the revision has invalid specs: an invalid subscription (or its
+        invalid topic) still exists in AWS and still needs its statement, which no one can compute now."""
+        return None if self.invalid_keys else self.grants
+
     def generation(self, key: str) -> str:
         """The spec's generation, and the statements others grant in it: a subscription added or removed
         changes its queue's desired policy, so the queue is reconciled as changed."""

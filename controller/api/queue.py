@@ -121,11 +121,12 @@ class QueueSpec(ManagedSpec):
         default=None, description="The queue's access policy as YAML; unmanaged when omitted. A Subscription "
                                   "with queueRef to this queue adds AWS's statement letting its topic send "
                                   "(Sid trimtab-sns-TOPIC: sns.amazonaws.com may sqs:SendMessage when aws:SourceArn "
-                                  "is the topic), after this policy's statements or as the whole policy when "
-                                  "there is none (likewise for a subscription's redrivePolicy.deadLetterQueueRef). "
-                                  "It leaves with the subscription's spec; a statement whose Sid starts with "
-                                  "trimtab- is trimtab's, removed when nothing grants it, even from an "
-                                  "unmanaged policy."
+                                  "is the topic), after this policy's statements, or after the live ones when the "
+                                  "policy is unmanaged (likewise for a subscription's "
+                                  "redrivePolicy.deadLetterQueueRef); a plan shows them as grantedStatements. "
+                                  "They leave with the subscription's spec: a statement whose Sid starts with "
+                                  "trimtab- is trimtab's, removed when nothing grants it. While the source has an "
+                                  "invalid spec, granted statements are left as they are."
     )
     tags: Tags = Field(default_factory=dict, description="Tags; the whole set is managed.")
 

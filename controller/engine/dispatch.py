@@ -124,7 +124,7 @@ class Dispatcher:
             active.inc()
             try:
                 return await self.reconciler.reconcile(resource, OutputsResolver(self.ledger.outputs, dry_run=False,
-                                                                                       grants=state.graph.grants),
+                                                                                       grants=state.graph.known_grants),
                                                        dry_run=self.settings.observe_only)
             finally:
                 active.dec()

@@ -6,6 +6,7 @@ import asyncio
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from controller.api.envelope import Resource
@@ -32,13 +33,13 @@ class OutputsResolver(RefResolver):
     """
 
     def __init__(self, outputs: dict[str, Outputs], dry_run: bool,
-                 grants: Mapping[str, tuple[dict[str, Any], ...]] | None = None) -> None:
+                 grants: Mapping[str, tuple[dict[str, Any], ...]] | None = MappingProxyType({})) -> None:
         self._outputs = outputs
         self._dry_run = dry_run
-        self._grants = grants or {}
+        self._grants = grants  # None: not known (SpecGraph.known_grants)
 
-    def granted(self, key: str) -> tuple[dict[str, Any], ...]:
-        return self._grants.get(key, ())
+    def granted(self, key: str) -> tuple[dict[str, Any], ...] | None:
+        return None if self._grants is None else self._grants.get(key, ())
 
     def output(self, ref: Ref, key: str) -> str:
         values = self._outputs.get(str(ref))
@@ -83,7 +84,7 @@ async def run_graph(
     done: dict[str, asyncio.Event] = {key: asyncio.Event() for key in graph.records}
     outcomes: dict[str, Outcome] = {}
     slots = asyncio.Semaphore(concurrency)
-    resolver = OutputsResolver(outputs, dry_run, graph.grants)
+    resolver = OutputsResolver(outputs, dry_run, graph.known_grants)
 
     async def run_one(key: str) -> None:
         try:

@@ -29,9 +29,11 @@ class RefResolver(ABC):
     @abstractmethod
     def output(self, ref: Ref, key: str) -> str: ...
 
-    def granted(self, key: str) -> tuple[dict[str, Any], ...]:
+    def granted(self, key: str) -> tuple[dict[str, Any], ...] | None:
         """The policy statements other specs of the revision grant themselves in spec `key`'s resource
-        policy (api/graph.py SpecGraph.grants), with its pseudo parameters still to substitute."""
+        policy (api/graph.py SpecGraph.grants), with its pseudo parameters still to substitute; None
+        when the revision has an invalid spec, which may grant one nobody can read (the receiver then
+        leaves the granted statements as they are: an error never removes one)."""
         return ()
 
 

@@ -114,16 +114,20 @@ class BucketClient(ResourceClient[Bucket]):
         except ClientError as error:
             if code_in(error, _NOT_FOUND):
                 return Observation(exists=False)
-            if code_in(error, {"403", "AccessDenied", "Forbidden"}) and known_region is None:
-                # Someone else's bucket (names are global): it exists, and it is not ours.
-                return Observation(exists=True, tags={}, outputs=_outputs(name))
             raise
 
     async def _observe(self, s3: Any, desired: Desired[Bucket], known_region: str | None) -> Observation:
         name = desired.identity["name"]
         actual_region = known_region
         if actual_region is None:
-            head = await s3.head_bucket(Bucket=name)
+            try:
+                head = await s3.head_bucket(Bucket=name)
+            except ClientError as error:
+                if code_in(error, {"403", "AccessDenied", "Forbidden"}):
+                    # Someone else's bucket (names are global): it exists, and it is not ours. Only
+                    # HeadBucket's 403 says so: one from a sub-resource read is a missing grant, an error.
+                    return Observation(exists=True, tags={}, outputs=_outputs(name))
+                raise
             headers = head.get("ResponseMetadata", {}).get("HTTPHeaders", {})
             actual_region = headers.get("x-amz-bucket-region", desired.identity["region"])
         # The sub-resources are independent reads: issue them together (the rate limiter still paces them).

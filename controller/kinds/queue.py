@@ -26,7 +26,7 @@ from controller.kinds.base import (
     tag_changes,
 )
 from controller.kinds.descriptor import GRANTED_SID_PREFIX, IamGrant, KindDescriptor, Touched, touch
-from controller.kinds.diff import ABSENT, FieldChange
+from controller.kinds.diff import ABSENT
 from controller.kinds.tag_index import TagIndex
 from controller.store.base import Identity
 
@@ -78,11 +78,13 @@ class QueueClient(ResourceClient[Queue]):
                 encryption["kmsKeyId"] = spec.encryption.kms_key_id
                 encryption["kmsDataKeyReusePeriodSeconds"] = spec.encryption.kms_data_key_reuse_period_seconds
             state["encryption"] = encryption
-        granted = refs.granted(resource.key)
-        if granted:
-            state["policy"] = _with_grants(spec.policy, granted, substitution.values(resource, environment))
-        elif spec.policy is not None:
+        if spec.policy is not None:
             state["policy"] = spec.policy
+        granted = refs.granted(resource.key)
+        if granted is not None:  # None: not known in this revision, so left as they are
+            known = substitution.values(resource, environment)
+            state["grantedStatements"] = [json.loads(substitution.substitute(json.dumps(statement), known))
+                                          for statement in granted]
         return state
 
     async def _url(self, name: str) -> str | None:
@@ -121,10 +123,7 @@ class QueueClient(ResourceClient[Queue]):
         observation = Observation(
             exists=True, state=_state_from_attributes(attributes), tags=tags, outputs=_outputs(url, attributes),
         )
-        compare(desired, observation)
-        if "policy" not in desired.state and (stale := _stale_grants(observation.state["policy"])) is not None:
-            observation.diff.append(FieldChange("policy", observation.state["policy"], stale))
-        return observation
+        return compare(desired, observation)
 
     def _arn(self, sqs: Any, url: str, name: str) -> str:
         """A queue's ARN from its URL (.../ACCOUNT/NAME), without a call."""
@@ -134,6 +133,9 @@ class QueueClient(ResourceClient[Queue]):
     async def create(self, desired: Desired[Queue]) -> Outputs:
         sqs = await self.aws.client("sqs")
         attributes = _attributes(desired.state)
+        policy = _merged_policy(desired.state.get("policy", ABSENT), desired.state.get("grantedStatements", []))
+        if policy is not None:
+            attributes["Policy"] = json.dumps(policy)
         if desired.resource.spec.fifo:
             attributes["FifoQueue"] = "true"
         response = await sqs.create_queue(
@@ -147,15 +149,17 @@ class QueueClient(ResourceClient[Queue]):
         sqs = await self.aws.client("sqs")
         url = observation.outputs["url"]
         changed_fields = {change.path.split(".", 1)[0] for change in observation.diff}
-        # moto gap: SetQueueAttributes without Policy drops the queue's policy (AWS keeps it), so a
-        # managed policy is always re-sent; on AWS that is a no-op for an unchanged policy.
-        changed_fields.add("policy")
         changed_state = {key: value for key, value in desired.state.items() if key in changed_fields}
         attributes = _attributes(changed_state)
-        stale = next((change.after for change in observation.diff
-                      if change.path == "policy" and "policy" not in desired.state), None)
-        if stale is not None:  # an unmanaged policy rid of the statements nothing grants any more
-            attributes["Policy"] = "" if stale is ABSENT else json.dumps(stale)
+        # The policy is the spec's statements (or, unmanaged, the live ones) and the granted ones (or, not
+        # known in this revision, the live ones). moto gap: SetQueueAttributes without Policy drops the
+        # queue's policy (AWS keeps it), so it is sent with every update; on AWS that is a no-op.
+        policy = _merged_policy(desired.state.get("policy", observation.state.get("policy", ABSENT)),
+                                desired.state.get("grantedStatements", observation.state.get("grantedStatements", [])))
+        if policy is not None:
+            attributes["Policy"] = json.dumps(policy)
+        elif observation.state.get("policy", ABSENT) is not ABSENT or observation.state.get("grantedStatements"):
+            attributes["Policy"] = ""  # no statement left: the queue has no policy
         if attributes:
             await sqs.set_queue_attributes(QueueUrl=url, Attributes=attributes)
         if desired.tags is not None and "tags" in changed_fields:
@@ -192,30 +196,29 @@ class QueueClient(ResourceClient[Queue]):
 
 
 
-def _with_grants(policy: dict[str, Any] | None, granted: tuple[dict[str, Any], ...],
-                 known: dict[str, str]) -> dict[str, Any]:
-    """The spec's policy (none: an empty one) and the statements other specs grant in it (an SQS
-    subscription's: its topic may send), their pseudo parameters and ${Self.Arn} this queue's."""
-    own = dict(policy or {"Version": "2012-10-17"})
-    statements = own.get("Statement", [])
-    statements = list(statements) if isinstance(statements, list) else [statements]
-    statements += [json.loads(substitution.substitute(json.dumps(statement), known)) for statement in granted]
-    return {**own, "Statement": statements}
+def _merged_policy(own: Any, granted: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The queue policy to send: its own statements and those other specs grant in it (an SQS
+    subscription's: its topic may send); None when there is no statement at all."""
+    if not granted:
+        return own if isinstance(own, dict) else None  # as written (a lone Statement object stays one)
+    document = dict(own) if isinstance(own, dict) else {"Version": "2012-10-17"}
+    statements = document.get("Statement", []) if isinstance(own, dict) else []
+    statements = [*(statements if isinstance(statements, list) else [statements]), *granted]
+    return {**document, "Statement": statements} if statements else None
 
 
-def _stale_grants(policy: Any) -> Any:
-    """For a queue whose spec leaves its policy unmanaged: the policy without the statements other specs
-    granted (their Sid starts with GRANTED_SID_PREFIX), which none grants now; ABSENT when none is left,
-    None when there are none to remove."""
+def _split_policy(policy: Any) -> tuple[Any, list[dict[str, Any]]]:
+    """A live policy as (its own part, the statements granted by other specs: their Sid starts with
+    GRANTED_SID_PREFIX, sorted by it as the graph sorts them); the own part ABSENT when nothing is left."""
     if not isinstance(policy, dict):
-        return None
+        return policy, []
     statements = policy.get("Statement", [])
     statements = statements if isinstance(statements, list) else [statements]
-    kept = [statement for statement in statements
-            if not str(statement.get("Sid", "")).startswith(GRANTED_SID_PREFIX)]
-    if len(kept) == len(statements):
-        return None
-    return {**policy, "Statement": kept} if kept else ABSENT
+    granted = [statement for statement in statements if str(statement.get("Sid", "")).startswith(GRANTED_SID_PREFIX)]
+    if not granted:
+        return policy, []
+    own = [statement for statement in statements if statement not in granted]
+    return ({**policy, "Statement": own} if own else ABSENT), sorted(granted, key=lambda statement: statement["Sid"])
 
 
 def _outputs(url: str, attributes: dict[str, str]) -> Outputs:
@@ -247,8 +250,6 @@ def _attributes(state: dict[str, Any]) -> dict[str, str]:
             attributes["SqsManagedSseEnabled"] = "false"
             attributes["KmsMasterKeyId"] = encryption["kmsKeyId"]
             attributes["KmsDataKeyReusePeriodSeconds"] = str(encryption["kmsDataKeyReusePeriodSeconds"])
-    if "policy" in state:
-        attributes["Policy"] = json.dumps(state["policy"])
     return attributes
 
 
@@ -287,7 +288,8 @@ def _state_from_attributes(attributes: dict[str, str]) -> dict[str, Any]:
         state["encryption"] = {"type": "SSE-SQS"}
     else:
         state["encryption"] = ABSENT
-    state["policy"] = json.loads(attributes["Policy"]) if attributes.get("Policy") else ABSENT
+    state["policy"], state["grantedStatements"] = _split_policy(
+        json.loads(attributes["Policy"]) if attributes.get("Policy") else ABSENT)
     return state
 
 
