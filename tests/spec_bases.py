@@ -103,14 +103,15 @@ BASES: dict[str, list[dict[str, Any]]] = {
         "objectLock": {"enabled": True, "defaultRetention": {"mode": "GOVERNANCE", "days": 30}},
         "replication": {"role": "arn:aws:iam::123456789012:role/base-replication", "rules": [
             {"id": "evidence", "enabled": True, "prefix": "in/", "tags": {"class": "evidence"},
-             "deleteMarkerReplication": True,
+             "deleteMarkerReplication": False,
              "destination": {"bucketRef": "base-replica", "storageClass": "STANDARD_IA",
                              "account": "123456789012"}}]},
     }, {
         "versioning": True,
         "objectLock": {"defaultRetention": {"mode": "COMPLIANCE", "years": 1}},
         "replication": {"role": "arn:aws:iam::123456789012:role/base-replication", "rules": [
-            {"id": "all", "priority": 1, "destination": {"bucket": "arn:aws:s3:::base-replica"}}]},
+            {"id": "all", "priority": 1, "deleteMarkerReplication": True,
+             "destination": {"bucket": "arn:aws:s3:::base-replica"}}]},
     }],
     "ScalableTarget": [{
         "ecsService": {"cluster": "main", "service": "web"}, "minCapacity": 1, "maxCapacity": 4,

@@ -150,10 +150,11 @@ REPLICATION = """\
         priority: 5
         prefix: audit/
         tags: {class: evidence}
-        deleteMarkerReplication: true
+        deleteMarkerReplication: false
         destination: {bucketRef: acme-replica, storageClass: GLACIER, account: "210987654321"}
       - id: rest
         destination: {bucket: "arn:aws:s3:::elsewhere"}
+        deleteMarkerReplication: true
         enabled: false
 """
 
@@ -162,11 +163,11 @@ async def test_replication_rules_in_the_v2_shape() -> None:
     state = _render(REPLICATION)["replication"]
     assert state == {"role": "arn:aws:iam::123456789012:role/replication", "rules": [
         {"ID": "rest", "Priority": 1, "Status": "Disabled", "Filter": {"Prefix": ""},
-         "Destination": {"Bucket": "arn:aws:s3:::elsewhere"}, "DeleteMarkerReplication": {"Status": "Disabled"}},
+         "Destination": {"Bucket": "arn:aws:s3:::elsewhere"}, "DeleteMarkerReplication": {"Status": "Enabled"}},
         {"ID": "tagged", "Priority": 5, "Status": "Enabled",
          "Filter": {"And": {"Prefix": "audit/", "Tags": [{"Key": "class", "Value": "evidence"}]}},
          "Destination": {"Bucket": "arn:aws:s3:::acme-replica", "Account": "210987654321", "StorageClass": "GLACIER"},
-         "DeleteMarkerReplication": {"Status": "Enabled"}},
+         "DeleteMarkerReplication": {"Status": "Disabled"}},
     ]}
     await _sent({"replication": state})
     reported = {"ReplicationConfiguration": {"Role": state["role"], "Rules": [

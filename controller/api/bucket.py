@@ -401,7 +401,17 @@ class ReplicationRule(SpecModel):
     prefix: str | None = Field(default=None, description="Filter: object key prefix.")
     tags: dict[str, str] | None = Field(default=None, description="Filter: objects carrying all these tags.")
     destination: ReplicationDestination = Field(description="Where the objects are replicated to.")
-    delete_marker_replication: bool = Field(default=False, description="Replicate delete markers too.")
+    delete_marker_replication: bool = Field(default=False, description="Replicate delete markers too (not with "
+                                                                       "a tag filter).")
+
+    @model_validator(mode="after")
+    def _delete_markers_without_tags(self) -> Self:
+        # "If your Filter includes a Tag element, the DeleteMarkerReplication Status must be set to Disabled."
+        # https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteMarkerReplication.html
+        if self.delete_marker_replication and self.tags:
+            raise FieldError("deleteMarkerReplication", "S3 replicates no delete markers for a rule with a tag "
+                                                        "filter: set deleteMarkerReplication: false, or drop tags")
+        return self
 
 
 class BucketReplication(SpecModel):
